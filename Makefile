@@ -1,0 +1,50 @@
+# Two commands matter on a fresh machine: `make synth` and `make test`.
+# Every target is idempotent: stamps under .venv/ and node_modules/ skip work that is already done.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CDK := node_modules/.bin/cdk
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 20
+export CDK_DISABLE_VERSION_CHECK := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+.PHONY: synth test dev invoke bench cost clean
+
+synth: $(VENV)/.synth-deps node_modules/.installed
+	$(CDK) synth --quiet --no-notices --output cdk.out $(CDK_ARGS)
+	$(PY) scripts/synth_summary.py cdk.out
+
+test: $(VENV)/.dev-deps node_modules/.installed
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+dev: $(VENV)/.dev-deps
+	$(PY) -m lambda_src.local.server --host 127.0.0.1 --port 3000 $(DEV_ARGS)
+
+invoke: $(VENV)/.dev-deps
+	$(PY) -m lambda_src.local.invoke --event $(or $(EVENT),http)
+
+bench: $(VENV)/.dev-deps node_modules/.installed
+	for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+$(VENV)/.created:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	touch $@
+
+$(VENV)/.synth-deps: $(VENV)/.created requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-deps: $(VENV)/.synth-deps requirements-dev.txt lambda_src/requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+clean:
+	rm -rf cdk.out .bundle-cache .pytest_cache

@@ -1,0 +1,205 @@
+"""Docker-free bundling of a Python handler package and its requirements.
+
+The bundle is built on the host with ``pip install --target`` for the Lambda platform
+(``--only-binary=:all:`` with manylinux wheels for the target architecture), so no Docker is
+needed. Two caches keep repeated synths cheap:
+
+* ``deps/<hash>``: the installed requirements, keyed by the requirements file, the target
+  platform, the Python version and the pip arguments. A change to handler code alone reuses it.
+* ``bundles/<hash>``: dependencies (hard-linked from ``deps``) plus the package source, keyed by
+  the dependency hash and every source file. A synth with nothing changed runs no pip and copies
+  nothing.
+
+boto3 and botocore are never bundled: the Lambda Python runtime provides them.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Callable
+
+from aws_cdk import AssetHashType
+from aws_cdk import aws_lambda as lambda_
+
+from .errors import InvalidPropError
+
+#: Platform tags pip may pick wheels for, per Lambda architecture (Lambda runs Amazon Linux 2023).
+PLATFORMS: dict[str, tuple[str, ...]] = {
+    lambda_.Architecture.ARM_64.name: ("manylinux2014_aarch64", "manylinux_2_28_aarch64"),
+    lambda_.Architecture.X86_64.name: ("manylinux2014_x86_64", "manylinux_2_28_x86_64"),
+}
+#: Distributions the runtime provides; removed from the bundle if a requirement pulls them in.
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath")
+#: Source paths (relative to the package) that never go into the bundle.
+DEFAULT_EXCLUDES: tuple[str, ...] = ("local", "__pycache__", "*.pyc", "requirements.txt")
+
+
+@dataclass
+class BundleResult:
+    """What one call to :meth:`PythonBundle.build` did."""
+
+    path: Path
+    asset_hash: str
+    pip_ran: bool = False
+    source_copied: bool = False
+    seconds: float = 0.0
+
+
+@dataclass
+class PythonBundle:
+    """A Lambda code asset built from a Python package and its requirements, without Docker.
+
+    :param source_dir: the package directory; it is copied into the bundle under its own name,
+        so handler strings read ``<package>.<module>.<function>``.
+    :param requirements_file: runtime requirements to install. Default: ``<source_dir>/requirements.txt``
+        when it exists, otherwise none.
+    :param architecture: target Lambda architecture. Default: ARM_64.
+    :param python_version: target Python ``major.minor``. Default: ``"3.13"``.
+    :param cache_dir: where built dependencies and bundles are kept. Default: ``.bundle-cache``
+        beside the package's parent directory (the CDK app's directory).
+    :param exclude: glob patterns (matched against each path part) left out of the bundle.
+        Default: :data:`DEFAULT_EXCLUDES` (``local/`` dev tooling, caches, requirements.txt).
+    :param log: where progress lines go. Default: standard error.
+    """
+
+    source_dir: Path
+    requirements_file: Path | None = None
+    architecture: lambda_.Architecture = field(default_factory=lambda: lambda_.Architecture.ARM_64)
+    python_version: str = "3.13"
+    cache_dir: Path | None = None
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDES
+    log: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr, flush=True))
+
+    def __post_init__(self) -> None:
+        self.source_dir = Path(self.source_dir).resolve()
+        if not (self.source_dir / "__init__.py").is_file():
+            raise InvalidPropError("PythonBundle", "source_dir", str(self.source_dir), "a Python package directory (with __init__.py)")
+        if self.architecture.name not in PLATFORMS:
+            raise InvalidPropError("PythonBundle", "architecture", self.architecture.name, ", ".join(PLATFORMS))
+        if self.requirements_file is None and (self.source_dir / "requirements.txt").is_file():
+            self.requirements_file = self.source_dir / "requirements.txt"
+        if self.requirements_file is not None:
+            self.requirements_file = Path(self.requirements_file).resolve()
+            if not self.requirements_file.is_file():
+                raise InvalidPropError("PythonBundle", "requirements_file", str(self.requirements_file), "an existing requirements file")
+        self.cache_dir = Path(self.cache_dir or self.source_dir.parent / ".bundle-cache").resolve()
+
+    # ---- hashing -------------------------------------------------------------------------
+    def _pip_args(self) -> list[str]:
+        args = ["--only-binary=:all:", "--implementation", "cp", "--python-version", self.python_version]
+        for platform in PLATFORMS[self.architecture.name]:
+            args += ["--platform", platform]
+        return args
+
+    def dependencies_hash(self) -> str:
+        """Hash of everything that decides the installed dependencies."""
+        digest = hashlib.sha256()
+        digest.update(" ".join(self._pip_args()).encode())
+        if self.requirements_file is not None:
+            digest.update(self.requirements_file.read_bytes())
+        return digest.hexdigest()
+
+    def _source_files(self) -> list[Path]:
+        files = []
+        for path in sorted(self.source_dir.rglob("*")):
+            relative = path.relative_to(self.source_dir)
+            if path.is_file() and not self._excluded(relative):
+                files.append(relative)
+        return files
+
+    def _excluded(self, relative: Path) -> bool:
+        return any(fnmatch(part, pattern) for part in relative.parts for pattern in self.exclude)
+
+    def bundle_hash(self, source_files: list[Path] | None = None) -> str:
+        """Hash of the whole bundle: the dependency hash plus every source file's path and bytes."""
+        digest = hashlib.sha256(self.dependencies_hash().encode())
+        for relative in source_files if source_files is not None else self._source_files():
+            digest.update(relative.as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256((self.source_dir / relative).read_bytes()).digest())
+        return digest.hexdigest()
+
+    # ---- building ------------------------------------------------------------------------
+    def build(self) -> BundleResult:
+        """Build (or reuse) the bundle directory and report what was done."""
+        started = time.perf_counter()
+        source_files = self._source_files()
+        asset_hash = self.bundle_hash(source_files)
+        bundle_dir = self.cache_dir / "bundles" / asset_hash
+        result = BundleResult(path=bundle_dir, asset_hash=asset_hash)
+        if bundle_dir.is_dir():
+            return result
+        deps_dir, result.pip_ran = self._dependencies()
+        self.log(f"bundling {self.source_dir.name}: copying {len(source_files)} source files")
+        staging = Path(tempfile.mkdtemp(prefix="bundle-", dir=self.cache_dir))
+        _link_tree(deps_dir, staging)
+        for relative in source_files:
+            target = staging / self.source_dir.name / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(self.source_dir / relative, target)
+        _publish(staging, bundle_dir)
+        result.source_copied = True
+        result.seconds = time.perf_counter() - started
+        self.log(f"bundling {self.source_dir.name}: done in {result.seconds:.1f}s -> {bundle_dir}")
+        return result
+
+    def _dependencies(self) -> tuple[Path, bool]:
+        deps_dir = self.cache_dir / "deps" / self.dependencies_hash()
+        if deps_dir.is_dir():
+            return deps_dir, False
+        (self.cache_dir / "deps").mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix="deps-", dir=self.cache_dir))
+        if self.requirements_file is not None:
+            self.log(f"bundling {self.source_dir.name}: pip install -r {self.requirements_file.name} "
+                     f"for {self.architecture.name} / Python {self.python_version} ...")
+            command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                       "--no-compile", "--target", str(staging), *self._pip_args(), "-r", str(self.requirements_file)]
+            completed = subprocess.run(command, capture_output=True, text=True)
+            if completed.returncode != 0:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise RuntimeError(f"bundling failed: {' '.join(command)}\n{completed.stderr}")
+            _remove_runtime_provided(staging)
+        _publish(staging, deps_dir)
+        return deps_dir, True
+
+    def code(self) -> lambda_.Code:
+        """A Lambda code asset for this bundle, hashed by its contents (no directory fingerprinting)."""
+        result = self.build()
+        return lambda_.Code.from_asset(str(result.path), asset_hash=result.asset_hash, asset_hash_type=AssetHashType.CUSTOM)
+
+
+def _remove_runtime_provided(target: Path) -> None:
+    for entry in target.iterdir():
+        name = entry.name.lower().split("-")[0]
+        if name in RUNTIME_PROVIDED:
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """Recreate ``source`` under ``target`` with hard links (copies where links are impossible)."""
+    for root, _dirs, files in os.walk(source):
+        destination = target / Path(root).relative_to(source)
+        destination.mkdir(parents=True, exist_ok=True)
+        for name in files:
+            try:
+                os.link(Path(root) / name, destination / name)
+            except OSError:
+                shutil.copy2(Path(root) / name, destination / name)
+
+
+def _publish(staging: Path, final: Path) -> None:
+    """Move a finished directory into place atomically; a concurrent builder's copy wins ties."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        staging.rename(final)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not final.is_dir():
+            raise

@@ -1,0 +1,200 @@
+"""A Python Lambda function with the settings a production team expects on day one."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from ..bundling import PythonBundle
+from ..errors import InvalidPropError
+from . import defaults
+
+
+class ServerlessFunction(Construct):
+    """A Python Lambda function: arm64, Python 3.13, JSON logs to an explicit log group, X-Ray.
+
+    The execution role is created here with only what the function needs: write access to its
+    own log group (no ``logs:CreateLogGroup``) and X-Ray. Callers add more with ``grant_*``.
+
+    :param code: the handler code: a :class:`~constructs_lib.bundling.PythonBundle` (Docker-free
+        bundle of a package and its requirements) or any ``lambda_.Code``. Required.
+    :param handler: the handler as ``module.function``. Required.
+    :param runtime: Default: Python 3.13.
+    :param architecture: Default: ARM_64, or the bundle's architecture when ``code`` is a bundle.
+    :param memory_size: MB, 128–10240. Default: 512.
+    :param timeout: 1 s–15 min. Default: 10 seconds.
+    :param environment: environment variables. Default: none.
+    :param reserved_concurrent_executions: caps concurrency (and so database connections).
+        Default: unreserved.
+    :param log_retention: days kept in the log group, a ``RetentionDays`` or one of the day counts
+        CloudFormation accepts. Default: 14 days.
+    :param log_removal_policy: what happens to the log group when the stack is deleted. Default: DESTROY.
+    :param application_log_level: Default: INFO.
+    :param system_log_level: Default: WARN.
+    :param tracing: X-Ray tracing mode. Default: ACTIVE.
+    :param publish_alias: publish a version and point an alias (``live``) at it. Default: False,
+        implied by ``provisioned_concurrent_executions`` and ``snap_start``.
+    :param provisioned_concurrent_executions: provisioned concurrency on the alias. Default: none.
+    :param snap_start: SnapStart on published versions (Python 3.12+). Not combinable with
+        provisioned concurrency. Default: False.
+    :param function_url: add a Function URL (on the alias when there is one). Default: False.
+    :param function_url_auth_type: Default: AWS_IAM.
+    :param allow_public_function_url: must be True to use auth type NONE, which lets anyone on the
+        internet invoke the function (and run up its bill). Default: False.
+    :param vpc: VPC to place the function in. Default: none.
+    :param vpc_subnets: subnets in ``vpc``. Default: the VPC's private subnets.
+    :param security_groups: Default: a new security group when ``vpc`` is given.
+    :param description: Default: none.
+
+    Attributes: ``function``, ``role``, ``log_group``, ``version`` (or None), ``alias`` (or None),
+    ``function_url`` (or None), ``invoke_target`` (the alias when there is one, else the function),
+    ``timeout``, ``architecture``, and ``reserved_concurrent_executions`` /
+    ``provisioned_concurrent_executions`` as given.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        code: PythonBundle | lambda_.Code,
+        handler: str,
+        runtime: lambda_.Runtime | None = None,
+        architecture: lambda_.Architecture | None = None,
+        memory_size: int | None = None,
+        timeout: Duration | None = None,
+        environment: Mapping[str, str] | None = None,
+        reserved_concurrent_executions: int | None = None,
+        log_retention: logs.RetentionDays | int | None = None,
+        log_removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+        application_log_level: lambda_.ApplicationLogLevel | None = None,
+        system_log_level: lambda_.SystemLogLevel | None = None,
+        tracing: lambda_.Tracing | None = None,
+        publish_alias: bool = False,
+        provisioned_concurrent_executions: int | None = None,
+        snap_start: bool = False,
+        function_url: bool = False,
+        function_url_auth_type: lambda_.FunctionUrlAuthType | None = None,
+        allow_public_function_url: bool = False,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
+        description: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # 1. validate -------------------------------------------------------------------
+        runtime = runtime or defaults.RUNTIME
+        if isinstance(code, PythonBundle):
+            architecture = architecture or code.architecture
+            if architecture.name != code.architecture.name:
+                raise InvalidPropError("ServerlessFunction", "architecture", architecture.name,
+                                       f"{code.architecture.name}, the architecture the code bundle was built for")
+        architecture = architecture or defaults.ARCHITECTURE
+        memory_size = memory_size if memory_size is not None else defaults.MEMORY_SIZE_MB
+        timeout = timeout or defaults.TIMEOUT
+        retention = _retention(log_retention if log_retention is not None else defaults.LOG_RETENTION)
+        url_auth = function_url_auth_type or defaults.FUNCTION_URL_AUTH_TYPE
+        _check_range("memory_size", memory_size, defaults.MEMORY_SIZE_RANGE_MB, "MB")
+        _check_range("timeout", int(timeout.to_seconds()), defaults.TIMEOUT_RANGE_SECONDS, "seconds")
+        if reserved_concurrent_executions is not None and reserved_concurrent_executions < 0:
+            raise InvalidPropError("ServerlessFunction", "reserved_concurrent_executions",
+                                   reserved_concurrent_executions, "an integer >= 0 (or None for unreserved)")
+        if provisioned_concurrent_executions is not None and provisioned_concurrent_executions < 1:
+            raise InvalidPropError("ServerlessFunction", "provisioned_concurrent_executions",
+                                   provisioned_concurrent_executions, "an integer >= 1 (or None)")
+        if (reserved_concurrent_executions is not None and provisioned_concurrent_executions is not None
+                and provisioned_concurrent_executions > reserved_concurrent_executions):
+            raise InvalidPropError("ServerlessFunction", "provisioned_concurrent_executions",
+                                   provisioned_concurrent_executions,
+                                   f"at most reserved_concurrent_executions={reserved_concurrent_executions}")
+        if snap_start and runtime.name not in defaults.SNAP_START_RUNTIMES:
+            raise InvalidPropError("ServerlessFunction", "snap_start", f"True with runtime {runtime.name}",
+                                   f"runtimes {', '.join(defaults.SNAP_START_RUNTIMES)}")
+        if snap_start and provisioned_concurrent_executions is not None:
+            raise InvalidPropError("ServerlessFunction", "snap_start",
+                                   f"True with provisioned_concurrent_executions={provisioned_concurrent_executions}",
+                                   "SnapStart or provisioned concurrency, not both (Lambda rejects the combination)")
+        if url_auth == lambda_.FunctionUrlAuthType.NONE and not allow_public_function_url:
+            raise InvalidPropError("ServerlessFunction", "function_url_auth_type", "NONE",
+                                   "AWS_IAM, or NONE together with allow_public_function_url=True "
+                                   "(NONE lets anyone on the internet invoke the function)")
+        if vpc is None and (vpc_subnets is not None or security_groups):
+            raise InvalidPropError("ServerlessFunction", "vpc", None,
+                                   "a VPC whenever vpc_subnets or security_groups is given")
+
+        # 2. build ----------------------------------------------------------------------
+        self.timeout: Duration = timeout
+        self.architecture: lambda_.Architecture = architecture
+        self.reserved_concurrent_executions = reserved_concurrent_executions
+        self.provisioned_concurrent_executions = provisioned_concurrent_executions
+        self.log_group = logs.LogGroup(self, "LogGroup", retention=retention, removal_policy=log_removal_policy)
+        self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                             description=f"Execution role of {self.node.path}")
+        self.function = lambda_.Function(
+            self, "Function",
+            code=code.code() if isinstance(code, PythonBundle) else code,
+            handler=handler,
+            runtime=runtime,
+            architecture=architecture,
+            memory_size=memory_size,
+            timeout=timeout,
+            environment=dict(environment or {}),
+            reserved_concurrent_executions=reserved_concurrent_executions,
+            role=self.role,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=application_log_level or defaults.APPLICATION_LOG_LEVEL,
+            system_log_level_v2=system_log_level or defaults.SYSTEM_LOG_LEVEL,
+            tracing=tracing or defaults.TRACING,
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
+            vpc=vpc,
+            vpc_subnets=vpc_subnets,
+            security_groups=list(security_groups) if security_groups else None,
+            description=description,
+        )
+        self.version: lambda_.Version | None = None
+        self.alias: lambda_.Alias | None = None
+        if publish_alias or provisioned_concurrent_executions is not None or snap_start:
+            self.version = self.function.current_version
+            self.alias = lambda_.Alias(self, "Alias", alias_name=defaults.ALIAS_NAME, version=self.version,
+                                       provisioned_concurrent_executions=provisioned_concurrent_executions)
+        self.function_url: lambda_.FunctionUrl | None = None
+        if function_url:
+            self.function_url = self.invoke_target.add_function_url(auth_type=url_auth)
+
+        # 3. wire -----------------------------------------------------------------------
+        self.log_group.grant_write(self.role)
+
+    @property
+    def invoke_target(self) -> lambda_.IFunction:
+        """What callers should invoke: the alias when there is one, else the function."""
+        return self.alias or self.function
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """Security-group connections of the function (empty when it is not in a VPC)."""
+        return self.function.connections
+
+    def add_environment(self, key: str, value: str) -> None:
+        """Add an environment variable to the function."""
+        self.function.add_environment(key, value)
+
+
+def _check_range(prop: str, value: int, bounds: tuple[int, int], unit: str) -> None:
+    low, high = bounds
+    if not low <= value <= high:
+        raise InvalidPropError("ServerlessFunction", prop, value, f"{low}–{high} {unit}")
+
+
+def _retention(value: logs.RetentionDays | int) -> logs.RetentionDays:
+    if isinstance(value, logs.RetentionDays):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and value in defaults.RETENTION_BY_DAYS:
+        return defaults.RETENTION_BY_DAYS[value]
+    raise InvalidPropError("ServerlessFunction", "log_retention", value,
+                           f"a RetentionDays or one of {', '.join(map(str, defaults.RETENTION_BY_DAYS))} days")

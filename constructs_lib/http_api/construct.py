@@ -1,0 +1,154 @@
+"""An API Gateway HTTP API whose $default route sends every request to one function."""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import jsii
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_authorizers as authorizers
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from ..errors import InvalidPropError
+from ..function import ServerlessFunction
+from ..function.construct import _retention
+from . import defaults
+
+
+class LambdaHttpApi(Construct):
+    """An HTTP API (API Gateway v2): ``$default`` route → Lambda proxy integration, payload 2.0.
+
+    The ``$default`` stage auto-deploys, throttles the default route and writes JSON access logs
+    to its own log group. The integration invokes the function's alias when it has one, and the
+    invoke permission is scoped to this API.
+
+    :param function: the :class:`ServerlessFunction` serving every request. Required. Its timeout
+        must be at most 30 s, the HTTP API integration limit.
+    :param throttle_rate_limit: steady requests per second on the default route. Default: 100.
+    :param throttle_burst_limit: request burst on the default route. Default: 200.
+    :param cors: CORS preflight settings. Default: no CORS.
+    :param authorization: ``"NONE"``, ``"IAM"``, ``"JWT"`` or ``"LAMBDA"``. Default: ``"NONE"``.
+    :param jwt_issuer: the issuer URL, required for ``"JWT"``.
+    :param jwt_audience: accepted audiences, required (non-empty) for ``"JWT"``.
+    :param authorizer_function: the function deciding each request, required for ``"LAMBDA"``
+        (simple responses).
+    :param access_log_retention: days kept (``RetentionDays`` or an allowed day count). Default: 14 days.
+    :param access_log_removal_policy: Default: DESTROY.
+
+    Attributes: ``api``, ``stage``, ``integration``, ``access_log_group``, ``authorizer`` (or None),
+    ``url`` (the stage URL).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        function: ServerlessFunction,
+        throttle_rate_limit: float | None = None,
+        throttle_burst_limit: int | None = None,
+        cors: apigwv2.CorsPreflightOptions | None = None,
+        authorization: str | None = None,
+        jwt_issuer: str | None = None,
+        jwt_audience: Sequence[str] | None = None,
+        authorizer_function: lambda_.IFunction | None = None,
+        access_log_retention: logs.RetentionDays | int | None = None,
+        access_log_removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # 1. validate -------------------------------------------------------------------
+        authorization = authorization or defaults.AUTHORIZATION
+        rate = throttle_rate_limit if throttle_rate_limit is not None else defaults.THROTTLE_RATE_LIMIT
+        burst = throttle_burst_limit if throttle_burst_limit is not None else defaults.THROTTLE_BURST_LIMIT
+        retention = _retention(access_log_retention if access_log_retention is not None else defaults.ACCESS_LOG_RETENTION)
+        timeout_seconds = function.timeout.to_seconds()
+        if timeout_seconds > defaults.MAX_INTEGRATION_TIMEOUT_SECONDS:
+            raise InvalidPropError("LambdaHttpApi", "function.timeout", f"{timeout_seconds:g} seconds",
+                                   f"at most {defaults.MAX_INTEGRATION_TIMEOUT_SECONDS} seconds, the HTTP API integration limit")
+        if rate < 0:
+            raise InvalidPropError("LambdaHttpApi", "throttle_rate_limit", rate, "a number >= 0 requests per second")
+        if burst < 0:
+            raise InvalidPropError("LambdaHttpApi", "throttle_burst_limit", burst, "an integer >= 0")
+        if authorization not in defaults.AUTHORIZATION_TYPES:
+            raise InvalidPropError("LambdaHttpApi", "authorization", authorization, ", ".join(defaults.AUTHORIZATION_TYPES))
+        if authorization == "JWT" and not (jwt_issuer and jwt_audience):
+            raise InvalidPropError("LambdaHttpApi", "jwt_issuer/jwt_audience", (jwt_issuer, jwt_audience),
+                                   "an issuer URL and at least one audience when authorization='JWT'")
+        if authorization == "LAMBDA" and authorizer_function is None:
+            raise InvalidPropError("LambdaHttpApi", "authorizer_function", None, "a function when authorization='LAMBDA'")
+        if authorization != "JWT" and (jwt_issuer or jwt_audience):
+            raise InvalidPropError("LambdaHttpApi", "jwt_issuer/jwt_audience", (jwt_issuer, jwt_audience),
+                                   "only with authorization='JWT'")
+        if authorization != "LAMBDA" and authorizer_function is not None:
+            raise InvalidPropError("LambdaHttpApi", "authorizer_function", authorizer_function.node.path,
+                                   "only with authorization='LAMBDA'")
+        if cors is not None and cors.allow_credentials and "*" in (cors.allow_origins or []):
+            raise InvalidPropError("LambdaHttpApi", "cors.allow_origins", cors.allow_origins,
+                                   "explicit origins when allow_credentials=True (browsers reject '*' with credentials)")
+
+        # 2. build ----------------------------------------------------------------------
+        self.authorizer: apigwv2.IHttpRouteAuthorizer | None = _authorizer(authorization, jwt_issuer, jwt_audience,
+                                                                             authorizer_function)
+        self.integration = integrations.HttpLambdaIntegration(
+            "Integration", function.invoke_target, payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0)
+        self.api = apigwv2.HttpApi(
+            self, "Api",
+            description=f"HTTP API of {self.node.path}",
+            default_integration=self.integration,
+            default_authorizer=self.authorizer,
+            cors_preflight=cors,
+            create_default_stage=False,
+        )
+        self.access_log_group = logs.LogGroup(self, "AccessLogs", retention=retention,
+                                              removal_policy=access_log_removal_policy)
+        self.stage = apigwv2.HttpStage(
+            self, "DefaultStage",
+            http_api=self.api,
+            stage_name="$default",
+            auto_deploy=True,
+            throttle=apigwv2.ThrottleSettings(rate_limit=rate, burst_limit=burst),
+            access_log_settings=_AccessLogSettings(
+                apigwv2.LogGroupLogDestination(self.access_log_group),
+                apigw.AccessLogFormat.custom(json.dumps(defaults.ACCESS_LOG_FIELDS)),
+            ),
+        )
+
+    @property
+    def url(self) -> str:
+        """The invoke URL of the ``$default`` stage."""
+        return self.stage.url
+
+
+@jsii.implements(apigwv2.IAccessLogSettings)
+class _AccessLogSettings:
+    """Access log settings for a stage (jsii interface, so it needs a class in Python)."""
+
+    def __init__(self, destination: apigwv2.IAccessLogDestination, log_format: apigw.AccessLogFormat) -> None:
+        self._destination = destination
+        self._format = log_format
+
+    @property
+    def destination(self) -> apigwv2.IAccessLogDestination:
+        return self._destination
+
+    @property
+    def format(self) -> apigw.AccessLogFormat:
+        return self._format
+
+
+def _authorizer(kind: str, issuer: str | None, audience: Sequence[str] | None,
+                function: lambda_.IFunction | None) -> apigwv2.IHttpRouteAuthorizer | None:
+    if kind == "IAM":
+        return authorizers.HttpIamAuthorizer()
+    if kind == "JWT":
+        return authorizers.HttpJwtAuthorizer("JwtAuthorizer", issuer, jwt_audience=list(audience or []))
+    if kind == "LAMBDA":
+        return authorizers.HttpLambdaAuthorizer("LambdaAuthorizer", function,
+                                                response_types=[authorizers.HttpLambdaResponseType.SIMPLE])
+    return None

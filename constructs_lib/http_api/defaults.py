@@ -1,0 +1,32 @@
+"""Every default of :class:`LambdaHttpApi`, in one place."""
+from __future__ import annotations
+
+from aws_cdk import aws_logs as logs
+
+THROTTLE_RATE_LIMIT = 100  # steady-state requests per second on the $default route
+THROTTLE_BURST_LIMIT = 200  # concurrent request burst on the $default route
+ACCESS_LOG_RETENTION = logs.RetentionDays.TWO_WEEKS
+AUTHORIZATION = "NONE"
+
+# Service limits (validated at synth).
+#: An HTTP API waits at most 30 s for a Lambda integration.
+MAX_INTEGRATION_TIMEOUT_SECONDS = 30
+AUTHORIZATION_TYPES = ("NONE", "IAM", "JWT", "LAMBDA")
+
+#: Access log lines: one JSON object per request with the HTTP API context variables.
+ACCESS_LOG_FIELDS: dict[str, str] = {
+    "requestId": "$context.requestId",
+    "ip": "$context.identity.sourceIp",
+    "requestTime": "$context.requestTime",
+    "httpMethod": "$context.httpMethod",
+    "path": "$context.path",
+    "routeKey": "$context.routeKey",
+    "status": "$context.status",
+    "protocol": "$context.protocol",
+    "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency",
+    "integrationLatency": "$context.integrationLatency",
+    "integrationStatus": "$context.integrationStatus",
+    "integrationError": "$context.integrationErrorMessage",
+    "authorizerError": "$context.authorizer.error",
+}

@@ -1,0 +1,6 @@
+"""Stacks of the example service. Stacks only compose constructs from ``constructs_lib``."""
+from .compliance import add_compliance_checks
+from .service import ServiceStacks, build_service
+from .stateless_stack import StatelessStack
+
+__all__ = ["ServiceStacks", "StatelessStack", "add_compliance_checks", "build_service"]

@@ -1,0 +1,55 @@
+"""Helpers to build and synthesize apps in tests the same way the CDK CLI does."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk.assertions import Template
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def cdk_context(**overrides: Any) -> dict[str, Any]:
+    """The context the CLI passes: cdk.json's context (feature flags, stage…) plus cdk.context.json."""
+    context = json.loads((PROJECT / "cdk.json").read_text())["context"]
+    context.update(json.loads((PROJECT / "cdk.context.json").read_text()))
+    context.update(overrides)
+    return context
+
+
+def new_stack(**context: Any) -> cdk.Stack:
+    """A fresh stack in a fresh app with the project's feature flags, for construct tests."""
+    app = cdk.App(context=cdk_context(**context))
+    return cdk.Stack(app, "TestStack", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+
+
+@dataclass
+class SynthesizedService:
+    """The synthesized example service: the app, its stacks, templates and assembly directory."""
+
+    app: cdk.App
+    stacks: Any
+    assembly: cdk.cx_api.CloudAssembly
+    outdir: Path
+
+    def template(self, stack: cdk.Stack) -> Template:
+        return Template.from_stack(stack)
+
+    def template_json(self, stack: cdk.Stack) -> dict[str, Any]:
+        return json.loads((self.outdir / f"{stack.artifact_id}.template.json").read_text())
+
+
+def synthesize_service(outdir: Path, *, with_checks: bool = False, **context: Any) -> SynthesizedService:
+    """Build app.py's service into ``outdir`` and synthesize it (optionally with cdk-nag)."""
+    from stacks import add_compliance_checks, build_service
+
+    app = cdk.App(outdir=str(outdir), context=cdk_context(**context))
+    env = cdk.Environment(account=str(app.node.get_context("account")), region=app.node.get_context("region"))
+    stacks = build_service(app, stage=app.node.get_context("stage"), env=env)
+    if with_checks:
+        add_compliance_checks(app)
+    assembly = app.synth()
+    return SynthesizedService(app=app, stacks=stacks, assembly=assembly, outdir=outdir)

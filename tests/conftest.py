@@ -1,0 +1,24 @@
+"""Shared fixtures: each app is synthesized once per test session."""
+from __future__ import annotations
+
+import os
+
+# jsii starts its Node process on the first aws_cdk import; silence its Node 20 end-of-life banner.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import pytest  # noqa: E402
+
+from tests.cdk_helpers import SynthesizedService, synthesize_service  # noqa: E402
+from tests.snapshot import NormalizedJSONExtension  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def service(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedService:
+    """The example service exactly as `make synth` builds it (cdk.json context), synthesized once."""
+    return synthesize_service(tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture
+def snapshot_json(snapshot):  # type: ignore[no-untyped-def]
+    """A syrupy snapshot that stores JSON with asset hashes and paths normalised."""
+    return snapshot.use_extension(NormalizedJSONExtension)

@@ -1,0 +1,193 @@
+"""ServerlessFunction: every default, every option, and the errors for invalid props."""
+from __future__ import annotations
+
+import pytest
+from aws_cdk import Duration
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk.assertions import Match, Template
+
+from constructs_lib import InvalidPropError, PythonBundle, ServerlessFunction
+from tests.cdk_helpers import new_stack
+
+INLINE = lambda_.Code.from_inline("def handler(event, context):\n    return {}\n")
+
+
+def build(**props):  # type: ignore[no-untyped-def]
+    stack = new_stack()
+    function = ServerlessFunction(stack, "Fn", code=props.pop("code", INLINE), handler="index.handler", **props)
+    return function, Template.from_stack(stack)
+
+
+def policy_actions(template: Template) -> list[str]:
+    actions: list[str] = []
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            action = statement["Action"]
+            actions += action if isinstance(action, list) else [action]
+    return actions
+
+
+class TestDefaults:
+    def test_python_313_on_arm64_with_memory_and_timeout(self) -> None:
+        # GIVEN only code and handler WHEN synthesized
+        _, template = build()
+        # THEN the function runs Python 3.13 on arm64 with 512 MB and 10 s
+        template.has_resource_properties("AWS::Lambda::Function", {
+            "Runtime": "python3.13", "Architectures": ["arm64"], "MemorySize": 512, "Timeout": 10,
+        })
+
+    def test_explicit_log_group_with_14_day_retention_and_json_logs(self) -> None:
+        _, template = build()
+        template.resource_count_is("AWS::Logs::LogGroup", 1)
+        template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 14})
+        template.has_resource_properties("AWS::Lambda::Function", {"LoggingConfig": {
+            "LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "WARN",
+            "LogGroup": {"Ref": Match.string_like_regexp("FnLogGroup")},
+        }})
+
+    def test_no_log_retention_custom_resource_and_no_create_log_group(self) -> None:
+        _, template = build()
+        assert template.find_resources("Custom::LogRetention") == {}
+        assert "logs:CreateLogGroup" not in policy_actions(template)
+        # and no managed policy (AWSLambdaBasicExecutionRole grants CreateLogGroup on *)
+        template.has_resource_properties("AWS::IAM::Role", {"ManagedPolicyArns": Match.absent()})
+
+    def test_role_writes_only_to_its_own_log_group(self) -> None:
+        _, template = build()
+        template.has_resource_properties("AWS::IAM::Policy", {"PolicyDocument": {"Statement": Match.array_with([{
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [Match.string_like_regexp("FnLogGroup"), "Arn"]},
+        }])}})
+
+    def test_active_xray_tracing(self) -> None:
+        _, template = build()
+        template.has_resource_properties("AWS::Lambda::Function", {"TracingConfig": {"Mode": "Active"}})
+
+    def test_no_version_alias_url_or_reserved_concurrency(self) -> None:
+        function, template = build()
+        for kind in ("AWS::Lambda::Version", "AWS::Lambda::Alias", "AWS::Lambda::Url"):
+            template.resource_count_is(kind, 0)
+        template.has_resource_properties("AWS::Lambda::Function", {"ReservedConcurrentExecutions": Match.absent()})
+        assert function.alias is None and function.version is None and function.function_url is None
+        assert function.invoke_target is function.function
+
+    def test_no_physical_names(self) -> None:
+        _, template = build()
+        template.has_resource_properties("AWS::Lambda::Function", {"FunctionName": Match.absent()})
+        template.has_resource_properties("AWS::Logs::LogGroup", {"LogGroupName": Match.absent()})
+        template.has_resource_properties("AWS::IAM::Role", {"RoleName": Match.absent()})
+
+    def test_attributes_expose_created_resources(self) -> None:
+        function, _ = build()
+        assert isinstance(function.function, lambda_.Function)
+        assert isinstance(function.log_group, logs.LogGroup)
+        assert function.role is function.function.role
+        assert function.timeout.to_seconds() == 10
+
+
+class TestOptions:
+    def test_memory_timeout_environment_and_reserved_concurrency(self) -> None:
+        _, template = build(memory_size=1024, timeout=Duration.seconds(20), environment={"APP_MODE": "1"},
+                            reserved_concurrent_executions=5)
+        template.has_resource_properties("AWS::Lambda::Function", {
+            "MemorySize": 1024, "Timeout": 20, "Environment": {"Variables": {"APP_MODE": "1"}},
+            "ReservedConcurrentExecutions": 5,
+        })
+
+    def test_retention_as_days_or_enum(self) -> None:
+        _, by_days = build(log_retention=30)
+        by_days.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 30})
+        _, by_enum = build(log_retention=logs.RetentionDays.ONE_YEAR)
+        by_enum.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 365})
+
+    def test_log_levels(self) -> None:
+        _, template = build(application_log_level=lambda_.ApplicationLogLevel.DEBUG,
+                            system_log_level=lambda_.SystemLogLevel.INFO)
+        template.has_resource_properties("AWS::Lambda::Function", {"LoggingConfig": {
+            "ApplicationLogLevel": "DEBUG", "SystemLogLevel": "INFO"}})
+
+    def test_x86_64(self) -> None:
+        _, template = build(architecture=lambda_.Architecture.X86_64)
+        template.has_resource_properties("AWS::Lambda::Function", {"Architectures": ["x86_64"]})
+
+    def test_provisioned_concurrency_publishes_version_and_alias(self) -> None:
+        function, template = build(provisioned_concurrent_executions=3)
+        template.resource_count_is("AWS::Lambda::Version", 1)
+        template.has_resource_properties("AWS::Lambda::Alias", {
+            "Name": "live", "ProvisionedConcurrencyConfig": {"ProvisionedConcurrentExecutions": 3},
+            "FunctionVersion": {"Fn::GetAtt": [Match.string_like_regexp("CurrentVersion"), "Version"]},
+        })
+        assert function.invoke_target is function.alias
+
+    def test_publish_alias_without_provisioned_concurrency(self) -> None:
+        _, template = build(publish_alias=True)
+        template.has_resource_properties("AWS::Lambda::Alias", {
+            "Name": "live", "ProvisionedConcurrencyConfig": Match.absent()})
+
+    def test_snap_start_on_published_versions_with_alias(self) -> None:
+        function, template = build(snap_start=True)
+        template.has_resource_properties("AWS::Lambda::Function", {"SnapStart": {"ApplyOn": "PublishedVersions"}})
+        template.resource_count_is("AWS::Lambda::Alias", 1)
+        assert function.version is not None
+
+    def test_function_url_defaults_to_iam_auth_on_alias(self) -> None:
+        function, template = build(function_url=True, publish_alias=True)
+        template.has_resource_properties("AWS::Lambda::Url", {"AuthType": "AWS_IAM", "Qualifier": "live"})
+        assert function.function_url is not None
+
+    def test_public_function_url_needs_explicit_opt_in(self) -> None:
+        _, template = build(function_url=True, function_url_auth_type=lambda_.FunctionUrlAuthType.NONE,
+                            allow_public_function_url=True)
+        template.has_resource_properties("AWS::Lambda::Url", {"AuthType": "NONE"})
+
+    def test_vpc_placement_creates_security_group(self) -> None:
+        stack = new_stack()
+        vpc = ec2.Vpc(stack, "Vpc", nat_gateways=0, subnet_configuration=[
+            ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)])
+        function = ServerlessFunction(stack, "Fn", code=INLINE, handler="index.handler", vpc=vpc)
+        template = Template.from_stack(stack)
+        template.has_resource_properties("AWS::Lambda::Function", {"VpcConfig": Match.object_like({
+            "SecurityGroupIds": Match.any_value(), "SubnetIds": Match.any_value()})})
+        assert function.connections.security_groups
+
+    def test_bundle_sets_architecture(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        package = tmp_path / "pkg"
+        package.mkdir()
+        (package / "__init__.py").write_text("")
+        bundle = PythonBundle(source_dir=package, architecture=lambda_.Architecture.X86_64,
+                              cache_dir=tmp_path / "cache", log=lambda _line: None)
+        _, template = build(code=bundle)
+        template.has_resource_properties("AWS::Lambda::Function", {"Architectures": ["x86_64"]})
+
+
+class TestInvalidProps:
+    @pytest.mark.parametrize(("props", "prop", "fragment"), [
+        ({"function_url": True, "function_url_auth_type": lambda_.FunctionUrlAuthType.NONE},
+         "function_url_auth_type", "allow_public_function_url=True"),
+        ({"snap_start": True, "runtime": lambda_.Runtime.PYTHON_3_11}, "snap_start", "python3.12, python3.13"),
+        ({"snap_start": True, "provisioned_concurrent_executions": 2}, "snap_start", "not both"),
+        ({"log_retention": 10}, "log_retention", "1, 3, 5, 7, 14, 30"),
+        ({"memory_size": 64}, "memory_size", "128–10240 MB"),
+        ({"timeout": Duration.minutes(16)}, "timeout", "1–900 seconds"),
+        ({"reserved_concurrent_executions": -1}, "reserved_concurrent_executions", ">= 0"),
+        ({"provisioned_concurrent_executions": 0}, "provisioned_concurrent_executions", ">= 1"),
+        ({"provisioned_concurrent_executions": 5, "reserved_concurrent_executions": 2},
+         "provisioned_concurrent_executions", "at most reserved_concurrent_executions=2"),
+    ])
+    def test_fails_at_synth_naming_prop_value_and_allowed(self, props, prop, fragment) -> None:  # type: ignore[no-untyped-def]
+        # GIVEN invalid props WHEN the construct is built THEN it raises naming prop, value and what is allowed
+        with pytest.raises(InvalidPropError) as raised:
+            build(**props)
+        assert raised.value.prop == prop
+        assert f"invalid {prop}=" in str(raised.value)
+        assert fragment in str(raised.value)
+
+    def test_bundle_architecture_mismatch(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        package = tmp_path / "pkg"
+        package.mkdir()
+        (package / "__init__.py").write_text("")
+        bundle = PythonBundle(source_dir=package, cache_dir=tmp_path / "cache", log=lambda _line: None)
+        with pytest.raises(InvalidPropError, match="invalid architecture='x86_64'; allowed: arm64, the architecture the code bundle"):
+            build(code=bundle, architecture=lambda_.Architecture.X86_64)

@@ -1,0 +1,139 @@
+"""LambdaHttpApi: the $default route, stage, logs, throttling, CORS, authorization, permission."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Match, Template
+
+from constructs_lib import InvalidPropError, LambdaHttpApi, ServerlessFunction
+from tests.cdk_helpers import new_stack
+
+INLINE = lambda_.Code.from_inline("def handler(event, context):\n    return {}\n")
+
+
+def build(function_props: dict | None = None, **props):  # type: ignore[no-untyped-def]
+    stack = new_stack()
+    function = ServerlessFunction(stack, "Fn", code=INLINE, handler="index.handler", **(function_props or {}))
+    if props.get("authorization") == "LAMBDA" and "authorizer_function" not in props:
+        props["authorizer_function"] = ServerlessFunction(stack, "Authz", code=INLINE, handler="index.handler").function
+    api = LambdaHttpApi(stack, "Http", function=function, **props)
+    return api, Template.from_stack(stack)
+
+
+class TestDefaults:
+    def test_default_route_proxies_everything_with_payload_2(self) -> None:
+        _, template = build()
+        template.resource_count_is("AWS::ApiGatewayV2::Route", 1)
+        template.has_resource_properties("AWS::ApiGatewayV2::Route", {"RouteKey": "$default", "AuthorizationType": "NONE"})
+        template.has_resource_properties("AWS::ApiGatewayV2::Integration", {
+            "IntegrationType": "AWS_PROXY", "PayloadFormatVersion": "2.0",
+            "IntegrationUri": {"Fn::GetAtt": [Match.string_like_regexp("FnFunction"), "Arn"]}})
+        template.has_resource_properties("AWS::ApiGatewayV2::Api", {"ProtocolType": "HTTP"})
+
+    def test_default_stage_auto_deploys_with_throttling(self) -> None:
+        _, template = build()
+        template.resource_count_is("AWS::ApiGatewayV2::Stage", 1)
+        template.has_resource_properties("AWS::ApiGatewayV2::Stage", {
+            "StageName": "$default", "AutoDeploy": True,
+            "DefaultRouteSettings": {"ThrottlingRateLimit": 100, "ThrottlingBurstLimit": 200}})
+
+    def test_json_access_logs_to_explicit_log_group_with_retention(self) -> None:
+        api, template = build()
+        stage = next(iter(template.find_resources("AWS::ApiGatewayV2::Stage").values()))
+        settings = stage["Properties"]["AccessLogSettings"]
+        access_log_id = settings["DestinationArn"]["Fn::GetAtt"][0]
+        assert access_log_id.startswith("HttpAccessLogs")
+        assert template.find_resources("AWS::Logs::LogGroup")[access_log_id]["Properties"]["RetentionInDays"] == 14
+        fields = json.loads(settings["Format"])
+        assert fields["requestId"] == "$context.requestId" and fields["status"] == "$context.status"
+        template.resource_count_is("AWS::Logs::LogGroup", 2)  # function + access logs
+        assert api.access_log_group is not None
+
+    def test_invoke_permission_scoped_to_this_api(self) -> None:
+        _, template = build()
+        permissions = template.find_resources("AWS::Lambda::Permission")
+        assert len(permissions) == 1
+        source_arn = next(iter(permissions.values()))["Properties"]["SourceArn"]["Fn::Join"][1]
+        assert {"Ref": next(iter(template.find_resources("AWS::ApiGatewayV2::Api")))} in source_arn
+        assert source_arn[-1] == "/*/*"
+
+    def test_attributes(self) -> None:
+        api, _ = build()
+        assert isinstance(api.api, apigwv2.HttpApi)
+        assert isinstance(api.stage, apigwv2.HttpStage)
+        assert api.authorizer is None
+        assert "execute-api" in json.dumps(Stack.of(api).resolve(api.url))
+
+
+class TestOptions:
+    def test_integration_targets_alias_when_function_has_one(self) -> None:
+        _, template = build({"publish_alias": True})
+        template.has_resource_properties("AWS::ApiGatewayV2::Integration", {
+            "IntegrationUri": {"Ref": Match.string_like_regexp("FnAlias")}})
+        template.has_resource_properties("AWS::Lambda::Permission", {
+            "FunctionName": {"Ref": Match.string_like_regexp("FnAlias")}})
+
+    def test_throttle_props(self) -> None:
+        _, template = build(throttle_rate_limit=5, throttle_burst_limit=10)
+        template.has_resource_properties("AWS::ApiGatewayV2::Stage", {
+            "DefaultRouteSettings": {"ThrottlingRateLimit": 5, "ThrottlingBurstLimit": 10}})
+
+    def test_access_log_retention(self) -> None:
+        _, template = build(access_log_retention=90)
+        template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 90})
+
+    def test_cors(self) -> None:
+        _, template = build(cors=apigwv2.CorsPreflightOptions(
+            allow_origins=["https://app.example.com"], allow_methods=[apigwv2.CorsHttpMethod.GET],
+            allow_headers=["content-type"], max_age=Duration.hours(1)))
+        template.has_resource_properties("AWS::ApiGatewayV2::Api", {"CorsConfiguration": {
+            "AllowOrigins": ["https://app.example.com"], "AllowMethods": ["GET"],
+            "AllowHeaders": ["content-type"], "MaxAge": 3600}})
+
+    def test_iam_authorization(self) -> None:
+        _, template = build(authorization="IAM")
+        template.has_resource_properties("AWS::ApiGatewayV2::Route", {"AuthorizationType": "AWS_IAM"})
+
+    def test_jwt_authorization(self) -> None:
+        api, template = build(authorization="JWT", jwt_issuer="https://issuer.example.com",
+                              jwt_audience=["my-app"])
+        template.has_resource_properties("AWS::ApiGatewayV2::Authorizer", {
+            "AuthorizerType": "JWT", "JwtConfiguration": {"Issuer": "https://issuer.example.com", "Audience": ["my-app"]},
+            "IdentitySource": ["$request.header.Authorization"]})
+        template.has_resource_properties("AWS::ApiGatewayV2::Route", {"AuthorizationType": "JWT"})
+        assert api.authorizer is not None
+
+    def test_lambda_authorization(self) -> None:
+        _, template = build(authorization="LAMBDA")
+        template.has_resource_properties("AWS::ApiGatewayV2::Authorizer", {
+            "AuthorizerType": "REQUEST", "EnableSimpleResponses": True, "AuthorizerPayloadFormatVersion": "2.0"})
+        template.has_resource_properties("AWS::ApiGatewayV2::Route", {"AuthorizationType": "CUSTOM"})
+
+
+class TestInvalidProps:
+    @pytest.mark.parametrize(("function_props", "props", "prop", "fragment"), [
+        ({"timeout": Duration.seconds(31)}, {}, "function.timeout", "at most 30 seconds"),
+        ({}, {"authorization": "COGNITO"}, "authorization", "NONE, IAM, JWT, LAMBDA"),
+        ({}, {"authorization": "JWT", "jwt_issuer": "https://i"}, "jwt_issuer/jwt_audience", "at least one audience"),
+        ({}, {"jwt_issuer": "https://i", "jwt_audience": ["a"]}, "jwt_issuer/jwt_audience", "only with authorization='JWT'"),
+        ({}, {"throttle_rate_limit": -1}, "throttle_rate_limit", ">= 0"),
+        ({}, {"throttle_burst_limit": -1}, "throttle_burst_limit", ">= 0"),
+        ({}, {"access_log_retention": 2}, "log_retention", "1, 3, 5"),
+        ({}, {"cors": apigwv2.CorsPreflightOptions(allow_origins=["*"], allow_credentials=True)},
+         "cors.allow_origins", "explicit origins"),
+    ])
+    def test_fails_at_synth(self, function_props, props, prop, fragment) -> None:  # type: ignore[no-untyped-def]
+        with pytest.raises(InvalidPropError) as raised:
+            build(function_props, **props)
+        assert raised.value.prop == prop
+        assert fragment in str(raised.value)
+
+    def test_lambda_authorization_needs_function(self) -> None:
+        stack = new_stack()
+        function = ServerlessFunction(stack, "Fn", code=INLINE, handler="index.handler")
+        with pytest.raises(InvalidPropError, match="invalid authorizer_function=None; allowed: a function"):
+            LambdaHttpApi(stack, "Http", function=function, authorization="LAMBDA")
