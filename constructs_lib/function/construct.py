@@ -10,6 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from ..acknowledge import acknowledge
 from ..bundling import PythonBundle
 from ..errors import InvalidPropError
 from . import defaults
@@ -150,7 +151,7 @@ class ServerlessFunction(Construct):
             logging_format=lambda_.LoggingFormat.JSON,
             application_log_level_v2=application_log_level or defaults.APPLICATION_LOG_LEVEL,
             system_log_level_v2=system_log_level or defaults.SYSTEM_LOG_LEVEL,
-            tracing=tracing or defaults.TRACING,
+            # tracing is set below, so its '*' grant lives in its own policy (see _enable_tracing)
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
             vpc=vpc,
             vpc_subnets=vpc_subnets,
@@ -169,6 +170,29 @@ class ServerlessFunction(Construct):
 
         # 3. wire -----------------------------------------------------------------------
         self.log_group.grant_write(self.role)
+        self.tracing_policy = self._enable_tracing(tracing or defaults.TRACING)
+        if runtime.name == defaults.RUNTIME.name:
+            acknowledge(self.function, "Serverless-LambdaLatestVersion",
+                        "Python 3.13 is the runtime the handler package and its bundled binary wheels are built "
+                        "and tested for; a newer runtime is a deliberate opt-in through the runtime prop.")
+
+    def _enable_tracing(self, mode: lambda_.Tracing) -> iam.Policy | None:
+        """Set the X-Ray mode, with its grant in a policy of its own.
+
+        X-Ray's actions support no resource-level permissions, so their grant must be on ``*``.
+        Keeping it out of the role's default policy lets the cdk-nag acknowledgement cover exactly
+        this grant and nothing a later ``grant_*`` adds.
+        """
+        if mode == lambda_.Tracing.DISABLED:
+            return None
+        cfn_function: lambda_.CfnFunction = self.function.node.default_child  # type: ignore[assignment]
+        cfn_function.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode=_TRACING_MODES[mode.name])
+        policy = iam.Policy(self, "TracingPolicy", roles=[self.role], statements=[iam.PolicyStatement(
+            actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"])])
+        acknowledge(policy, "AwsSolutions-IAM5[Resource::*]",
+                    "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions, "
+                    "so this tracing-only policy must grant them on '*'.")
+        return policy
 
     @property
     def invoke_target(self) -> lambda_.IFunction:
@@ -183,6 +207,10 @@ class ServerlessFunction(Construct):
     def add_environment(self, key: str, value: str) -> None:
         """Add an environment variable to the function."""
         self.function.add_environment(key, value)
+
+
+#: CloudFormation's names for the X-Ray tracing modes.
+_TRACING_MODES = {lambda_.Tracing.ACTIVE.name: "Active", lambda_.Tracing.PASS_THROUGH.name: "PassThrough"}
 
 
 def _check_range(prop: str, value: int, bounds: tuple[int, int], unit: str) -> None:

@@ -61,9 +61,23 @@ class TestDefaults:
             "Resource": {"Fn::GetAtt": [Match.string_like_regexp("FnLogGroup"), "Arn"]},
         }])}})
 
-    def test_active_xray_tracing(self) -> None:
-        _, template = build()
+    def test_active_xray_tracing_with_its_grant_in_a_policy_of_its_own(self) -> None:
+        function, template = build()
         template.has_resource_properties("AWS::Lambda::Function", {"TracingConfig": {"Mode": "Active"}})
+        xray = {"Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Effect": "Allow", "Resource": "*"}
+        tracing_policy = [logical_id for logical_id, policy in template.find_resources("AWS::IAM::Policy").items()
+                          if policy["Properties"]["PolicyDocument"]["Statement"] == [xray]]
+        assert len(tracing_policy) == 1 and tracing_policy[0].startswith("FnTracingPolicy")
+        assert function.tracing_policy is not None
+        # the role's default policy has no '*' resource
+        for logical_id, policy in template.find_resources("AWS::IAM::Policy").items():
+            if logical_id.startswith("FnRoleDefaultPolicy"):
+                assert all(st["Resource"] != "*" for st in policy["Properties"]["PolicyDocument"]["Statement"])
+
+    def test_tracing_can_be_disabled(self) -> None:
+        function, template = build(tracing=lambda_.Tracing.DISABLED)
+        template.has_resource_properties("AWS::Lambda::Function", {"TracingConfig": Match.absent()})
+        assert "xray:PutTraceSegments" not in policy_actions(template) and function.tracing_policy is None
 
     def test_no_version_alias_url_or_reserved_concurrency(self) -> None:
         function, template = build()

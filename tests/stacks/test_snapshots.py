@@ -1,0 +1,8 @@
+"""One normalised snapshot per stack: any real infrastructure change shows up as a diff."""
+from __future__ import annotations
+
+from tests.cdk_helpers import SynthesizedService
+
+
+def test_stateless_stack(service: SynthesizedService, snapshot_json) -> None:  # type: ignore[no-untyped-def]
+    assert service.template_json(service.stacks.stateless) == snapshot_json
