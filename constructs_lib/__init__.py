@@ -5,8 +5,18 @@ Import the constructs from here::
     from constructs_lib import ServerlessFunction, LambdaHttpApi, PythonBundle
 """
 from .bundling import PythonBundle
+from .database import DatabaseMigrations, ServerlessDatabase
 from .errors import InvalidPropError
 from .function import ServerlessFunction
 from .http_api import LambdaHttpApi
+from .network import ServiceNetwork
 
-__all__ = ["InvalidPropError", "LambdaHttpApi", "PythonBundle", "ServerlessFunction"]
+__all__ = [
+    "DatabaseMigrations",
+    "InvalidPropError",
+    "LambdaHttpApi",
+    "PythonBundle",
+    "ServerlessDatabase",
+    "ServerlessFunction",
+    "ServiceNetwork",
+]

@@ -1,0 +1,240 @@
+"""Aurora PostgreSQL Serverless v2 behind an RDS Proxy with IAM auth, and least-privilege grants."""
+from __future__ import annotations
+
+import re
+
+import jsii
+from aws_cdk import Duration, IValidation, RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_rds as rds
+from constructs import Construct
+
+from ..acknowledge import acknowledge
+from ..errors import InvalidPropError
+from ..function import ServerlessFunction
+from . import budget, defaults
+
+
+class ServerlessDatabase(Construct):
+    """Aurora PostgreSQL Serverless v2 and an RDS Proxy in front of it, both IAM-authenticated.
+
+    The proxy uses end-to-end IAM authentication (``DefaultAuthScheme.IAM_AUTH``): clients present
+    an IAM token, and the proxy connects to the cluster as the same database user with IAM too.
+    The application user needs no password and no secret, only ``GRANT rds_iam`` (done by the
+    handler package's migrations). The generated admin secret is for migrations and break-glass.
+
+    :param vpc: the VPC. Required.
+    :param vpc_subnets: subnets for the cluster and proxy. Default: the ``Data`` subnet group.
+    :param engine_version: Default: Aurora PostgreSQL 17.9.
+    :param min_capacity: ACU, 0 (auto-pause) to 256 in half steps. Default: 0.5.
+    :param max_capacity: ACU, at least ``min_capacity`` and 1. Default: 4.
+    :param database_name: Default: ``app``.
+    :param app_db_user: the application's database user (created by migrations). Default: ``app_user``.
+    :param backup_retention: Default: 7 days.
+    :param secret_rotation: rotation period of the admin secret, or None for no rotation. Default: 30 days.
+    :param removal_policy: Default: SNAPSHOT (a final snapshot is kept when the cluster is deleted).
+    :param deletion_protection: Default: True.
+    :param proxy_max_connections_percent: share of ``max_connections`` the proxy may use. Default: 90.
+    :param proxy_idle_client_timeout: Default: 30 minutes.
+    :param proxy_borrow_timeout: how long the proxy waits for a free connection; must stay below each
+        connected function's timeout. Default: 5 seconds.
+    :param accept_unbounded_concurrency: allow connected functions without a concurrency bound.
+        Default: False (synth fails instead).
+
+    Attributes: ``cluster``, ``proxy``, ``secret``, ``writer``, ``port``, ``database_name``,
+    ``app_db_user``, ``consumers`` (the connection budget entries).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        engine_version: rds.AuroraPostgresEngineVersion | None = None,
+        min_capacity: float | None = None,
+        max_capacity: float | None = None,
+        database_name: str | None = None,
+        app_db_user: str | None = None,
+        backup_retention: Duration | None = None,
+        secret_rotation: Duration | None = defaults.SECRET_ROTATION,
+        removal_policy: RemovalPolicy = RemovalPolicy.SNAPSHOT,
+        deletion_protection: bool = True,
+        proxy_max_connections_percent: int | None = None,
+        proxy_idle_client_timeout: Duration | None = None,
+        proxy_borrow_timeout: Duration | None = None,
+        accept_unbounded_concurrency: bool = False,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # 1. validate -------------------------------------------------------------------
+        engine_version = engine_version or defaults.ENGINE_VERSION
+        self.min_capacity = min_capacity if min_capacity is not None else defaults.MIN_CAPACITY_ACU
+        self.max_capacity = max_capacity if max_capacity is not None else defaults.MAX_CAPACITY_ACU
+        self.database_name = database_name or defaults.DATABASE_NAME
+        self.app_db_user = validate_db_user("app_db_user", app_db_user or defaults.APP_USER)
+        self.max_connections_percent = (proxy_max_connections_percent if proxy_max_connections_percent is not None
+                                        else defaults.PROXY_MAX_CONNECTIONS_PERCENT)
+        self.borrow_timeout = proxy_borrow_timeout or defaults.PROXY_BORROW_TIMEOUT
+        self.accept_unbounded_concurrency = accept_unbounded_concurrency
+        low, high = defaults.CAPACITY_RANGE_ACU
+        for prop, value in (("min_capacity", self.min_capacity), ("max_capacity", self.max_capacity)):
+            if not (low <= value <= high and (value * 2).is_integer()):
+                raise InvalidPropError("ServerlessDatabase", prop, value, f"{low:g}–{high:g} ACU in steps of 0.5")
+        if self.max_capacity < max(self.min_capacity, 1):
+            raise InvalidPropError("ServerlessDatabase", "max_capacity", self.max_capacity,
+                                   f"at least min_capacity={self.min_capacity:g} ACU and at least 1 ACU")
+        major = engine_version.aurora_postgres_major_version
+        if major not in defaults.SUPPORTED_MAJOR_VERSIONS:
+            raise InvalidPropError("ServerlessDatabase", "engine_version", engine_version.aurora_postgres_full_version,
+                                   f"a current version, majors {', '.join(defaults.SUPPORTED_MAJOR_VERSIONS)}")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,62}", self.database_name):
+            raise InvalidPropError("ServerlessDatabase", "database_name", self.database_name,
+                                   "a letter then up to 62 letters, digits or underscores")
+        if not 1 <= self.max_connections_percent <= 100:
+            raise InvalidPropError("ServerlessDatabase", "proxy_max_connections_percent",
+                                   self.max_connections_percent, "1–100")
+        if not 1 <= self.borrow_timeout.to_seconds() <= 3600:
+            raise InvalidPropError("ServerlessDatabase", "proxy_borrow_timeout",
+                                   f"{self.borrow_timeout.to_seconds():g} seconds", "1–3600 seconds")
+
+        # 2. build ----------------------------------------------------------------------
+        subnets = vpc_subnets or ec2.SubnetSelection(subnet_group_name="Data")
+        self.port = defaults.PORT
+        self.cluster = rds.DatabaseCluster(
+            self, "Cluster",
+            engine=rds.DatabaseClusterEngine.aurora_postgres(version=engine_version),
+            vpc=vpc,
+            vpc_subnets=subnets,
+            writer=rds.ClusterInstance.serverless_v2("Writer", auto_minor_version_upgrade=True),
+            serverless_v2_min_capacity=self.min_capacity,
+            serverless_v2_max_capacity=self.max_capacity,
+            default_database_name=self.database_name,
+            credentials=rds.Credentials.from_generated_secret(defaults.ADMIN_USER),
+            storage_encrypted=True,
+            iam_authentication=True,
+            cloudwatch_logs_exports=list(defaults.LOG_EXPORTS),
+            backup=rds.BackupProps(retention=backup_retention or defaults.BACKUP_RETENTION),
+            deletion_protection=deletion_protection,
+            removal_policy=removal_policy,
+            port=self.port,
+        )
+        self.secret = self.cluster.secret
+        self.writer = self.cluster.node.find_child("Writer")
+        if secret_rotation is not None:
+            self.cluster.add_rotation_single_user(automatically_after=secret_rotation, vpc_subnets=subnets)
+        self.proxy = rds.DatabaseProxy(
+            self, "Proxy",
+            proxy_target=rds.ProxyTarget.from_cluster(self.cluster),
+            vpc=vpc,
+            vpc_subnets=subnets,
+            default_auth_scheme=rds.DefaultAuthScheme.IAM_AUTH,
+            iam_auth=True,
+            require_tls=True,
+            max_connections_percent=self.max_connections_percent,
+            idle_client_timeout=proxy_idle_client_timeout or defaults.PROXY_IDLE_CLIENT_TIMEOUT,
+            borrow_timeout=self.borrow_timeout,
+        )
+        self.consumers: list[budget.Consumer] = []
+
+        # 3. wire -----------------------------------------------------------------------
+        self.node.add_validation(_BudgetValidation(self))
+        acknowledge(self.cluster, "AwsSolutions-RDS11",
+                    "The cluster is reachable only from the proxy and migration security groups inside isolated "
+                    "subnets; a non-default port would add no protection and break tooling defaults.")
+
+    # ---- grants -------------------------------------------------------------------------
+    def grant_connect(self, function: ServerlessFunction, *, db_user: str | None = None,
+                      max_concurrency: int | None = None, connections_per_container: int | None = None) -> None:
+        """Let ``function`` connect through the proxy as ``db_user`` with IAM, and count it in the budget.
+
+        Grants ``rds-db:connect`` on exactly ``dbuser:<prx- id>/<db_user>``, opens the proxy's port to
+        the function's security group only, and sets ``DB_HOST``, ``DB_PORT``, ``DB_NAME`` and
+        ``DB_USER`` in its environment (no password: the token is minted from the function's role).
+
+        :param db_user: Default: the database's ``app_db_user``.
+        :param max_concurrency: the function's concurrency bound when it is not its reserved or
+            provisioned concurrency (an SQS event source's maximum concurrency). Default: the
+            reserved concurrency, else the provisioned concurrency.
+        :param connections_per_container: Default: 1.
+        """
+        user = validate_db_user("db_user", db_user or self.app_db_user)
+        per_container = connections_per_container if connections_per_container is not None else defaults.CONNECTIONS_PER_CONTAINER
+        if per_container < 1:
+            raise InvalidPropError("ServerlessDatabase.grant_connect", "connections_per_container", per_container, ">= 1")
+        if self.borrow_timeout.to_seconds() >= function.timeout.to_seconds():
+            raise InvalidPropError(
+                "ServerlessDatabase", "proxy_borrow_timeout", f"{self.borrow_timeout.to_seconds():g} seconds",
+                f"less than the timeout of {function.node.path} ({function.timeout.to_seconds():g} seconds), "
+                "so a request waiting for a connection fails before Lambda kills it")
+        if function.function.is_bound_to_vpc is False:
+            raise InvalidPropError("ServerlessDatabase.grant_connect", "function", function.node.path,
+                                   "a function placed in the database's VPC (vpc=...)")
+        self.proxy.grant_connect(function.role, user)
+        self.proxy.connections.allow_default_port_from(function.connections, f"{function.node.path} to the proxy")
+        function.add_environment("DB_HOST", self.proxy.endpoint)
+        function.add_environment("DB_PORT", str(self.port))
+        function.add_environment("DB_NAME", self.database_name)
+        function.add_environment("DB_USER", user)
+        bound, source = _concurrency_bound(function, max_concurrency)
+        self.consumers.append(budget.Consumer(function.node.path, bound, per_container, source))
+
+    def grant_admin(self, function: ServerlessFunction) -> None:
+        """Let ``function`` (the migration runner) connect to the cluster as the admin user.
+
+        Grants read on the admin secret, opens the cluster's port to the function's security group,
+        and sets ``DB_ADMIN_SECRET_ARN``, ``DB_ADMIN_HOST``, ``DB_PORT``, ``DB_NAME`` and ``DB_USER``
+        (the application user the migrations create). Counts one connection in the budget.
+        """
+        self.secret.grant_read(function.role)
+        self.cluster.connections.allow_default_port_from(function.connections, f"{function.node.path} (migrations)")
+        function.add_environment("DB_ADMIN_SECRET_ARN", self.secret.secret_arn)
+        function.add_environment("DB_ADMIN_HOST", self.cluster.cluster_endpoint.hostname)
+        function.add_environment("DB_PORT", str(self.port))
+        function.add_environment("DB_NAME", self.database_name)
+        function.add_environment("DB_USER", self.app_db_user)
+        bound, source = _concurrency_bound(function, None)
+        self.consumers.append(budget.Consumer(function.node.path, bound, 1, source))
+
+    def budget_errors(self) -> list[str]:
+        """The connection budget check: error messages, empty when every consumer fits."""
+        return budget.check(self.consumers, min_capacity=self.min_capacity, max_capacity=self.max_capacity,
+                            max_connections_percent=self.max_connections_percent,
+                            accept_unbounded=self.accept_unbounded_concurrency)
+
+    @property
+    def connection_budget(self) -> int:
+        """Connections the proxy may open to the cluster."""
+        return budget.proxy_budget(self.min_capacity, self.max_capacity, self.max_connections_percent)
+
+
+def validate_db_user(prop: str, name: str) -> str:
+    """Return ``name`` when PostgreSQL (and RDS) accept it as a login role; raise otherwise."""
+    if (not re.fullmatch(defaults.DB_USER_PATTERN, name) or name in defaults.RESERVED_DB_USERS
+            or name.startswith(defaults.RESERVED_DB_USER_PREFIXES)):
+        raise InvalidPropError("ServerlessDatabase", prop, name,
+                               "a lowercase PostgreSQL identifier (letter or _, then letters, digits, _; at most 63), "
+                               f"not reserved ({', '.join(defaults.RESERVED_DB_USERS)}) and not starting with "
+                               f"{' or '.join(defaults.RESERVED_DB_USER_PREFIXES)}")
+    return name
+
+
+def _concurrency_bound(function: ServerlessFunction, explicit: int | None) -> tuple[int | None, str]:
+    if explicit is not None:
+        return explicit, "max_concurrency"
+    if function.reserved_concurrent_executions is not None:
+        return function.reserved_concurrent_executions, "reserved concurrency"
+    if function.provisioned_concurrent_executions is not None:
+        return function.provisioned_concurrent_executions, "provisioned concurrency"
+    return None, "unbounded"
+
+
+@jsii.implements(IValidation)
+class _BudgetValidation:
+    """Runs the connection budget check when the app synthesizes."""
+
+    def __init__(self, database: ServerlessDatabase) -> None:
+        self._database = database
+
+    def validate(self) -> list[str]:
+        return self._database.budget_errors()

@@ -1,0 +1,43 @@
+"""Every default of :class:`ServerlessDatabase`, in one place, with the AWS figures it checks against."""
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_rds as rds
+
+ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_9
+MIN_CAPACITY_ACU = 0.5
+MAX_CAPACITY_ACU = 4.0
+DATABASE_NAME = "app"
+ADMIN_USER = "postgres"
+APP_USER = "app_user"
+PORT = 5432
+BACKUP_RETENTION = Duration.days(7)
+LOG_EXPORTS = ("postgresql",)
+SECRET_ROTATION = Duration.days(30)
+PROXY_MAX_CONNECTIONS_PERCENT = 90
+PROXY_IDLE_CLIENT_TIMEOUT = Duration.minutes(30)
+PROXY_BORROW_TIMEOUT = Duration.seconds(5)
+CONNECTIONS_PER_CONTAINER = 1
+
+# ---- limits checked at synth ------------------------------------------------------------
+#: Serverless v2 capacity range: 0 (auto-pause) to 256 ACU, in half-ACU steps.
+CAPACITY_RANGE_ACU = (0.0, 256.0)
+#: Aurora PostgreSQL major versions AWS still accepts for new clusters (11 and 12 reached end of
+#: standard support in 2024/2025 and are rejected). cfn-lint flags deprecated minor versions too.
+SUPPORTED_MAJOR_VERSIONS = ("13", "14", "15", "16", "17")
+#: PostgreSQL accepts unquoted identifiers up to 63 bytes; ``pg_`` and ``rds`` prefixes are reserved.
+DB_USER_PATTERN = r"^[a-z_][a-z0-9_]{0,62}$"
+RESERVED_DB_USERS = ("postgres", "rdsadmin", "rdsproxyadmin", "rds_superuser", "public", "current_user",
+                     "session_user", "user", "none")
+RESERVED_DB_USER_PREFIXES = ("pg_", "rds")
+
+#: Default ``max_connections`` of Aurora PostgreSQL Serverless v2 by maximum ACU.
+#: Source: Amazon Aurora User Guide, "Maximum connections for Aurora Serverless v2"
+#: (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2.setting-capacity.html#aurora-serverless-v2.max-connections):
+#: the value follows LEAST(DBInstanceClassMemory/9531392, 5000) at the maximum ACU.
+#: Between two listed points the lower one is used, so the budget is never overstated.
+MAX_CONNECTIONS_BY_MAX_ACU: tuple[tuple[float, int], ...] = (
+    (1, 189), (4, 823), (8, 1669), (16, 3360), (32, 5000), (64, 5000), (128, 5000), (256, 5000),
+)
+#: Same guide: with a minimum capacity of 0 or 0.5 ACU, Aurora PostgreSQL caps max_connections at 2,000.
+MAX_CONNECTIONS_CAP_LOW_MIN_ACU = 2000

@@ -1,0 +1,79 @@
+"""The VPC of a service: isolated subnets, VPC endpoints instead of a NAT gateway, flow logs."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from ..errors import InvalidPropError
+from . import defaults
+
+
+class ServiceNetwork(Construct):
+    """A VPC with a ``Data`` subnet group for the database and an ``App`` group for functions.
+
+    Without a NAT gateway (the default) both groups are private isolated subnets, and functions
+    reach AWS APIs through interface endpoints. With ``nat_gateways`` >= 1 the ``App`` group gets
+    egress to the internet through NAT gateways in public subnets.
+
+    :param max_azs: availability zones to span (2–6). Default: 2.
+    :param nat_gateways: NAT gateways for internet egress from ``App`` subnets. Default: 0 (none).
+    :param cidr: the VPC's IPv4 range. Default: ``10.0.0.0/16``.
+    :param interface_endpoints: extra ``(id, service)`` interface endpoints beside the defaults
+        (Secrets Manager and SQS). Default: none.
+    :param flow_log_retention: Default: one month.
+
+    Attributes: ``vpc``, ``app_subnets``, ``data_subnets``, ``endpoints`` (id → endpoint),
+    ``flow_log_group``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        max_azs: int | None = None,
+        nat_gateways: int | None = None,
+        cidr: str | None = None,
+        interface_endpoints: Sequence[tuple[str, ec2.InterfaceVpcEndpointAwsService]] = (),
+        flow_log_retention: logs.RetentionDays | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        max_azs = max_azs if max_azs is not None else defaults.MAX_AZS
+        nat_gateways = nat_gateways if nat_gateways is not None else defaults.NAT_GATEWAYS
+        if not 2 <= max_azs <= 6:
+            raise InvalidPropError("ServiceNetwork", "max_azs", max_azs, "2–6 (Aurora needs subnets in two AZs)")
+        if not 0 <= nat_gateways <= max_azs:
+            raise InvalidPropError("ServiceNetwork", "nat_gateways", nat_gateways, f"0–{max_azs} (at most one per AZ)")
+
+        app_type = ec2.SubnetType.PRIVATE_WITH_EGRESS if nat_gateways else ec2.SubnetType.PRIVATE_ISOLATED
+        subnets = [
+            ec2.SubnetConfiguration(name="Data", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED,
+                                    cidr_mask=defaults.SUBNET_CIDR_MASK),
+            ec2.SubnetConfiguration(name="App", subnet_type=app_type, cidr_mask=defaults.SUBNET_CIDR_MASK),
+        ]
+        if nat_gateways:
+            subnets.append(ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC,
+                                                   cidr_mask=defaults.SUBNET_CIDR_MASK))
+        self.flow_log_group = logs.LogGroup(self, "FlowLogs", retention=flow_log_retention or defaults.FLOW_LOG_RETENTION,
+                                            removal_policy=RemovalPolicy.DESTROY)
+        self.vpc = ec2.Vpc(
+            self, "Vpc",
+            ip_addresses=ec2.IpAddresses.cidr(cidr or defaults.CIDR),
+            max_azs=max_azs,
+            nat_gateways=nat_gateways,
+            subnet_configuration=subnets,
+            flow_logs={"All": ec2.FlowLogOptions(
+                destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_log_group),
+                traffic_type=ec2.FlowLogTrafficType.ALL)},
+        )
+        self.app_subnets = ec2.SubnetSelection(subnet_group_name="App")
+        self.data_subnets = ec2.SubnetSelection(subnet_group_name="Data")
+        self.endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {
+            endpoint_id: self.vpc.add_interface_endpoint(endpoint_id, service=service, subnets=self.app_subnets,
+                                                         private_dns_enabled=True)
+            for endpoint_id, service in (*defaults.INTERFACE_ENDPOINTS, *interface_endpoints)
+        }

@@ -1,0 +1,18 @@
+"""Every default of :class:`ServiceNetwork`, in one place."""
+from __future__ import annotations
+
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_logs as logs
+
+MAX_AZS = 2
+NAT_GATEWAYS = 0
+CIDR = "10.0.0.0/16"
+SUBNET_CIDR_MASK = 22
+FLOW_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+#: Interface endpoints for the AWS APIs the handler package calls from inside the VPC:
+#: Secrets Manager (deploy-time migrations read the admin secret; secret rotation) and SQS
+#: (the API publishes events). Lambda itself delivers logs and traces outside the VPC.
+INTERFACE_ENDPOINTS: tuple[tuple[str, ec2.InterfaceVpcEndpointAwsService], ...] = (
+    ("SecretsManager", ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER),
+    ("Sqs", ec2.InterfaceVpcEndpointAwsService.SQS),
+)
