@@ -6,6 +6,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 
+from .stateful_stack import StatefulStack
 from .stateless_stack import StatelessStack
 
 
@@ -13,6 +14,7 @@ from .stateless_stack import StatelessStack
 class ServiceStacks:
     """The stacks of one stage of the service."""
 
+    stateful: StatefulStack
     stateless: StatelessStack
 
 
@@ -20,6 +22,7 @@ def build_service(app: cdk.App, *, stage: str, env: cdk.Environment,
                   bundle_cache_dir: Path | None = None) -> ServiceStacks:
     """Add one stage of the service to ``app``. Everything comes in as parameters; nothing reads
     the environment here."""
-    stateless = StatelessStack(app, f"Users-{stage}-Stateless", stage=stage, env=env,
+    stateful = StatefulStack(app, f"Users-{stage}-Stateful", stage=stage, env=env)
+    stateless = StatelessStack(app, f"Users-{stage}-Stateless", stage=stage, env=env, data=stateful,
                                bundle_cache_dir=bundle_cache_dir)
-    return ServiceStacks(stateless=stateless)
+    return ServiceStacks(stateful=stateful, stateless=stateless)

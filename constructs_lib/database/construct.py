@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 
 import jsii
-from aws_cdk import Duration, IValidation, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
+from constructs import IValidation
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_rds as rds
 from constructs import Construct
@@ -79,7 +80,7 @@ class ServerlessDatabase(Construct):
         self.accept_unbounded_concurrency = accept_unbounded_concurrency
         low, high = defaults.CAPACITY_RANGE_ACU
         for prop, value in (("min_capacity", self.min_capacity), ("max_capacity", self.max_capacity)):
-            if not (low <= value <= high and (value * 2).is_integer()):
+            if not (low <= value <= high and float(value * 2).is_integer()):
                 raise InvalidPropError("ServerlessDatabase", prop, value, f"{low:g}–{high:g} ACU in steps of 0.5")
         if self.max_capacity < max(self.min_capacity, 1):
             raise InvalidPropError("ServerlessDatabase", "max_capacity", self.max_capacity,
@@ -158,7 +159,7 @@ class ServerlessDatabase(Construct):
             reserved concurrency, else the provisioned concurrency.
         :param connections_per_container: Default: 1.
         """
-        user = validate_db_user("db_user", db_user or self.app_db_user)
+        user = validate_db_user("db_user", db_user if db_user is not None else self.app_db_user)
         per_container = connections_per_container if connections_per_container is not None else defaults.CONNECTIONS_PER_CONTAINER
         if per_container < 1:
             raise InvalidPropError("ServerlessDatabase.grant_connect", "connections_per_container", per_container, ">= 1")
@@ -171,7 +172,9 @@ class ServerlessDatabase(Construct):
             raise InvalidPropError("ServerlessDatabase.grant_connect", "function", function.node.path,
                                    "a function placed in the database's VPC (vpc=...)")
         self.proxy.grant_connect(function.role, user)
-        self.proxy.connections.allow_default_port_from(function.connections, f"{function.node.path} to the proxy")
+        # allow_to from the function's side keeps the ingress rule in the function's stack, so a
+        # stateless stack can connect to a stateful one without a reference back.
+        function.connections.allow_to(self.proxy, ec2.Port.tcp(self.port), f"{function.node.path} to the proxy")
         function.add_environment("DB_HOST", self.proxy.endpoint)
         function.add_environment("DB_PORT", str(self.port))
         function.add_environment("DB_NAME", self.database_name)
@@ -187,7 +190,7 @@ class ServerlessDatabase(Construct):
         (the application user the migrations create). Counts one connection in the budget.
         """
         self.secret.grant_read(function.role)
-        self.cluster.connections.allow_default_port_from(function.connections, f"{function.node.path} (migrations)")
+        function.connections.allow_to(self.cluster, ec2.Port.tcp(self.port), f"{function.node.path} (migrations)")
         function.add_environment("DB_ADMIN_SECRET_ARN", self.secret.secret_arn)
         function.add_environment("DB_ADMIN_HOST", self.cluster.cluster_endpoint.hostname)
         function.add_environment("DB_PORT", str(self.port))

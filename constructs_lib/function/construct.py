@@ -49,7 +49,9 @@ class ServerlessFunction(Construct):
         internet invoke the function (and run up its bill). Default: False.
     :param vpc: VPC to place the function in. Default: none.
     :param vpc_subnets: subnets in ``vpc``. Default: the VPC's private subnets.
-    :param security_groups: Default: a new security group when ``vpc`` is given.
+    :param security_groups: Default: a new security group when ``vpc`` is given, allowing outbound
+        HTTPS (AWS APIs through VPC endpoints or NAT) only; ``grant_*`` methods of other constructs
+        add the egress they need (e.g. the database port to the proxy).
     :param description: Default: none.
 
     Attributes: ``function``, ``role``, ``log_group``, ``version`` (or None), ``alias`` (or None),
@@ -133,6 +135,11 @@ class ServerlessFunction(Construct):
         self.architecture: lambda_.Architecture = architecture
         self.reserved_concurrent_executions = reserved_concurrent_executions
         self.provisioned_concurrent_executions = provisioned_concurrent_executions
+        if vpc is not None and not security_groups:
+            security_group = ec2.SecurityGroup(self, "SecurityGroup", vpc=vpc, allow_all_outbound=False,
+                                               description=f"{self.node.path}: HTTPS out; other egress by grants")
+            security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
+            security_groups = [security_group]
         self.log_group = logs.LogGroup(self, "LogGroup", retention=retention, removal_policy=log_removal_policy)
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                              description=f"Execution role of {self.node.path}")
@@ -172,9 +179,10 @@ class ServerlessFunction(Construct):
         self.log_group.grant_write(self.role)
         self.tracing_policy = self._enable_tracing(tracing or defaults.TRACING)
         if runtime.name == defaults.RUNTIME.name:
-            acknowledge(self.function, "Serverless-LambdaLatestVersion",
-                        "Python 3.13 is the runtime the handler package and its bundled binary wheels are built "
-                        "and tested for; a newer runtime is a deliberate opt-in through the runtime prop.")
+            for finding in ("Serverless-LambdaLatestVersion", "AwsSolutions-L1"):
+                acknowledge(self.function, finding,
+                            "Python 3.13 is the runtime the handler package and its bundled binary wheels are built "
+                            "and tested for; a newer runtime is a deliberate opt-in through the runtime prop.")
 
     def _enable_tracing(self, mode: lambda_.Tracing) -> iam.Policy | None:
         """Set the X-Ray mode, with its grant in a policy of its own.

@@ -27,7 +27,7 @@ class ServiceNetwork(Construct):
     :param flow_log_retention: Default: one month.
 
     Attributes: ``vpc``, ``app_subnets``, ``data_subnets``, ``endpoints`` (id → endpoint),
-    ``flow_log_group``.
+    ``endpoint_security_group``, ``flow_log_group``.
     """
 
     def __init__(
@@ -72,8 +72,15 @@ class ServiceNetwork(Construct):
         )
         self.app_subnets = ec2.SubnetSelection(subnet_group_name="App")
         self.data_subnets = ec2.SubnetSelection(subnet_group_name="Data")
+        # One security group for all endpoints: HTTPS from inside the VPC's (literal) range only.
+        self.endpoint_security_group = ec2.SecurityGroup(self, "EndpointSecurityGroup", vpc=self.vpc,
+                                                         allow_all_outbound=False,
+                                                         description="Interface endpoints: HTTPS from the VPC")
+        self.endpoint_security_group.add_ingress_rule(ec2.Peer.ipv4(cidr or defaults.CIDR), ec2.Port.tcp(443),
+                                                      "HTTPS from inside the VPC")
         self.endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {
             endpoint_id: self.vpc.add_interface_endpoint(endpoint_id, service=service, subnets=self.app_subnets,
-                                                         private_dns_enabled=True)
+                                                         private_dns_enabled=True, open=False,
+                                                         security_groups=[self.endpoint_security_group])
             for endpoint_id, service in (*defaults.INTERFACE_ENDPOINTS, *interface_endpoints)
         }
