@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
-"""The example service's CDK app. The only place that reads context (stage, account, region)."""
+"""The example service's CDK app. The only place that reads context (stages, account).
+
+    cdk synth                                          # the stages in cdk.json ("dev:eu-west-1")
+    cdk synth -c stages=dev:eu-west-1,prod:us-east-1   # several stages/regions, no code change
+    cdk deploy -c account=111122223333 --all
+"""
 from __future__ import annotations
 
 import aws_cdk as cdk
 
 from stacks import add_compliance_checks, build_service
+from stacks.stages import parse_stages
 
 app = cdk.App()
-stage: str = app.node.get_context("stage")
-env = cdk.Environment(account=str(app.node.get_context("account")), region=app.node.get_context("region"))
-
-build_service(app, stage=stage, env=env)
+account = str(app.node.get_context("account"))
+for stage in parse_stages(app.node.get_context("stages")):
+    build_service(app, stage=stage.name, env=cdk.Environment(account=account, region=stage.region))
 
 add_compliance_checks(app)
 app.synth()

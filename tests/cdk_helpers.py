@@ -28,12 +28,13 @@ def new_stack(**context: Any) -> cdk.Stack:
 
 @dataclass
 class SynthesizedService:
-    """The synthesized example service: the app, its stacks, templates and assembly directory."""
+    """The synthesized example service: the app, its stacks (first stage), templates and assembly directory."""
 
     app: cdk.App
     stacks: Any
     assembly: cdk.cx_api.CloudAssembly
     outdir: Path
+    all_stages: list[Any]
 
     def template(self, stack: cdk.Stack) -> Template:
         return Template.from_stack(stack)
@@ -43,13 +44,15 @@ class SynthesizedService:
 
 
 def synthesize_service(outdir: Path, *, with_checks: bool = False, **context: Any) -> SynthesizedService:
-    """Build app.py's service into ``outdir`` and synthesize it (optionally with cdk-nag)."""
+    """Build the service as app.py does into ``outdir`` and synthesize it (optionally with cdk-nag)."""
     from stacks import add_compliance_checks, build_service
+    from stacks.stages import parse_stages
 
     app = cdk.App(outdir=str(outdir), context=cdk_context(**context))
-    env = cdk.Environment(account=str(app.node.get_context("account")), region=app.node.get_context("region"))
-    stacks = build_service(app, stage=app.node.get_context("stage"), env=env)
+    account = str(app.node.get_context("account"))
+    stages = [build_service(app, stage=stage.name, env=cdk.Environment(account=account, region=stage.region))
+              for stage in parse_stages(app.node.get_context("stages"))]
     if with_checks:
         add_compliance_checks(app)
     assembly = app.synth()
-    return SynthesizedService(app=app, stacks=stacks, assembly=assembly, outdir=outdir)
+    return SynthesizedService(app=app, stacks=stages[0], assembly=assembly, outdir=outdir, all_stages=stages)

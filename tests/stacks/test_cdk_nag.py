@@ -25,9 +25,9 @@ def test_no_unacknowledged_findings(checked: SynthesizedService) -> None:
 
 def test_every_acknowledgement_has_a_specific_reason(checked: SynthesizedService) -> None:
     acknowledgements = _acknowledgements(checked.outdir)
-    assert acknowledgements, "the checks ran and acknowledgements were recorded"
-    for rule, reason in acknowledgements:
-        assert rule.startswith(("AwsSolutions::", "Serverless::")), f"{rule}: acknowledges a cdk-nag finding"
+    nag = [(rule, reason) for rule, reason in acknowledgements if rule.startswith(("AwsSolutions::", "Serverless::"))]
+    assert nag, "cdk-nag findings were acknowledged (and so the checks ran)"
+    for rule, reason in nag:
         assert "[" in rule or "IAM5" not in rule, f"{rule}: IAM5 must name the finding"
         assert len(reason) >= 40, f"{rule}: reason too short to be specific: {reason!r}"
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.cdk_helpers import PROJECT, SynthesizedService
 
@@ -11,6 +12,6 @@ def test_every_template_is_lint_clean(service: SynthesizedService) -> None:
     templates = sorted(str(path) for path in service.outdir.glob("*.template.json"))
     assert templates, "the assembly has templates"
     completed = subprocess.run(
-        [sys.executable, "-m", "cfnlint", "--config-file", str(PROJECT / ".cfnlintrc.yaml"), "--", *templates],
+        [str(Path(sys.executable).parent / "cfn-lint"), "--config-file", str(PROJECT / ".cfnlintrc.yaml"), "--", *templates],
         capture_output=True, text=True, cwd=PROJECT)
     assert completed.returncode == 0, completed.stdout + completed.stderr

@@ -1,21 +1,34 @@
 """Logical IDs of resources that must never be replaced are pinned.
 
-Renaming one of these makes CloudFormation replace the resource: a new API URL for clients,
-or log groups (and their history) deleted.
+Renaming one of these makes CloudFormation replace the resource: the database (and its data),
+its secret, the proxy endpoint the functions use, the VPC, or the API URL clients call.
 """
 from __future__ import annotations
 
 from tests.cdk_helpers import SynthesizedService
 
-PINNED_STATELESS = {
-    "HttpApiF5A9A8A7": "AWS::ApiGatewayV2::Api",
-    "HttpApiDefaultStage2A8F3E0B": "AWS::ApiGatewayV2::Stage",
-    "HttpApiAccessLogsB7A5D4D5": "AWS::Logs::LogGroup",
-    "ApiFunctionLogGroup6D5C8E5F": "AWS::Logs::LogGroup",
+PINNED = {
+    "stateful": {
+        "DatabaseCluster5B53A178": "AWS::RDS::DBCluster",
+        "DatabaseClusterWriterD43085C6": "AWS::RDS::DBInstance",
+        "UsersdevStatefulDatabaseClusterSecret295AD8BD3fdaad7efa858a3daf9490cf0a702aeb": "AWS::SecretsManager::Secret",
+        "DatabaseProxyE01FC4E6": "AWS::RDS::DBProxy",
+        "NetworkVpc7FB7348F": "AWS::EC2::VPC",
+    },
+    "stateless": {
+        "HttpApi9292168F": "AWS::ApiGatewayV2::Api",
+        "HttpApiDefaultStage3EEB07D6": "AWS::ApiGatewayV2::Stage",
+        "HttpApiAccessLogsDED8C7A4": "AWS::Logs::LogGroup",
+        "ApiFunctionLogGroupB51C7C52": "AWS::Logs::LogGroup",
+    },
 }
+
+
+def test_stateful_logical_ids_are_stable(service: SynthesizedService) -> None:
+    resources = service.template_json(service.stacks.stateful)["Resources"]
+    assert {i: resources[i]["Type"] for i in PINNED["stateful"] if i in resources} == PINNED["stateful"]
 
 
 def test_stateless_logical_ids_are_stable(service: SynthesizedService) -> None:
     resources = service.template_json(service.stacks.stateless)["Resources"]
-    actual = {logical_id: resources[logical_id]["Type"] for logical_id in PINNED_STATELESS if logical_id in resources}
-    assert actual == PINNED_STATELESS
+    assert {i: resources[i]["Type"] for i in PINNED["stateless"] if i in resources} == PINNED["stateless"]

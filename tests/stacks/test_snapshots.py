@@ -4,5 +4,9 @@ from __future__ import annotations
 from tests.cdk_helpers import SynthesizedService
 
 
+def test_stateful_stack(service: SynthesizedService, snapshot_json) -> None:  # type: ignore[no-untyped-def]
+    assert service.template_json(service.stacks.stateful) == snapshot_json
+
+
 def test_stateless_stack(service: SynthesizedService, snapshot_json) -> None:  # type: ignore[no-untyped-def]
     assert service.template_json(service.stacks.stateless) == snapshot_json

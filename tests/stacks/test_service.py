@@ -1,0 +1,68 @@
+"""The example service as a whole: stage layout, references, secrets, wiring."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from stacks.stages import Stage, parse_stages
+from tests.cdk_helpers import SynthesizedService, synthesize_service
+
+
+def test_stateful_stack_has_termination_protection(service: SynthesizedService) -> None:
+    assert service.stacks.stateful.termination_protection is True
+    assert service.stacks.stateless.termination_protection is False
+
+
+def test_cross_stack_references_only_go_from_stateless_to_stateful(service: SynthesizedService) -> None:
+    stateful = json.dumps(service.template_json(service.stacks.stateful))
+    stateless = json.dumps(service.template_json(service.stacks.stateless))
+    assert "Fn::ImportValue" not in stateful
+    assert "Fn::ImportValue" in stateless
+    assert service.stacks.stateful in service.stacks.stateless.dependencies
+    assert service.stacks.stateless not in service.stacks.stateful.dependencies
+
+
+def test_no_secret_value_in_any_environment_variable_or_output(service: SynthesizedService) -> None:
+    for stack in (service.stacks.stateful, service.stacks.stateless):
+        template = service.template_json(stack)
+        exposed = json.dumps([r["Properties"].get("Environment") for r in template["Resources"].values()
+                              if r["Type"] == "AWS::Lambda::Function"] + [template.get("Outputs", {})])
+        assert "SecretString" not in exposed and "resolve:secretsmanager" not in exposed
+        assert not re.search(r"PASSWORD|password", exposed)
+
+
+def test_api_function_uses_proxy_with_iam_and_bounded_concurrency(service: SynthesizedService) -> None:
+    stateless = service.stacks.stateless
+    variables = service.template(stateless).find_resources("AWS::Lambda::Function")[
+        stateless.get_logical_id(stateless.api_function.function.node.default_child)]["Properties"]["Environment"]["Variables"]
+    assert {"DB_HOST", "DB_PORT", "DB_NAME", "DB_USER"} <= set(variables)
+    assert stateless.api_function.reserved_concurrent_executions is not None
+    assert service.stacks.stateful.database.budget_errors() == []
+
+
+def test_borrow_timeout_is_below_every_connected_function_timeout(service: SynthesizedService) -> None:
+    stateless = service.stacks.stateless
+    borrow = service.stacks.stateful.database.borrow_timeout.to_seconds()
+    assert all(borrow < fn.timeout.to_seconds() for fn in (stateless.api_function, stateless.migrate_function))
+
+
+def test_several_stages_and_regions_from_context(tmp_path: Path) -> None:
+    # GIVEN two stages in two regions WHEN synthesized from context alone
+    service = synthesize_service(tmp_path, stages="dev:eu-west-1,prod:us-east-1")
+    # THEN each stage has its own stateful + stateless pair in its own environment
+    stacks = {artifact.stack_name: artifact.environment.region for artifact in service.assembly.stacks}
+    assert stacks == {"Users-dev-Stateful": "eu-west-1", "Users-dev-Stateless": "eu-west-1",
+                      "Users-prod-Stateful": "us-east-1", "Users-prod-Stateless": "us-east-1"}
+
+
+@pytest.mark.parametrize("text", ["dev", "Dev:eu-west-1", "dev:europe", "dev:eu-west-1,dev:us-east-1"])
+def test_invalid_stages_context_is_rejected(text: str) -> None:
+    with pytest.raises(ValueError, match="context stages"):
+        parse_stages(text)
+
+
+def test_stages_context_parses() -> None:
+    assert parse_stages("dev:eu-west-1, prod:us-east-1") == [Stage("dev", "eu-west-1"), Stage("prod", "us-east-1")]
