@@ -25,6 +25,9 @@ dev: $(VENV)/.dev-deps
 invoke: $(VENV)/.dev-deps
 	$(PY) -m lambda_src.local.invoke --event $(or $(EVENT),http)
 
+cost: synth
+	$(PY) scripts/cost.py cdk.out $(COST_ARGS)
+
 bench: $(VENV)/.dev-deps node_modules/.installed
 	for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 

@@ -1,0 +1,81 @@
+"""Synth and bundling speed: our constructs beside the same app in raw aws-cdk-lib L2 constructs.
+
+Prints, measured side by side in this run:
+- in-process synth of the example app, the first in the process and repeated;
+- bundling cold (empty cache) and with the cache warm;
+- the raw-L2 version of the app, repeated, with the overhead ratio (target: at most 1.10×);
+- what a warm bundle adds to a synth (target: under 0.5 s).
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+import aws_cdk as cdk  # noqa: E402
+
+from benchmarks.raw_l2_app import build_raw  # noqa: E402
+from constructs_lib import PythonBundle  # noqa: E402
+from stacks import build_service  # noqa: E402
+from tests.cdk_helpers import cdk_context  # noqa: E402
+
+REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
+ENV = cdk.Environment(account="123456789012", region="eu-west-1")
+
+
+def timed(action) -> float:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def synth_ours(cache: Path | None = None) -> None:
+    with tempfile.TemporaryDirectory() as outdir:
+        app = cdk.App(outdir=outdir, context=cdk_context())
+        build_service(app, stage="dev", env=ENV, bundle_cache_dir=cache)
+        app.synth()
+
+
+def synth_raw(code_dir: str) -> None:
+    with tempfile.TemporaryDirectory() as outdir:
+        app = cdk.App(outdir=outdir, context=cdk_context())
+        build_raw(app, code_dir, ENV)
+        app.synth()
+
+
+def main() -> None:
+    quiet = lambda _line: None  # noqa: E731
+    bundle = PythonBundle(source_dir=PROJECT / "lambda_src", log=quiet)
+    code_dir = str(bundle.build().path)  # both apps ship the same prebuilt code
+
+    first = timed(synth_ours)
+    ours, raw = [], []
+    for _ in range(REPEATS):  # interleaved, so machine noise hits both alike
+        ours.append(timed(synth_ours))
+        raw.append(timed(lambda: synth_raw(code_dir)))
+
+    with tempfile.TemporaryDirectory() as cache:
+        cold = timed(lambda: PythonBundle(source_dir=PROJECT / "lambda_src", cache_dir=Path(cache), log=quiet).build())
+        warm = statistics.median(timed(lambda: PythonBundle(source_dir=PROJECT / "lambda_src", cache_dir=Path(cache),
+                                                            log=quiet).build()) for _ in range(REPEATS))
+
+    ours_median, raw_median = statistics.median(ours), statistics.median(raw)
+    print(f"{'measure':<44}{'ours':>10}{'raw L2':>10}")
+    print(f"{'synth, first app in process (s)':<44}{first:>10.2f}{'':>10}")
+    print(f"{'synth, repeated, median of %d (s)' % REPEATS:<44}{ours_median:>10.2f}{raw_median:>10.2f}")
+    print(f"{'bundling cold: pip + copy (s)':<44}{cold:>10.2f}{'n/a':>10}")
+    print(f"{'bundling warm: cache hit (s)':<44}{warm:>10.3f}{'n/a':>10}")
+    ratio = ours_median / raw_median
+    print(f"\nconstruct overhead: {ratio:.2f}x raw L2 (target <= 1.10x): {'OK' if ratio <= 1.10 else 'OVER TARGET'}")
+    print(f"cached bundle adds {warm:.3f} s to a synth (target < 0.5 s): {'OK' if warm < 0.5 else 'OVER TARGET'}")
+
+
+if __name__ == "__main__":
+    main()

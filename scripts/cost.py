@@ -1,0 +1,130 @@
+"""Monthly cost estimate of the synthesized service, from stated traffic volumes.
+
+Reads the templates in a cloud assembly (``cdk.out``), so the estimate follows the real
+configuration: each function's architecture and memory, the HTTP APIs, queues, the proxy, the
+Aurora capacity range and the VPC endpoints. Prints the price table it used, with its date.
+
+    python scripts/cost.py cdk.out --requests 5000000 --duration-ms 60 --messages 1000000 --avg-acu 1
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+HOURS_PER_MONTH = 730
+
+#: Public list prices, us-east-1, USD. Recorded on PRICES_DATE; other regions differ by a few percent.
+PRICES_DATE = "2026-11-22"
+PRICES: dict[str, tuple[float, str]] = {
+    "lambda_request": (0.20 / 1_000_000, "Lambda, per request"),
+    "lambda_gb_s_arm64": (0.0000133334, "Lambda arm64, per GB-second"),
+    "lambda_gb_s_x86_64": (0.0000166667, "Lambda x86_64, per GB-second"),
+    "http_api_request": (1.00 / 1_000_000, "API Gateway HTTP API, per request (first 300 M)"),
+    "sqs_request": (0.40 / 1_000_000, "SQS standard, per request (64 KB chunk)"),
+    "sqs_fifo_request": (0.50 / 1_000_000, "SQS FIFO, per request"),
+    "aurora_acu_hour": (0.12, "Aurora Serverless v2 (standard), per ACU-hour"),
+    "aurora_storage_gb_month": (0.10, "Aurora storage, per GB-month"),
+    "proxy_acu_hour": (0.015, "RDS Proxy for Aurora Serverless v2, per ACU-hour (minimum 8 ACU)"),
+    "endpoint_az_hour": (0.01, "VPC interface endpoint, per AZ-hour"),
+    "secret_month": (0.40, "Secrets Manager, per secret-month"),
+}
+PROXY_MINIMUM_ACU = 8
+#: SQS requests per message: send, receive and delete.
+SQS_REQUESTS_PER_MESSAGE = 3
+
+
+@dataclass
+class Inventory:
+    """What the templates deploy, as far as the price depends on it."""
+
+    functions: list[tuple[str, str, int]]  # (logical id, architecture, memory MB)
+    http_apis: int
+    queues: int
+    fifo_queues: int
+    proxies: int
+    clusters: list[tuple[float, float]]  # (min ACU, max ACU)
+    endpoint_azs: int
+    secrets: int
+
+
+def inventory(assembly: Path) -> Inventory:
+    found = Inventory([], 0, 0, 0, 0, [], 0, 0)
+    for template_file in sorted(assembly.glob("*.template.json")):
+        for logical_id, resource in json.loads(template_file.read_text()).get("Resources", {}).items():
+            kind, props = resource["Type"], resource.get("Properties", {})
+            if kind == "AWS::Lambda::Function" and "Code" in props and "ZipFile" not in props["Code"]:
+                found.functions.append((logical_id, (props.get("Architectures") or ["x86_64"])[0], props.get("MemorySize", 128)))
+            elif kind == "AWS::ApiGatewayV2::Api" and props.get("ProtocolType") == "HTTP":
+                found.http_apis += 1
+            elif kind == "AWS::SQS::Queue":
+                found.fifo_queues += 1 if props.get("FifoQueue") else 0
+                found.queues += 0 if props.get("FifoQueue") else 1
+            elif kind == "AWS::RDS::DBProxy":
+                found.proxies += 1
+            elif kind == "AWS::RDS::DBCluster" and "ServerlessV2ScalingConfiguration" in props:
+                scaling = props["ServerlessV2ScalingConfiguration"]
+                found.clusters.append((scaling["MinCapacity"], scaling["MaxCapacity"]))
+            elif kind == "AWS::EC2::VPCEndpoint" and props.get("VpcEndpointType") == "Interface":
+                found.endpoint_azs += len(props.get("SubnetIds", []))
+            elif kind == "AWS::SecretsManager::Secret":
+                found.secrets += 1
+    return found
+
+
+def estimate(found: Inventory, *, requests: int, duration_ms: float, messages: int, avg_acu: float,
+             storage_gb: float) -> list[tuple[str, float]]:
+    """Monthly cost lines (label, USD)."""
+    price = {key: value for key, (value, _label) in PRICES.items()}
+    lines: list[tuple[str, float]] = []
+    api_functions = [f for f in found.functions if f[0].startswith("Api")] or found.functions[:1]
+    for logical_id, architecture, memory in api_functions:
+        gb_seconds = requests * duration_ms / 1000 * memory / 1024
+        lines.append((f"Lambda {logical_id} ({architecture}, {memory} MB): requests",
+                      requests * price["lambda_request"]))
+        lines.append((f"Lambda {logical_id}: {gb_seconds:,.0f} GB-s", gb_seconds * price[f"lambda_gb_s_{architecture}"]))
+    if found.http_apis:
+        lines.append((f"HTTP API: {requests:,} requests", requests * price["http_api_request"]))
+    if found.queues or found.fifo_queues:
+        sqs = messages * SQS_REQUESTS_PER_MESSAGE
+        key = "sqs_request" if found.queues else "sqs_fifo_request"
+        lines.append((f"SQS: {sqs:,} requests", sqs * price[key]))
+    for min_acu, max_acu in found.clusters:
+        acu = min(max(avg_acu, min_acu), max_acu)
+        lines.append((f"Aurora Serverless v2: {acu:g} ACU average ({min_acu:g}–{max_acu:g})",
+                      acu * HOURS_PER_MONTH * price["aurora_acu_hour"]))
+        lines.append((f"Aurora storage: {storage_gb:g} GB", storage_gb * price["aurora_storage_gb_month"]))
+        if found.proxies:
+            proxy_acu = max(acu, PROXY_MINIMUM_ACU)
+            lines.append((f"RDS Proxy: billed on {proxy_acu:g} ACU (minimum {PROXY_MINIMUM_ACU})",
+                          found.proxies * proxy_acu * HOURS_PER_MONTH * price["proxy_acu_hour"]))
+    if found.endpoint_azs:
+        lines.append((f"VPC interface endpoints: {found.endpoint_azs} endpoint-AZs",
+                      found.endpoint_azs * HOURS_PER_MONTH * price["endpoint_az_hour"]))
+    if found.secrets:
+        lines.append((f"Secrets Manager: {found.secrets} secret(s)", found.secrets * price["secret_month"]))
+    return lines
+
+
+def main(argv: list[str] | None = None) -> str:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("assembly", nargs="?", default="cdk.out", type=Path)
+    parser.add_argument("--requests", type=int, default=1_000_000, help="HTTP requests per month (default 1,000,000)")
+    parser.add_argument("--duration-ms", type=float, default=50, help="average function duration (default 50 ms)")
+    parser.add_argument("--messages", type=int, default=100_000, help="queue messages per month (default 100,000)")
+    parser.add_argument("--avg-acu", type=float, default=0.5, help="average Aurora ACU (default 0.5)")
+    parser.add_argument("--storage-gb", type=float, default=10, help="database size (default 10 GB)")
+    args = parser.parse_args(argv)
+    lines = estimate(inventory(args.assembly), requests=args.requests, duration_ms=args.duration_ms,
+                     messages=args.messages, avg_acu=args.avg_acu, storage_gb=args.storage_gb)
+    out = [f"Monthly estimate for {args.assembly} ({HOURS_PER_MONTH} h/month):"]
+    out += [f"  {label:<64} ${amount:>10,.2f}" for label, amount in lines]
+    out.append(f"  {'total':<64} ${sum(amount for _, amount in lines):>10,.2f}")
+    out.append(f"\nPrice table (us-east-1 list prices, recorded {PRICES_DATE}; check current pricing):")
+    out += [f"  {label:<64} ${value:,.10g}" for value, label in PRICES.values()]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(main())
