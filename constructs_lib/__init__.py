@@ -10,11 +10,13 @@ from .errors import InvalidPropError
 from .function import ServerlessFunction
 from .http_api import LambdaHttpApi
 from .network import ServiceNetwork
+from .websocket_api import LambdaWebSocketApi
 
 __all__ = [
     "DatabaseMigrations",
     "InvalidPropError",
     "LambdaHttpApi",
+    "LambdaWebSocketApi",
     "PythonBundle",
     "ServerlessDatabase",
     "ServerlessFunction",

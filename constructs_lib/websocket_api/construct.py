@@ -1,0 +1,137 @@
+"""An API Gateway WebSocket API whose routes all go to one function."""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_authorizers as authorizers
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from ..errors import InvalidPropError
+from ..function import ServerlessFunction
+from ..function.construct import _retention
+from ..http_api.construct import _AccessLogSettings
+from . import defaults
+
+
+class LambdaWebSocketApi(Construct):
+    """A WebSocket API (API Gateway v2): ``$connect``, ``$disconnect``, ``$default`` and custom
+    routes to one :class:`ServerlessFunction`, on a throttled stage with JSON access logs.
+
+    The function may post to, read and delete this stage's connections (``execute-api:ManageConnections``
+    scoped to the stage) and finds the callback endpoint in its environment.
+
+    :param function: the function handling every route. Required.
+    :param routes: custom route keys chosen by ``route_selection_expression`` (e.g. ``["subscribe"]``).
+        Default: none (everything else goes to ``$default``).
+    :param route_selection_expression: Default: ``$request.body.action``.
+    :param stage_name: Default: ``live``.
+    :param throttle_rate_limit: / :param throttle_burst_limit: Default: 100 / 200.
+    :param authorization: on ``$connect``: ``"NONE"``, ``"IAM"`` or ``"LAMBDA"``. Default: ``"NONE"``.
+    :param authorizer_function: for ``"LAMBDA"``: reads the token from the query string.
+    :param token_query_parameter: the query-string parameter holding the token. Default: ``token``.
+    :param access_log_retention: Default: 14 days.
+    :param callback_url_env: environment variable receiving the callback endpoint.
+        Default: ``WEBSOCKET_CALLBACK_URL``.
+
+    Attributes: ``api``, ``stage``, ``integration``, ``authorizer``, ``access_log_group``, ``url``
+    (``wss://``), ``callback_url`` (``https://``).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        function: ServerlessFunction,
+        routes: Sequence[str] = (),
+        route_selection_expression: str | None = None,
+        stage_name: str | None = None,
+        throttle_rate_limit: float | None = None,
+        throttle_burst_limit: int | None = None,
+        authorization: str | None = None,
+        authorizer_function: lambda_.IFunction | None = None,
+        token_query_parameter: str | None = None,
+        access_log_retention: logs.RetentionDays | int | None = None,
+        callback_url_env: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # 1. validate -------------------------------------------------------------------
+        authorization = authorization or defaults.AUTHORIZATION
+        stage_name = stage_name or defaults.STAGE_NAME
+        rate = throttle_rate_limit if throttle_rate_limit is not None else defaults.THROTTLE_RATE_LIMIT
+        burst = throttle_burst_limit if throttle_burst_limit is not None else defaults.THROTTLE_BURST_LIMIT
+        retention = _retention(access_log_retention if access_log_retention is not None else defaults.ACCESS_LOG_RETENTION)
+        selection = route_selection_expression or defaults.ROUTE_SELECTION_EXPRESSION
+        if authorization not in defaults.AUTHORIZATION_TYPES:
+            raise InvalidPropError("LambdaWebSocketApi", "authorization", authorization,
+                                   ", ".join(defaults.AUTHORIZATION_TYPES))
+        if (authorization == "LAMBDA") != (authorizer_function is not None):
+            raise InvalidPropError("LambdaWebSocketApi", "authorizer_function",
+                                   authorizer_function.node.path if authorizer_function else None,
+                                   "a function exactly when authorization='LAMBDA'")
+        for route in routes:
+            if not re.fullmatch(defaults.ROUTE_KEY_PATTERN, route):
+                raise InvalidPropError("LambdaWebSocketApi", "routes", route,
+                                       "custom route keys: a letter, then letters, digits, _ . : - (no leading $)")
+        if len(set(routes)) != len(routes):
+            raise InvalidPropError("LambdaWebSocketApi", "routes", list(routes), "distinct route keys")
+        if not re.fullmatch(r"\$request\.body\.[A-Za-z_][A-Za-z0-9_.]*", selection):
+            raise InvalidPropError("LambdaWebSocketApi", "route_selection_expression", selection,
+                                   "a JSON body path such as $request.body.action")
+        if not re.fullmatch(defaults.STAGE_NAME_PATTERN, stage_name) or stage_name.startswith("$"):
+            raise InvalidPropError("LambdaWebSocketApi", "stage_name", stage_name, "1–128 letters, digits, _ or -")
+        if rate < 0 or burst < 0:
+            raise InvalidPropError("LambdaWebSocketApi", "throttle_rate_limit/throttle_burst_limit", (rate, burst), ">= 0")
+
+        # 2. build ----------------------------------------------------------------------
+        self.integration = integrations.WebSocketLambdaIntegration("Integration", function.invoke_target)
+        self.authorizer: apigwv2.IWebSocketRouteAuthorizer | None = None
+        if authorization == "IAM":
+            self.authorizer = authorizers.WebSocketIamAuthorizer()
+        elif authorization == "LAMBDA":
+            self.authorizer = authorizers.WebSocketLambdaAuthorizer(
+                "Authorizer", authorizer_function,
+                identity_source=[f"route.request.querystring.{token_query_parameter or defaults.TOKEN_QUERY_PARAMETER}"])
+        self.api = apigwv2.WebSocketApi(
+            self, "Api",
+            description=f"WebSocket API of {self.node.path}",
+            route_selection_expression=selection,
+            connect_route_options=apigwv2.WebSocketRouteOptions(integration=self.integration, authorizer=self.authorizer),
+            disconnect_route_options=apigwv2.WebSocketRouteOptions(integration=self.integration),
+            default_route_options=apigwv2.WebSocketRouteOptions(integration=self.integration),
+        )
+        for route in routes:
+            self.api.add_route(route, integration=self.integration)
+        self.access_log_group = logs.LogGroup(self, "AccessLogs", retention=retention, removal_policy=RemovalPolicy.DESTROY)
+        self.stage = apigwv2.WebSocketStage(
+            self, "Stage",
+            web_socket_api=self.api,
+            stage_name=stage_name,
+            auto_deploy=True,
+            throttle=apigwv2.ThrottleSettings(rate_limit=rate, burst_limit=burst),
+            access_log_settings=_AccessLogSettings(
+                apigwv2.LogGroupLogDestination(self.access_log_group),
+                apigw.AccessLogFormat.custom(json.dumps(defaults.ACCESS_LOG_FIELDS))),
+        )
+
+        # 3. wire -----------------------------------------------------------------------
+        self.stage.grant_management_api_access(function.role)
+        function.add_environment(callback_url_env or defaults.CALLBACK_URL_ENV, self.stage.callback_url)
+
+    @property
+    def url(self) -> str:
+        """The ``wss://`` URL clients connect to."""
+        return self.stage.url
+
+    @property
+    def callback_url(self) -> str:
+        """The ``https://`` endpoint of the API Gateway Management API for this stage."""
+        return self.stage.callback_url

@@ -1,0 +1,30 @@
+"""Every default of :class:`LambdaWebSocketApi`, in one place."""
+from __future__ import annotations
+
+from aws_cdk import aws_logs as logs
+
+STAGE_NAME = "live"
+ROUTE_SELECTION_EXPRESSION = "$request.body.action"
+THROTTLE_RATE_LIMIT = 100
+THROTTLE_BURST_LIMIT = 200
+ACCESS_LOG_RETENTION = logs.RetentionDays.TWO_WEEKS
+AUTHORIZATION = "NONE"
+TOKEN_QUERY_PARAMETER = "token"
+CALLBACK_URL_ENV = "WEBSOCKET_CALLBACK_URL"
+
+AUTHORIZATION_TYPES = ("NONE", "IAM", "LAMBDA")
+#: Route keys: $-prefixed ones are reserved by API Gateway; custom ones are plain identifiers.
+ROUTE_KEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_.:-]{0,127}$"
+STAGE_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
+
+ACCESS_LOG_FIELDS: dict[str, str] = {
+    "requestId": "$context.requestId",
+    "ip": "$context.identity.sourceIp",
+    "requestTime": "$context.requestTime",
+    "eventType": "$context.eventType",
+    "routeKey": "$context.routeKey",
+    "connectionId": "$context.connectionId",
+    "status": "$context.status",
+    "integrationError": "$context.integrationErrorMessage",
+    "authorizerError": "$context.authorizer.error",
+}

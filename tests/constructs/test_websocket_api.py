@@ -1,0 +1,101 @@
+"""LambdaWebSocketApi: routes, stage, logs, throttling, authorization, management permission."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk import Stack
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Match, Template
+
+from constructs_lib import InvalidPropError, ServerlessFunction
+from constructs_lib.websocket_api import LambdaWebSocketApi
+from tests.cdk_helpers import new_stack
+
+INLINE = lambda_.Code.from_inline("def handler(event, context):\n    return {}\n")
+
+
+def build(**props):  # type: ignore[no-untyped-def]
+    stack = new_stack()
+    function = ServerlessFunction(stack, "Fn", code=INLINE, handler="index.handler")
+    if props.get("authorization") == "LAMBDA" and "authorizer_function" not in props:
+        props["authorizer_function"] = ServerlessFunction(stack, "Authz", code=INLINE, handler="index.handler").function
+    api = LambdaWebSocketApi(stack, "Ws", function=function, **props)
+    return api, function, Template.from_stack(stack)
+
+
+class TestDefaults:
+    def test_websocket_protocol_with_connect_disconnect_default_routes(self) -> None:
+        _, _, template = build()
+        template.has_resource_properties("AWS::ApiGatewayV2::Api", {
+            "ProtocolType": "WEBSOCKET", "RouteSelectionExpression": "$request.body.action"})
+        keys = sorted(r["Properties"]["RouteKey"] for r in template.find_resources("AWS::ApiGatewayV2::Route").values())
+        assert keys == ["$connect", "$default", "$disconnect"]
+        template.has_resource_properties("AWS::ApiGatewayV2::Integration", {"IntegrationType": "AWS_PROXY"})
+
+    def test_stage_auto_deploys_throttled_with_json_access_logs(self) -> None:
+        _, _, template = build()
+        stage = next(iter(template.find_resources("AWS::ApiGatewayV2::Stage").values()))["Properties"]
+        assert stage["StageName"] == "live" and stage["AutoDeploy"] is True
+        assert stage["DefaultRouteSettings"] == {"ThrottlingBurstLimit": 200, "ThrottlingRateLimit": 100}
+        assert json.loads(stage["AccessLogSettings"]["Format"])["connectionId"] == "$context.connectionId"
+        log_id = stage["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0]
+        assert template.find_resources("AWS::Logs::LogGroup")[log_id]["Properties"]["RetentionInDays"] == 14
+
+    def test_manage_connections_scoped_to_this_stage_and_callback_url_in_environment(self) -> None:
+        api, function, template = build()
+        stack = Stack.of(api)
+        statements = [s for p in template.find_resources("AWS::IAM::Policy").values()
+                      for s in p["Properties"]["PolicyDocument"]["Statement"] if s["Action"] == "execute-api:ManageConnections"]
+        assert len(statements) == 1
+        resource = json.dumps(statements[0]["Resource"])
+        assert stack.resolve(api.api.api_id)["Ref"] in resource and "/live/*/@connections/*" in resource
+        variables = template.find_resources("AWS::Lambda::Function")[
+            stack.get_logical_id(function.function.node.default_child)]["Properties"]["Environment"]["Variables"]
+        assert "/live" in json.dumps(variables["WEBSOCKET_CALLBACK_URL"]) and "https://" in json.dumps(variables["WEBSOCKET_CALLBACK_URL"])
+
+    def test_invoke_permission_and_attributes(self) -> None:
+        api, _, template = build()
+        assert template.find_resources("AWS::Lambda::Permission")
+        assert "wss://" in json.dumps(Stack.of(api).resolve(api.url))
+        assert api.authorizer is None
+
+
+class TestOptions:
+    def test_custom_routes(self) -> None:
+        _, _, template = build(routes=["subscribe", "publish"])
+        keys = sorted(r["Properties"]["RouteKey"] for r in template.find_resources("AWS::ApiGatewayV2::Route").values())
+        assert keys == ["$connect", "$default", "$disconnect", "publish", "subscribe"]
+
+    def test_iam_authorization_on_connect_only(self) -> None:
+        _, _, template = build(authorization="IAM")
+        template.has_resource_properties("AWS::ApiGatewayV2::Route", {"RouteKey": "$connect", "AuthorizationType": "AWS_IAM"})
+        template.has_resource_properties("AWS::ApiGatewayV2::Route", {"RouteKey": "$default", "AuthorizationType": "NONE"})
+
+    def test_lambda_authorizer_reads_token_from_query_string(self) -> None:
+        _, _, template = build(authorization="LAMBDA", token_query_parameter="auth")
+        template.has_resource_properties("AWS::ApiGatewayV2::Authorizer", {
+            "AuthorizerType": "REQUEST", "IdentitySource": ["route.request.querystring.auth"]})
+        template.has_resource_properties("AWS::ApiGatewayV2::Route", {"RouteKey": "$connect", "AuthorizationType": "CUSTOM"})
+
+    def test_stage_name_and_throttle(self) -> None:
+        _, _, template = build(stage_name="prod", throttle_rate_limit=5, throttle_burst_limit=9)
+        template.has_resource_properties("AWS::ApiGatewayV2::Stage", {
+            "StageName": "prod", "DefaultRouteSettings": Match.object_like({"ThrottlingRateLimit": 5})})
+
+
+class TestInvalidProps:
+    @pytest.mark.parametrize(("props", "prop"), [
+        ({"authorization": "JWT"}, "authorization"),
+        ({"authorization": "LAMBDA", "authorizer_function": None}, "authorizer_function"),
+        ({"routes": ["$connect"]}, "routes"),
+        ({"routes": ["a", "a"]}, "routes"),
+        ({"route_selection_expression": "action"}, "route_selection_expression"),
+        ({"stage_name": "$default"}, "stage_name"),
+        ({"throttle_rate_limit": -1}, "throttle_rate_limit/throttle_burst_limit"),
+        ({"access_log_retention": 4}, "log_retention"),
+    ])
+    def test_fails_at_synth_naming_the_prop(self, props, prop) -> None:  # type: ignore[no-untyped-def]
+        with pytest.raises(InvalidPropError) as raised:
+            build(**props)
+        assert raised.value.prop == prop
