@@ -1,0 +1,156 @@
+"""One PostgreSQL connection per container, reused across warm invocations.
+
+* The driver (psycopg) is imported only when the first connection opens.
+* With IAM auth the token is minted only for a new connection and cached near its 15 minutes.
+* The connect timeout is the configured one, but never more than the invocation has left (minus a
+  margin), so an unreachable database gives the client a 503 with ``Retry-After``, not a Lambda timeout.
+* TLS to the proxy is required and the server certificate verified against the system trust store.
+* :func:`transaction` runs work in a transaction; a connection found broken on its first statement
+  is replaced once and the work retried.
+"""
+from __future__ import annotations
+
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .. import config
+from ..errors import ServiceUnavailable
+from ..log import logger
+from .iam_token import TokenCache
+from .sigv4 import Credentials
+
+if TYPE_CHECKING:
+    import psycopg
+
+T = TypeVar("T")
+#: Time kept back from the invocation's remaining time for the request after connecting.
+RESPONSE_MARGIN_SECONDS = 1.0
+MIN_CONNECT_TIMEOUT_SECONDS = 1
+RETRY_AFTER_SECONDS = 5
+
+tokens = TokenCache()
+_connection: psycopg.Connection | None = None
+connections_opened = 0
+
+
+def connect_timeout(remaining_ms: int | None, configured: float) -> int:
+    """Whole seconds for libpq's connect_timeout: the configured value, capped by the time left."""
+    budget = configured
+    if remaining_ms is not None:
+        budget = min(budget, remaining_ms / 1000 - RESPONSE_MARGIN_SECONDS)
+    if budget < MIN_CONNECT_TIMEOUT_SECONDS:
+        raise ServiceUnavailable("Not enough time left to connect to the database", retry_after=RETRY_AFTER_SECONDS)
+    return int(budget)
+
+
+def _open(remaining_ms: int | None) -> psycopg.Connection:
+    global connections_opened
+    import psycopg
+
+    settings = config.load()
+    timeout = connect_timeout(remaining_ms, settings.connect_timeout_seconds)
+    try:
+        if settings.database_url:
+            connection = psycopg.connect(settings.database_url, connect_timeout=timeout, autocommit=True)
+        else:
+            if not settings.db_host:
+                raise ServiceUnavailable("The database is not configured (DB_HOST or DATABASE_URL)")
+            password = tokens.get(host=settings.db_host, port=settings.db_port, user=settings.db_user,
+                                  region=settings.region, credentials=Credentials.from_environment())
+            connection = psycopg.connect(host=settings.db_host, port=settings.db_port, dbname=settings.db_name,
+                                         user=settings.db_user, password=password, connect_timeout=timeout,
+                                         sslmode="verify-full", sslrootcert="system", autocommit=True,
+                                         application_name="lambda_src")
+    except psycopg.OperationalError as error:
+        logger.warning("database connect failed", extra={"error": str(error).splitlines()[0] if str(error) else "",
+                                                         "timeoutSeconds": timeout})
+        raise ServiceUnavailable(retry_after=RETRY_AFTER_SECONDS) from None
+    connections_opened += 1
+    return connection
+
+
+def get(remaining_ms: int | None = None) -> psycopg.Connection:
+    """This container's connection, opened on first use or after it closed."""
+    global _connection
+    if _connection is None or _connection.closed:
+        _connection = _open(remaining_ms)
+    return _connection
+
+
+def reset() -> None:
+    """Close and forget the connection and cached tokens (SnapStart restore, tests)."""
+    global _connection
+    if _connection is not None:
+        try:
+            _connection.close()
+        except Exception:  # noqa: BLE001 - closing a dead connection may fail; it is dropped anyway
+            pass
+    _connection = None
+    tokens.clear()
+
+
+class Transaction:
+    """The handle work functions get: ``execute`` runs a statement inside the transaction."""
+
+    def __init__(self, connection: psycopg.Connection) -> None:
+        self.connection = connection
+        self.statements = 0
+
+    def execute(self, query: Any, params: Any = None) -> psycopg.Cursor[Any]:
+        cursor = self.connection.execute(query, params)
+        self.statements += 1
+        return cursor
+
+    def one(self, query: Any, params: Any = None) -> Any:
+        return self.execute(query, params).fetchone()
+
+    def all(self, query: Any, params: Any = None) -> list[Any]:
+        return self.execute(query, params).fetchall()
+
+
+def transaction(work: Callable[[Transaction], T], *, remaining_ms: int | None = None) -> T:
+    """Run ``work`` in a transaction (committed on return, rolled back on error).
+
+    If the reused connection turns out to be broken before any statement succeeded (the database
+    restarted, the proxy closed an idle client, ``pg_terminate_backend``), it is replaced once and
+    ``work`` runs again; nothing had been done, so nothing is done twice.
+    """
+    import psycopg
+
+    for attempt in (1, 2):
+        connection = get(remaining_ms)
+        tx = Transaction(connection)
+        try:
+            with connection.transaction():
+                return work(tx)
+        except psycopg.OperationalError:
+            if attempt == 1 and tx.statements == 0 and (connection.closed or connection.broken):
+                logger.info("replacing a broken database connection")
+                reset()
+                continue
+            if connection.closed or connection.broken:
+                reset()
+                raise ServiceUnavailable(retry_after=RETRY_AFTER_SECONDS) from None
+            raise
+    raise AssertionError("unreachable")
+
+
+def remaining_ms(context: Any) -> int | None:
+    """Milliseconds the invocation has left, when running under Lambda (or the local runtime)."""
+    getter = getattr(context, "get_remaining_time_in_millis", None)
+    return int(getter()) if callable(getter) else None
+
+
+def _after_restore() -> None:
+    reset()
+
+
+try:  # SnapStart: connections and tokens captured in the snapshot are stale after a restore.
+    from snapshot_restore_py import register_after_restore  # type: ignore[import-not-found]
+
+    register_after_restore(_after_restore)
+except ImportError:
+    pass
+
+__all__ = ["Transaction", "connect_timeout", "get", "remaining_ms", "reset", "tokens", "transaction"]

@@ -1,0 +1,16 @@
+"""HTTP entry point: ``lambda_src.http.handler``."""
+from __future__ import annotations
+
+from typing import Any
+
+from . import config, users
+from .web.router import HttpApp
+
+_settings = config.load()
+app = HttpApp(max_body_bytes=_settings.max_body_bytes, strip_prefixes=_settings.strip_prefixes)
+users.register(app)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """API Gateway HTTP API (2.0), REST API (1.0) and Function URL events → responses."""
+    return app(event, context)

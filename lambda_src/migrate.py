@@ -1,0 +1,98 @@
+"""Versioned SQL migrations: applied in order, each in its own transaction, recorded in a table.
+
+Safe to re-run (applied versions are skipped) and safe when two runs start at once (a session
+advisory lock serialises them). Runs locally with ``python -m lambda_src.migrate`` (``DATABASE_URL``)
+and at deploy time through :func:`handler`, which a CloudFormation trigger invokes; an exception
+fails the trigger and so the deployment, with the message in the stack events.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from .log import logger
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: Arbitrary constant identifying the migration lock among advisory locks.
+LOCK_KEY = 0x5EED_DB01
+_VERSION = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def migration_files(directory: Path = MIGRATIONS) -> list[tuple[str, Path]]:
+    """``(version, path)`` of every migration, in order; misnamed files are an error."""
+    files = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _VERSION.match(path.name)
+        if not match:
+            raise ValueError(f"migration file {path.name!r} must be named NNNN_description.sql")
+        files.append((match.group(1), path))
+    versions = [version for version, _ in files]
+    if len(set(versions)) != len(versions):
+        raise ValueError(f"duplicate migration versions in {directory}")
+    return files
+
+
+def migrate(dsn: str | None = None, *, app_user: str = "app_user", directory: Path = MIGRATIONS,
+            connect_kwargs: dict[str, Any] | None = None) -> list[str]:
+    """Apply pending migrations; return the versions applied by this run (empty: nothing to do)."""
+    import psycopg
+
+    applied_now: list[str] = []
+    with psycopg.connect(dsn or "", autocommit=True, **(connect_kwargs or {})) as connection:
+        connection.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        try:
+            connection.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                               "version text PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+            done = {row[0] for row in connection.execute("SELECT version FROM schema_migrations")}
+            for version, path in migration_files(directory):
+                if version in done:
+                    continue
+                with connection.transaction():
+                    connection.execute("SELECT set_config('app.db_user', %s, true)", (app_user,))
+                    connection.execute(path.read_text())
+                    connection.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                                       (version, path.name))
+                logger.info("migration applied", extra={"version": version, "file": path.name})
+                applied_now.append(version)
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+    return applied_now
+
+
+def _admin_connection_settings() -> tuple[str | None, dict[str, Any]]:
+    """Local: ``DATABASE_URL``. Deployed: the admin secret (Secrets Manager) and the cluster endpoint."""
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"], {}
+    import boto3  # only here: deploy-time, never on the request path
+
+    secret = json.loads(boto3.client("secretsmanager").get_secret_value(
+        SecretId=os.environ["DB_ADMIN_SECRET_ARN"])["SecretString"])
+    return None, {"host": os.environ.get("DB_ADMIN_HOST", secret.get("host")), "port": int(os.environ.get("DB_PORT", "5432")),
+                  "dbname": os.environ.get("DB_NAME", secret.get("dbname", "postgres")), "user": secret["username"],
+                  "password": secret["password"], "sslmode": "verify-full", "sslrootcert": "system", "connect_timeout": 10}
+
+
+def handler(event: dict[str, Any] | None = None, context: Any = None) -> dict[str, Any]:
+    """Deploy-time entry point. Raises (failing the deployment) when a migration fails."""
+    dsn, kwargs = _admin_connection_settings()
+    applied = migrate(dsn, app_user=os.environ.get("DB_USER", "app_user"), connect_kwargs=kwargs)
+    logger.info("migrations finished", extra={"applied": applied})
+    return {"applied": applied}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lambda_src.migrate``: migrate the database in ``DATABASE_URL``."""
+    if not os.environ.get("DATABASE_URL"):
+        print("DATABASE_URL is not set", file=sys.stderr)
+        return 2
+    applied = migrate(os.environ["DATABASE_URL"], app_user=os.environ.get("DB_USER", "app_user"))
+    print(f"applied: {', '.join(applied) if applied else 'nothing (up to date)'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Scheduled entry point: ``lambda_src.schedule.handler`` (EventBridge Scheduler or a rule).
+
+The example job, once per scheduled time: compute the day's user statistics, purge idempotency
+records older than the DLQ retention, and send any outbox events the API could not. A row in
+``job_runs`` keyed by (job, scheduled time), written in the same transaction, makes a retried or
+duplicated invocation for the same time a no-op.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from . import events_out
+from .db import connection as db
+from .log import logger
+
+JOB = "daily-maintenance"
+#: Idempotency records are kept as long as SQS may still deliver (14-day DLQ retention).
+PROCESSED_RETENTION_DAYS = 14
+
+
+def scheduled_time(event: Any) -> datetime:
+    """The time this run is for: ``scheduledTime`` (Scheduler input) or ``time`` (rule event)."""
+    raw = None
+    if isinstance(event, dict):
+        raw = event.get("scheduledTime") or event.get("time")
+    if not isinstance(raw, str):
+        raise ValueError("the scheduled event carries no scheduledTime/time")
+    parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def run_job(when: datetime, remaining_ms: int | None = None) -> dict[str, Any]:
+    """Run the job for ``when``; returns its result, or ``{"skipped": True}`` when it already ran."""
+
+    def work(tx: db.Transaction) -> dict[str, Any]:
+        claimed = tx.one("INSERT INTO job_runs (job, scheduled_time) VALUES (%s, %s) ON CONFLICT DO NOTHING RETURNING 1",
+                         (JOB, when))
+        if claimed is None:
+            return {"skipped": True}
+        day = when.date()
+        total, created = tx.one("SELECT count(*), count(*) FILTER (WHERE created_at::date = %s) FROM users", (day,))
+        tx.execute("INSERT INTO daily_stats (day, users_total, users_created) VALUES (%s, %s, %s) "
+                   "ON CONFLICT (day) DO UPDATE SET users_total = EXCLUDED.users_total, "
+                   "users_created = EXCLUDED.users_created, computed_at = now()", (day, total, created))
+        purged = tx.execute("DELETE FROM processed_messages WHERE processed_at < %s - make_interval(days => %s)",
+                            (when, PROCESSED_RETENTION_DAYS)).rowcount
+        result = {"day": day.isoformat(), "usersTotal": total, "usersCreated": created, "purged": purged}
+        tx.execute("UPDATE job_runs SET result = %s WHERE job = %s AND scheduled_time = %s",
+                   (json.dumps(result), JOB, when))
+        return result
+
+    result = db.transaction(work, remaining_ms=remaining_ms)
+    if not result.get("skipped"):
+        result["published"] = events_out.publish_pending(db.transaction)
+    return result
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Raise on failure, so the scheduler's retry policy and DLQ take over."""
+    when = scheduled_time(event)
+    result = run_job(when, db.remaining_ms(context))
+    logger.info("scheduled job finished", extra={"job": JOB, "scheduledTime": when.isoformat(), **result})
+    return result

@@ -1,0 +1,1 @@
+"""HTTP: event adapters, the request/response model, the router and validation."""

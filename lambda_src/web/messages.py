@@ -1,0 +1,77 @@
+"""The request and response every route function sees, independent of the event format."""
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qs
+
+from ..errors import BadRequest, UnsupportedMediaType
+
+JSON_TYPES = ("application/json", "application/problem+json")
+
+
+class Request:
+    """One HTTP request. Headers are lower-cased; the body is parsed lazily."""
+
+    __slots__ = ("method", "path", "headers", "raw_query", "cookies", "body", "path_params", "request_id",
+                 "event", "context", "_query", "_json")
+
+    def __init__(self, *, method: str, path: str, headers: dict[str, str], raw_query: str, cookies: dict[str, str],
+                 body: bytes, request_id: str | None, event: dict[str, Any], context: Any) -> None:
+        self.method = method
+        self.path = path
+        self.headers = headers
+        self.raw_query = raw_query
+        self.cookies = cookies
+        self.body = body
+        self.path_params: dict[str, str] = {}
+        self.request_id = request_id
+        self.event = event
+        self.context = context
+        self._query: dict[str, list[str]] | None = None
+        self._json: Any = _UNSET
+
+    @property
+    def query(self) -> dict[str, list[str]]:
+        """Every value of every query key (repeated keys keep each value)."""
+        if self._query is None:
+            self._query = parse_qs(self.raw_query, keep_blank_values=True) if self.raw_query else {}
+        return self._query
+
+    def query_value(self, key: str, default: str | None = None) -> str | None:
+        values = self.query.get(key)
+        return values[0] if values else default
+
+    def json(self) -> Any:
+        """The body as JSON. A missing Content-Type counts as JSON; another declared type is a 415."""
+        if self._json is _UNSET:
+            content_type = self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+            if content_type and content_type not in JSON_TYPES and not content_type.endswith("+json"):
+                raise UnsupportedMediaType(f"Content-Type {content_type!r} is not JSON")
+            if not self.body:
+                raise BadRequest("A JSON body is required")
+            try:
+                self._json = json.loads(self.body)
+            except (ValueError, UnicodeDecodeError) as error:
+                raise BadRequest(f"Malformed JSON: {error}") from None
+        return self._json
+
+
+class Response:
+    """What a route returns (or the router builds from a plain dict/list)."""
+
+    __slots__ = ("status", "body", "headers", "cookies")
+
+    def __init__(self, status: int = 200, body: Any = None, headers: dict[str, str] | None = None,
+                 cookies: list[str] | None = None) -> None:
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+        self.cookies = cookies or []
+
+
+class _Unset:
+    pass
+
+
+_UNSET = _Unset()

@@ -1,0 +1,52 @@
+"""Small declarative validation for JSON bodies, with field-level messages (422)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import UnprocessableEntity
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$")
+
+
+@dataclass(frozen=True)
+class Field:
+    """A string field: required or not, with length bounds and an optional format."""
+
+    required: bool = True
+    min_length: int = 1
+    max_length: int = 200
+    email: bool = False
+
+
+def validate(body: Any, fields: dict[str, Field], *, partial: bool = False) -> dict[str, str]:
+    """Return the known fields of ``body`` cleaned, or raise 422 listing every problem.
+
+    With ``partial`` (PATCH) no field is required, but at least one must be given.
+    """
+    if not isinstance(body, dict):
+        raise UnprocessableEntity("The body must be a JSON object", details=[{"field": "$", "message": "expected an object"}])
+    problems = [{"field": key, "message": "unknown field"} for key in body if key not in fields]
+    cleaned: dict[str, str] = {}
+    for name, spec in fields.items():
+        if name not in body:
+            if spec.required and not partial:
+                problems.append({"field": name, "message": "is required"})
+            continue
+        value = body[name]
+        if not isinstance(value, str):
+            problems.append({"field": name, "message": "must be a string"})
+            continue
+        value = value.strip()
+        if not spec.min_length <= len(value) <= spec.max_length:
+            problems.append({"field": name, "message": f"must be {spec.min_length}–{spec.max_length} characters"})
+        elif spec.email and not _EMAIL.match(value):
+            problems.append({"field": name, "message": "must be an email address"})
+        else:
+            cleaned[name] = value.lower() if spec.email else value
+    if partial and not body:
+        problems.append({"field": "$", "message": "at least one field is required"})
+    if problems:
+        raise UnprocessableEntity(details=problems)
+    return cleaned

@@ -1,0 +1,89 @@
+"""SQS entry point: ``lambda_src.worker.handler``, with partial-failure reporting.
+
+Each record is processed in its own transaction together with the record of its message id, so:
+
+* a message reported as succeeded has committed work (failures are listed in ``batchItemFailures``);
+* a duplicate delivery finds its message id and does nothing (idempotent);
+* a malformed record fails only itself; the queue's redrive policy moves a message that keeps
+  failing to the dead-letter queue;
+* on a FIFO queue, records after a failure are reported failed too, preserving order in the group.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from .db import connection as db
+from .log import logger
+
+
+class MalformedMessage(ValueError):
+    """The record cannot be processed as sent: retrying will not help, the DLQ will keep it."""
+
+
+def handle_user_created(tx: db.Transaction, message: dict[str, Any], message_id: str) -> None:
+    """Example work: one audit row per created user."""
+    user = message.get("user")
+    if not isinstance(user, dict) or not isinstance(user.get("id"), int):
+        raise MalformedMessage("user.created needs user.id")
+    tx.execute("INSERT INTO audit_log (event_type, user_id, message_id) VALUES (%s, %s, %s)",
+               ("user.created", user["id"], message_id))
+
+
+HANDLERS: dict[str, Callable[[db.Transaction, dict[str, Any], str], None]] = {
+    "user.created": handle_user_created,
+}
+
+
+def process_record(record: dict[str, Any], remaining_ms: int | None = None) -> bool:
+    """Process one record; True when its work committed now or earlier (a duplicate)."""
+    message_id = record["messageId"]
+    try:
+        message = json.loads(record.get("body") or "")
+    except ValueError:
+        raise MalformedMessage("body is not JSON") from None
+    if not isinstance(message, dict) or message.get("type") not in HANDLERS:
+        raise MalformedMessage(f"unknown message type {message.get('type') if isinstance(message, dict) else None!r}")
+    work = HANDLERS[message["type"]]
+
+    def run(tx: db.Transaction) -> bool:
+        first = tx.one("INSERT INTO processed_messages (message_id) VALUES (%s) ON CONFLICT DO NOTHING RETURNING 1",
+                       (message_id,))
+        if first is None:
+            return False  # already processed: a duplicate delivery
+        work(tx, message, message_id)
+        return True
+
+    done_now = db.transaction(run, remaining_ms=remaining_ms)
+    if not done_now:
+        logger.info("duplicate message skipped", extra={"messageId": message_id})
+    return True
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Process an SQS batch; report exactly the records whose work did not commit."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(records, list):
+        raise ValueError("not an SQS event: no Records list")  # the whole invocation fails: nothing is lost
+    failures: list[dict[str, str]] = []
+    failed_fifo = False
+    for record in records:
+        message_id = record.get("messageId") if isinstance(record, dict) else None
+        if not isinstance(message_id, str):
+            continue  # without an id SQS cannot redrive it individually; nothing we can report
+        fifo = str(record.get("eventSourceARN", "")).endswith(".fifo")
+        if failed_fifo and fifo:
+            failures.append({"itemIdentifier": message_id})
+            continue
+        try:
+            process_record(record, db.remaining_ms(context))
+        except MalformedMessage as error:
+            logger.warning("malformed message", extra={"messageId": message_id, "error": str(error)})
+            failures.append({"itemIdentifier": message_id})
+            failed_fifo = fifo
+        except Exception:
+            logger.exception("message failed", extra={"messageId": message_id})
+            failures.append({"itemIdentifier": message_id})
+            failed_fifo = fifo
+    return {"batchItemFailures": failures}

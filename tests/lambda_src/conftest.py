@@ -1,0 +1,68 @@
+"""Fixtures for the handler package: a real, migrated PostgreSQL and a clean container state."""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.lambda_src import pg
+
+if "DATABASE_URL" in os.environ and "TEST_DATABASE_URL" not in os.environ:
+    os.environ["TEST_DATABASE_URL"] = os.environ["DATABASE_URL"]
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+TABLES = ("users", "outbox", "processed_messages", "audit_log", "job_runs", "daily_stats")
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+class FakeContext:
+    """The parts of the Lambda context object the handlers read."""
+
+    def __init__(self, remaining_ms: int = 10_000, request_id: str = "req-test-1") -> None:
+        self.aws_request_id = request_id
+        self.function_name = "test"
+        self._remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._remaining_ms
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A migrated database shared by the session (tables are emptied per test by ``db``)."""
+    from lambda_src.migrate import migrate
+
+    with pg.fresh_database("app") as dsn:
+        migrate(dsn)
+        yield dsn
+
+
+@pytest.fixture
+def db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point the handler package at the test database, with empty tables and a fresh container."""
+    import psycopg
+
+    from lambda_src import config
+    from lambda_src.db import connection
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.delenv("QUEUE_URL", raising=False)
+    config.reload()
+    connection.reset()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY")
+    yield database_url
+    connection.reset()
+    config.reload()
+
+
+@pytest.fixture
+def context() -> FakeContext:
+    return FakeContext()
