@@ -1,0 +1,142 @@
+"""Database access built for Lambda, against a real PostgreSQL: reuse, reconnect, timeouts, IAM tokens."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+import time
+from unittest import mock
+from urllib.parse import parse_qs, urlsplit
+
+import psycopg
+import pytest
+
+from lambda_src import config, http
+from lambda_src.db import connection, iam_token
+from lambda_src.db.sigv4 import Credentials
+from tests.cdk_helpers import PROJECT
+from tests.lambda_src.conftest import FakeContext
+from tests.lambda_src.events import body_of, v2
+
+CREDENTIALS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "IQoJb3JpZ2luX2VjEJr//token+/=")
+
+
+class TestConnectionReuse:
+    def test_one_connection_per_container_across_warm_invocations(self, db: str) -> None:
+        before = connection.connections_opened
+        for _ in range(5):
+            assert http.handler(v2("GET", "/health"), FakeContext())["statusCode"] == 200
+        assert connection.connections_opened - before == 1
+
+    def test_killed_connection_is_replaced_and_the_request_continues(self, db: str) -> None:
+        # GIVEN a warm container whose connection the server terminated between invocations
+        assert http.handler(v2("GET", "/health"), FakeContext())["statusCode"] == 200
+        pid = connection.get().info.backend_pid
+        with psycopg.connect(db, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        # WHEN the next request arrives THEN it succeeds on a new connection
+        response = http.handler(v2("POST", "/users", {"email": "r@example.com", "name": "R"}), FakeContext())
+        assert response["statusCode"] == 201
+        assert connection.get().info.backend_pid != pid
+        with psycopg.connect(db) as conn:
+            assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 1  # written once
+
+
+class TestUnavailable:
+    def test_unreachable_database_is_503_with_retry_after_within_the_connect_timeout(self, db: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        # GIVEN a server socket that accepts TCP connections but never speaks PostgreSQL
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        monkeypatch.setenv("DATABASE_URL", f"postgresql://app:app@127.0.0.1:{port}/app")
+        monkeypatch.setenv("DB_CONNECT_TIMEOUT", "2")
+        config.reload()
+        connection.reset()
+        started = time.monotonic()
+        response = http.handler(v2("GET", "/users/1"), FakeContext(remaining_ms=10_000))
+        elapsed = time.monotonic() - started
+        silent.close()
+        # THEN the client gets a 503 with Retry-After, well before the function would time out
+        assert response["statusCode"] == 503 and response["headers"]["retry-after"] == "5"
+        assert body_of(response)["error"]["code"] == "service_unavailable"
+        assert elapsed < 2 + 1.5
+
+    def test_connect_timeout_is_capped_by_remaining_time(self) -> None:
+        assert connection.connect_timeout(remaining_ms=60_000, configured=3) == 3
+        assert connection.connect_timeout(remaining_ms=3_500, configured=3) == 2
+        assert connection.connect_timeout(remaining_ms=None, configured=3) == 3
+        with pytest.raises(Exception) as raised:
+            connection.connect_timeout(remaining_ms=1_500, configured=3)
+        assert getattr(raised.value, "status", None) == 503
+
+    def test_almost_timed_out_invocation_gets_503_without_trying(self, db: str) -> None:
+        connection.reset()
+        response = http.handler(v2("GET", "/users/1"), FakeContext(remaining_ms=1_200))
+        assert response["statusCode"] == 503 and "retry-after" in response["headers"]
+
+
+class TestIamToken:
+    def test_token_is_byte_identical_to_boto3(self) -> None:
+        import boto3
+
+        now = dt.datetime(2026, 11, 22, 12, 0, 0, tzinfo=dt.timezone.utc)
+        ours = iam_token.generate(host="prx.proxy-abc.eu-west-1.rds.amazonaws.com", port=5432, user="app_user",
+                                  region="eu-west-1", credentials=CREDENTIALS, now=now)
+        client = boto3.client("rds", region_name="eu-west-1", aws_access_key_id=CREDENTIALS.access_key,
+                              aws_secret_access_key=CREDENTIALS.secret_key, aws_session_token=CREDENTIALS.token)
+        with mock.patch("botocore.auth.get_current_datetime", return_value=now.replace(tzinfo=None)):
+            theirs = client.generate_db_auth_token("prx.proxy-abc.eu-west-1.rds.amazonaws.com", 5432, "app_user")
+        assert ours == theirs
+        assert parse_qs(urlsplit("https://" + ours).query)["X-Amz-Expires"] == ["900"]
+
+    def test_iam_connection_mints_one_token_per_connection_and_a_new_one_after_expiry(self, db: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        # GIVEN IAM settings pointing at the test server (its Unix socket) and a frozen clock
+        parts = urlsplit(db)
+        socket_dir = parse_qs(parts.query)["host"][0] if "host=" in parts.query else parts.hostname
+        monkeypatch.delenv("DATABASE_URL")
+        for key, value in {"DB_HOST": socket_dir, "DB_PORT": str(parts.port or 5432), "DB_NAME": parts.path.lstrip("/"),
+                           "DB_USER": "app_user", "AWS_ACCESS_KEY_ID": CREDENTIALS.access_key,
+                           "AWS_SECRET_ACCESS_KEY": CREDENTIALS.secret_key, "AWS_SESSION_TOKEN": CREDENTIALS.token}.items():
+            monkeypatch.setenv(key, value)
+        config.reload()
+        connection.reset()
+        frozen = [1_795_348_800.0]
+        monkeypatch.setattr(connection.tokens, "clock", lambda: frozen[0])
+        generations = connection.tokens.generations
+        # WHEN warm requests reuse the connection THEN no new token
+        for _ in range(3):
+            assert http.handler(v2("GET", "/health"), FakeContext())["statusCode"] == 200
+        assert connection.tokens.generations - generations == 1
+        assert connection.get().info.user == "app_user"
+        # WHEN the connection is replaced within the token's life THEN the cached token serves it
+        connection.get().close()
+        assert http.handler(v2("GET", "/health"), FakeContext())["statusCode"] == 200
+        assert connection.tokens.generations - generations == 1
+        # WHEN the token is near expiry and a new connection opens THEN exactly one new token
+        frozen[0] += iam_token.TOKEN_LIFETIME_SECONDS - iam_token.REFRESH_MARGIN_SECONDS + 1
+        connection.get().close()
+        assert http.handler(v2("GET", "/health"), FakeContext())["statusCode"] == 200
+        assert connection.tokens.generations - generations == 2
+
+
+def test_request_path_never_imports_boto3_or_eagerly_psycopg(db: str) -> None:
+    # GIVEN a fresh interpreter WHEN the HTTP handler is imported and serves a GET and a POST
+    script = (
+        "import sys, json\n"
+        "import lambda_src.http as h\n"
+        "assert 'psycopg' not in sys.modules, 'psycopg imported at module import'\n"
+        "from tests.lambda_src.events import v2\n"
+        "from tests.lambda_src.conftest import FakeContext\n"
+        "r1 = h.handler(v2('POST', '/users', {'email': 'imp@example.com', 'name': 'I'}), FakeContext())\n"
+        "r2 = h.handler(v2('GET', '/users/1'), FakeContext())\n"
+        "print(json.dumps([r1['statusCode'], r2['statusCode'], [m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')]]))\n"
+    )
+    env = {**os.environ, "DATABASE_URL": db, "PYTHONPATH": str(PROJECT)}
+    env.pop("QUEUE_URL", None)
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=PROJECT)
+    assert completed.returncode == 0, completed.stderr
+    # THEN boto3 and botocore were never imported
+    assert completed.stdout.strip().splitlines()[-1] == '[201, 200, []]'
