@@ -32,6 +32,16 @@ class Router:
         else:
             self._static.setdefault(path, {})[method.upper()] = route
 
+    def template(self, path: str) -> str | None:
+        """The registered path (e.g. ``/users/{id}``) that ``path`` matches, if any."""
+        if path in self._static:
+            return path
+        for template, methods in self._patterns.items():
+            for pattern, candidates in self._dynamic:
+                if candidates is methods and pattern.match(path):
+                    return template
+        return None
+
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         """The route for ``method path`` and its parameters; 404 or 405 (with ``Allow``) otherwise."""
         methods = self._static.get(path)

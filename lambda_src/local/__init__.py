@@ -1,0 +1,1 @@
+"""Local development tooling (``make dev``, ``make invoke``). Never bundled into the Lambda asset."""

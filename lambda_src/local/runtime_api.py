@@ -1,0 +1,224 @@
+"""A local Lambda Runtime API and the workers that run a handler behind it.
+
+:class:`RuntimeApi` implements the endpoints the Lambda runtime interface client polls
+(``/2018-06-01/runtime/invocation/next``, ``…/{id}/response``, ``…/{id}/error``,
+``/runtime/init/error``). :class:`RicWorker` runs the handler in a separate process through
+``awslambdaric`` (AWS's runtime interface client), so module state survives between invocations
+as in a warm container; an invocation that exceeds its timeout kills the process, like Lambda
+does, and a new one starts. :class:`InProcessWorker` is the fallback where awslambdaric cannot be
+installed: same interface, handler in this process, timeout enforced on the caller's side.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+PROJECT = Path(__file__).resolve().parents[2]
+PREFIX = "/2018-06-01/runtime"
+
+
+@dataclass
+class Invocation:
+    """One invocation travelling through the Runtime API."""
+
+    event: Any
+    timeout: float
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Any = None
+    error: dict[str, Any] | None = None
+
+
+@dataclass
+class Outcome:
+    """What a worker returns: the handler's result, or an error (``kind``: function, timeout, crash)."""
+
+    result: Any = None
+    error: dict[str, Any] | None = None
+    kind: str | None = None
+
+
+class RuntimeApi:
+    """The Runtime API on 127.0.0.1 (ephemeral port), one invocation at a time per worker."""
+
+    def __init__(self) -> None:
+        self.pending: queue.Queue[Invocation] = queue.Queue()
+        self.inflight: dict[str, Invocation] = {}
+        self.init_error: dict[str, Any] | None = None
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def _reply(self, status: int, body: bytes = b"{}", headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:  # noqa: N802
+                if self.path != f"{PREFIX}/invocation/next":
+                    return self._reply(404)
+                invocation = api.pending.get()
+                api.inflight[invocation.request_id] = invocation
+                deadline = int((time.time() + invocation.timeout) * 1000)
+                self._reply(200, json.dumps(invocation.event).encode(), {
+                    "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
+                    "Lambda-Runtime-Deadline-Ms": str(deadline),
+                    "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:local:123456789012:function:local",
+                    "Lambda-Runtime-Trace-Id": f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}",
+                })
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                parts = self.path[len(PREFIX):].strip("/").split("/")
+                if parts[:2] == ["init", "error"]:
+                    api.init_error = _json_or_text(body)
+                    return self._reply(202)
+                if len(parts) == 3 and parts[0] == "invocation" and parts[2] in ("response", "error"):
+                    invocation = api.inflight.pop(parts[1], None)
+                    if invocation is None:
+                        return self._reply(404)
+                    if parts[2] == "response":
+                        invocation.result = _json_or_text(body)
+                    else:
+                        invocation.error = _json_or_text(body) or {"errorMessage": "unknown error"}
+                    invocation.done.set()
+                    return self._reply(202)
+                return self._reply(404)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _json_or_text(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return {"errorMessage": body.decode("utf-8", "replace")}
+
+
+class RicWorker:
+    """The handler in a separate process, driven by awslambdaric through :class:`RuntimeApi`."""
+
+    description = "awslambdaric worker process (Lambda Runtime API)"
+
+    def __init__(self, handler: str, env: dict[str, str] | None = None) -> None:
+        self.handler = handler
+        self.env = env or {}
+        self.api = RuntimeApi()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+        self._lock = threading.Lock()
+
+    def _ensure_process(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            env = {**os.environ, **self.env, "AWS_LAMBDA_RUNTIME_API": self.api.address,
+                   "AWS_LAMBDA_FUNCTION_NAME": "local", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+                   "PYTHONPATH": os.pathsep.join([str(PROJECT), os.environ.get("PYTHONPATH", "")])}
+            self.process = subprocess.Popen([sys.executable, "-m", "awslambdaric", self.handler], cwd=PROJECT, env=env)
+            self.starts += 1
+
+    def invoke(self, event: Any, timeout: float) -> Outcome:
+        with self._lock:  # one invocation at a time, like one Lambda execution environment
+            self._ensure_process()
+            invocation = Invocation(event, timeout)
+            self.api.pending.put(invocation)
+            if not invocation.done.wait(timeout):
+                self._kill()
+                return Outcome(error={"errorMessage": f"Task timed out after {timeout:.2f} seconds"}, kind="timeout")
+            if invocation.error is not None:
+                return Outcome(error=invocation.error, kind="function")
+            return Outcome(result=invocation.result)
+
+    def _kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+        self.api.inflight.clear()
+        while not self.api.pending.empty():
+            self.api.pending.get_nowait()
+
+    def close(self) -> None:
+        self._kill()
+        self.api.close()
+
+
+class _Context:
+    def __init__(self, request_id: str, deadline: float) -> None:
+        self.aws_request_id = request_id
+        self.function_name = "local"
+        self._deadline = deadline
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.time()) * 1000))
+
+
+class InProcessWorker:
+    """Fallback: the handler in this process (module state survives), timeout enforced by waiting."""
+
+    description = "in-process worker (awslambdaric unavailable): same semantics, but a timed-out handler keeps running"
+
+    def __init__(self, handler: str, env: dict[str, str] | None = None) -> None:
+        os.environ.update(env or {})
+        module, _, function = handler.rpartition(".")
+        self.function = getattr(importlib.import_module(module), function)
+        self.starts = 1
+        self._lock = threading.Lock()
+
+    def invoke(self, event: Any, timeout: float) -> Outcome:
+        with self._lock:
+            outcome = Outcome()
+            context = _Context(str(uuid.uuid4()), time.time() + timeout)
+
+            def run() -> None:
+                try:
+                    outcome.result = json.loads(json.dumps(self.function(event, context), default=str))
+                except Exception as error:  # noqa: BLE001 - reported like Lambda reports it
+                    outcome.error, outcome.kind = {"errorMessage": str(error), "errorType": type(error).__name__}, "function"
+
+            thread = threading.Thread(target=run, daemon=True)
+            thread.start()
+            thread.join(timeout)
+            if thread.is_alive():
+                return Outcome(error={"errorMessage": f"Task timed out after {timeout:.2f} seconds"}, kind="timeout")
+            return outcome
+
+    def close(self) -> None:
+        pass
+
+
+def make_worker(handler: str, env: dict[str, str] | None = None, *, prefer_ric: bool = True) -> RicWorker | InProcessWorker:
+    """The awslambdaric worker when it is installed, else the in-process fallback."""
+    if prefer_ric:
+        try:
+            importlib.import_module("awslambdaric")
+            return RicWorker(handler, env)
+        except ImportError:
+            pass
+    return InProcessWorker(handler, env)

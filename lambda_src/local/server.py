@@ -1,0 +1,173 @@
+"""``make dev``: the API on http://127.0.0.1:3000, each request run as the HTTP API would run it.
+
+Each request becomes a payload 2.0 event exactly as the ``$default`` route builds it, goes to a
+worker process through the Lambda Runtime API (awslambdaric; an in-process fallback says so on
+start), and the handler's response comes back. The database is an embedded PostgreSQL from a
+PyPI wheel, migrated on start, unless ``DATABASE_URL`` is set. With ``--function-name`` each event
+goes to that deployed function through boto3 instead. ``GET /_local/stats`` reports per route.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from collections import defaultdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from . import events
+from .runtime_api import InProcessWorker, Outcome, make_worker
+
+HANDLER = "lambda_src.http.handler"
+#: How the gateway answers when there is no handler response, by Outcome.kind. A local handler
+#: that raises gets API Gateway's own 500; a forwarded invoke that fails is a 502 with the reason.
+GATEWAY_ERRORS = {
+    "function": (500, "Internal Server Error"),
+    "timeout": (504, "Gateway Timeout: the function timed out"),
+    "remote": (502, "Bad Gateway: the deployed function failed"),
+    "sdk": (502, "Bad Gateway: the function could not be invoked"),
+}
+
+
+class Forwarder:
+    """Sends events to a deployed function with boto3 Invoke; errors become 502s."""
+
+    description = "forwarding to a deployed function"
+
+    def __init__(self, function_name: str, retries: int, client: Any = None) -> None:
+        import boto3
+        from botocore.config import Config
+
+        self.function_name = function_name
+        self.client = client or boto3.client("lambda", config=Config(retries={"max_attempts": retries + 1, "mode": "standard"}))
+        self.starts = 0
+
+    def invoke(self, event: Any, timeout: float) -> Outcome:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            response = self.client.invoke(FunctionName=self.function_name, Payload=json.dumps(event).encode())
+            payload = json.loads(response["Payload"].read() or b"null")
+        except (BotoCoreError, ClientError, OSError, ValueError) as error:
+            return Outcome(error={"errorMessage": f"invoke failed: {error}"}, kind="sdk")
+        if response.get("FunctionError"):
+            return Outcome(error=payload if isinstance(payload, dict) else {"errorMessage": str(payload)}, kind="remote")
+        return Outcome(result=payload)
+
+    def close(self) -> None:
+        pass
+
+
+class Stats:
+    """Requests, errors and invocations per route (``METHOD /template``)."""
+
+    def __init__(self, route_of: Any) -> None:
+        self.route_of = route_of
+        self.lock = threading.Lock()
+        self.routes: dict[str, dict[str, Any]] = defaultdict(lambda: {"requests": 0, "errors": 0, "invocations": 0,
+                                                                      "totalMs": 0.0})
+
+    def record(self, method: str, path: str, status: int, invoked: bool, elapsed_ms: float) -> None:
+        key = f"{method} {self.route_of(method, path)}"
+        with self.lock:
+            entry = self.routes[key]
+            entry["requests"] += 1
+            entry["errors"] += status >= 500
+            entry["invocations"] += invoked
+            entry["totalMs"] += elapsed_ms
+
+    def report(self) -> dict[str, Any]:
+        with self.lock:
+            return {"routes": {key: {"requests": e["requests"], "errors": e["errors"], "invocations": e["invocations"],
+                                     "meanMs": round(e["totalMs"] / e["requests"], 2)}
+                               for key, e in sorted(self.routes.items())}}
+
+
+def _route_template(method: str, path: str) -> str:
+    """The router's template for ``path`` (e.g. ``/users/{id}``), or the path itself."""
+    from ..http import app
+
+    return app.router.template(path) or path
+
+
+def make_server(worker: Any, *, host: str = "127.0.0.1", port: int = 3000, timeout: float = 10.0) -> ThreadingHTTPServer:
+    stats = Stats(_route_template)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+            self.send_response(status)
+            for key, value in headers:
+                if key.lower() not in ("content-length", "connection", "transfer-encoding"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _handle(self) -> None:
+            started = time.perf_counter()
+            raw_path, _, raw_query = self.path.partition("?")
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            if raw_path == "/_local/stats" and self.command == "GET":
+                return self._send(200, [("content-type", "application/json")], json.dumps(stats.report()).encode())
+            event = events.http_api_event(method=self.command, raw_path=raw_path, raw_query=raw_query,
+                                          headers=list(self.headers.items()), body=body,
+                                          source_ip=self.client_address[0], host=self.headers.get("Host", "localhost"))
+            outcome = worker.invoke(event, timeout)
+            if outcome.error is not None:
+                status, message = GATEWAY_ERRORS[outcome.kind or "function"]
+                payload = {"message": message, "error": outcome.error.get("errorMessage", "error")}
+                self._send(status, [("content-type", "application/json")], json.dumps(payload).encode())
+            else:
+                status, headers, response_body = events.http_response(outcome.result)
+                self._send(status, headers, response_body)
+            stats.record(self.command, raw_path, status, True, (time.perf_counter() - started) * 1000)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle  # noqa: N815
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    server.stats = stats  # type: ignore[attr-defined]
+    return server
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Local HTTP API for the handler package")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=3000)
+    parser.add_argument("--timeout", type=float, default=10.0, help="per-invocation timeout in seconds (default 10)")
+    parser.add_argument("--function-name", help="forward to this deployed function (boto3 Invoke) instead")
+    parser.add_argument("--retries", type=int, default=2, help="retries of a forwarded invoke (default 2)")
+    parser.add_argument("--in-process", action="store_true", help="use the in-process worker")
+    args = parser.parse_args(argv)
+    if args.function_name:
+        worker: Any = Forwarder(args.function_name, args.retries)
+    else:
+        from .database import local_database_url, migrate
+
+        url, source = local_database_url()
+        applied = migrate(url)
+        print(f"database: {source} (migrations applied: {', '.join(applied) or 'none, up to date'})", flush=True)
+        worker = InProcessWorker(HANDLER, {"DATABASE_URL": url}) if args.in_process else \
+            make_worker(HANDLER, {"DATABASE_URL": url})
+    print(f"worker: {worker.description}", flush=True)
+    server = make_server(worker, host=args.host, port=args.port, timeout=args.timeout)
+    print(f"serving http://{args.host}:{server.server_address[1]}  (GET /_local/stats for per-route stats)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        worker.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""The local development server and runtime: payload 2.0 events, a real Runtime API worker, stats."""
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from lambda_src.local import events as local_events
+from lambda_src.local.runtime_api import InProcessWorker, RicWorker, make_worker
+from lambda_src.local.server import Forwarder, make_server
+from tests.lambda_src.conftest import load_event
+
+
+@pytest.fixture
+def served(db: str) -> Iterator[tuple[str, Any]]:
+    worker = RicWorker("lambda_src.http.handler", {"DATABASE_URL": db})
+    server = make_server(worker, port=0, timeout=10)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"127.0.0.1:{server.server_address[1]}", server
+    server.shutdown()
+    worker.close()
+
+
+def request(address: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
+    connection = http.client.HTTPConnection(address, timeout=20)
+    payload = json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body
+    connection.request(method, path, body=payload, headers={"content-type": "application/json", **(headers or {})})
+    response = connection.getresponse()
+    raw = response.read()
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, json.loads(raw) if raw else None
+
+
+class TestServer:
+    def test_users_api_through_the_local_server(self, served) -> None:  # type: ignore[no-untyped-def]
+        address, server = served
+        status, headers, user = request(address, "POST", "/users", {"email": "dev@example.com", "name": "Dev"})
+        assert status == 201 and headers["location"] == "/users/1"
+        assert request(address, "GET", "/users/1")[2]["email"] == "dev@example.com"
+        assert request(address, "GET", "/users?limit=1")[2]["items"][0]["id"] == 1
+        status, headers, body = request(address, "GET", "/nope")
+        assert status == 404 and body["error"]["code"] == "not_found"
+        status, headers, body = request(address, "PUT", "/users")
+        assert status == 405 and headers["allow"] == "GET, POST"
+        assert request(address, "POST", "/users", b"{bad")[0] == 400
+        # THEN the stats count requests, errors and invocations per route
+        stats = request(address, "GET", "/_local/stats")[2]["routes"]
+        assert stats["POST /users"]["requests"] == 2 and stats["GET /users/{id}"]["invocations"] == 1
+        assert stats["GET /nope"]["errors"] == 0
+
+    def test_cookies_and_repeated_query_keys_reach_the_handler_as_http_api_sends_them(self) -> None:
+        event = local_events.http_api_event(method="GET", raw_path="/users", raw_query="tag=a&tag=b",
+                                            headers=[("Cookie", "a=1; b=2"), ("X-Multi", "1"), ("X-Multi", "2")],
+                                            body=b"", source_ip="127.0.0.1", host="localhost:3000")
+        assert event["cookies"] == ["a=1", "b=2"] and "cookie" not in event["headers"]
+        assert event["queryStringParameters"] == {"tag": "a,b"} and event["rawQueryString"] == "tag=a&tag=b"
+        assert event["headers"]["x-multi"] == "1,2"
+        assert event["requestContext"]["stage"] == "$default" and event["routeKey"] == "$default"
+
+    def test_binary_bodies_are_base64_encoded(self) -> None:
+        event = local_events.http_api_event(method="POST", raw_path="/x", raw_query="", headers=[("Content-Type", "image/png")],
+                                            body=b"\x89PNG\x00", source_ip="127.0.0.1", host="localhost")
+        assert event["isBase64Encoded"] is True
+
+    def test_response_cookies_become_set_cookie_headers(self) -> None:
+        status, headers, body = local_events.http_response({"statusCode": 201, "cookies": ["a=1", "b=2"], "body": "x"})
+        assert status == 201 and headers == [("set-cookie", "a=1"), ("set-cookie", "b=2")] and body == b"x"
+
+
+class TestRicWorker:
+    def test_module_state_survives_between_invocations_like_a_warm_container(self) -> None:
+        worker = RicWorker("tests.lambda_src.sample_handlers.count")
+        try:
+            first = json.loads(worker.invoke({}, timeout=10).result["body"])
+            second = json.loads(worker.invoke({}, timeout=10).result["body"])
+            assert (first["calls"], second["calls"]) == (1, 2) and first["pid"] == second["pid"]
+        finally:
+            worker.close()
+
+    def test_timeout_kills_the_worker_and_the_next_invocation_gets_a_fresh_one(self) -> None:
+        worker = RicWorker("tests.lambda_src.sample_handlers.count")
+        slow = RicWorker("tests.lambda_src.sample_handlers.slow")
+        try:
+            outcome = slow.invoke({"sleep": 5}, timeout=1)
+            assert outcome.kind == "timeout" and "timed out" in outcome.error["errorMessage"]
+            assert slow.invoke({"sleep": 0}, timeout=10).result == {"statusCode": 200, "body": "{}"}
+            assert slow.starts == 2
+        finally:
+            worker.close()
+            slow.close()
+
+    def test_handler_exception_is_reported_not_crashing_the_server(self) -> None:
+        worker = RicWorker("tests.lambda_src.sample_handlers.fail")
+        try:
+            outcome = worker.invoke({}, timeout=10)
+            assert outcome.kind == "function" and outcome.error["errorMessage"] == "handler exploded"
+        finally:
+            worker.close()
+
+    def test_sam_shaped_events_through_the_runtime(self, db: str) -> None:
+        worker = RicWorker("lambda_src.worker.handler", {"DATABASE_URL": db})
+        try:
+            result = worker.invoke(load_event("sqs_batch.json"), timeout=10).result
+            assert result == {"batchItemFailures": [{"itemIdentifier": "2e1424d4-f796-459a-8184-9c92662be6da"}]}
+        finally:
+            worker.close()
+
+
+class TestFallbackAndForwarding:
+    def test_in_process_fallback_has_the_same_semantics(self) -> None:
+        worker = make_worker("tests.lambda_src.sample_handlers.count", prefer_ric=False)
+        assert isinstance(worker, InProcessWorker) and "in-process" in worker.description
+        calls = [json.loads(worker.invoke({}, timeout=5).result["body"])["calls"] for _ in range(2)]
+        assert calls[1] == calls[0] + 1
+        assert InProcessWorker("tests.lambda_src.sample_handlers.slow").invoke({"sleep": 2}, timeout=0.2).kind == "timeout"
+
+    class _Client:
+        def __init__(self, behaviour: str) -> None:
+            self.behaviour = behaviour
+
+        def invoke(self, FunctionName: str, Payload: bytes) -> dict[str, Any]:  # noqa: N803 - boto3's names
+            import io
+
+            from botocore.exceptions import EndpointConnectionError
+
+            if self.behaviour == "network":
+                raise EndpointConnectionError(endpoint_url="https://lambda.eu-west-1.amazonaws.com")
+            if self.behaviour == "function-error":
+                return {"FunctionError": "Unhandled", "Payload": io.BytesIO(b'{"errorMessage": "boom"}')}
+            return {"Payload": io.BytesIO(json.dumps({"statusCode": 200, "body": "{}"}).encode())}
+
+    @pytest.mark.parametrize(("behaviour", "status"), [("ok", 200), ("function-error", 502), ("network", 502)])
+    def test_forwarding_maps_function_and_sdk_errors_to_502(self, behaviour: str, status: int) -> None:
+        forwarder = Forwarder("deployed-fn", retries=1, client=self._Client(behaviour))
+        server = make_server(forwarder, port=0, timeout=5)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            got, _, body = request(f"127.0.0.1:{server.server_address[1]}", "GET", "/users/1")
+            assert got == status
+            if status == 502:
+                assert body["message"].startswith("Bad Gateway") and body["error"]
+        finally:
+            server.shutdown()
