@@ -1,0 +1,123 @@
+"""Bad input: every malformed request gets a 4xx with the JSON error shape, never a 500."""
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lambda_src import http, log
+from tests.lambda_src.conftest import FakeContext
+from tests.lambda_src.events import v1, v2
+
+BIG = "x" * 1_048_577
+
+#: (description, event, expected status) — each a distinct way a client can get it wrong.
+BAD_REQUESTS: list[tuple[str, dict[str, Any], int]] = [
+    ("unknown path", v2("GET", "/nope"), 404),
+    ("unknown nested path", v2("GET", "/users/1/orders"), 404),
+    ("trailing slash", v2("GET", "/users/1/"), 404),
+    ("non-numeric id", v2("GET", "/users/abc"), 404),
+    ("negative id", v2("GET", "/users/-5"), 404),
+    ("overflowing id", v2("GET", "/users/123456789012345678901234"), 404),
+    ("wrong method on collection", v2("DELETE", "/users"), 405),
+    ("wrong method on item", v2("POST", "/users/1"), 405),
+    ("wrong method on health", v2("POST", "/health"), 405),
+    ("text/plain body", v2("POST", "/users", raw_body='{"a":1}', headers={"content-type": "text/plain"}), 415),
+    ("form body", v2("POST", "/users", raw_body="email=a", headers={"content-type": "application/x-www-form-urlencoded"}), 415),
+    ("xml body", v2("POST", "/users", raw_body="<a/>", headers={"content-type": "application/xml"}), 415),
+    ("body over the limit", v2("POST", "/users", raw_body=BIG), 413),
+    ("base64 body over the limit", v2("POST", "/users", raw_body=BIG, base64_body=True), 413),
+    ("malformed JSON", v2("POST", "/users", raw_body="{"), 400),
+    ("JSON with trailing garbage", v2("POST", "/users", raw_body='{"a": 1} x'), 400),
+    ("empty body", v2("POST", "/users", raw_body=""), 400),
+    ("invalid base64", {**v2("POST", "/users", raw_body="x"), "body": "!!!", "isBase64Encoded": True}, 400),
+    ("base64 of invalid UTF-8 JSON", {**v2("POST", "/users", raw_body="x"),
+                                      "body": base64.b64encode(b"\xff\xfe").decode(), "isBase64Encoded": True}, 400),
+    ("JSON array instead of object", v2("POST", "/users", [1, 2]), 422),
+    ("JSON string instead of object", v2("POST", "/users", "ada"), 422),
+    ("missing fields", v2("POST", "/users", {}), 422),
+    ("missing name", v2("POST", "/users", {"email": "a@b.co"}), 422),
+    ("invalid email", v2("POST", "/users", {"email": "nope", "name": "A"}), 422),
+    ("email not a string", v2("POST", "/users", {"email": 5, "name": "A"}), 422),
+    ("name too long", v2("POST", "/users", {"email": "a@b.co", "name": "n" * 201}), 422),
+    ("blank name", v2("POST", "/users", {"email": "a@b.co", "name": "   "}), 422),
+    ("unknown field", v2("POST", "/users", {"email": "a@b.co", "name": "A", "admin": True}), 422),
+    ("empty PATCH", v2("PATCH", "/users/1", {}), 422),
+    ("PUT missing a field", v2("PUT", "/users/1", {"name": "A"}), 422),
+    ("limit zero", v2("GET", "/users", query="limit=0"), 400),
+    ("limit too large", v2("GET", "/users", query="limit=1000"), 400),
+    ("limit not a number", v2("GET", "/users", query="limit=ten"), 400),
+    ("garbage cursor", v2("GET", "/users", query="cursor=***"), 400),
+    ("cursor of a non-number", v2("GET", "/users", query="cursor=YWJj"), 400),
+    ("REST v1 unknown path", v1("GET", "/nope"), 404),
+    ("REST v1 malformed JSON", {**v1("POST", "/users"), "body": "{oops"}, 400),
+    ("not an HTTP event", {"hello": "world"}, 400),
+    ("requestContext without http", {"version": "2.0", "requestContext": {}, "rawPath": "/"}, 400),
+    ("method not a string", {"version": "2.0", "requestContext": {"http": {"method": 5}}, "rawPath": "/"}, 400),
+    ("body not a string", {**v2("POST", "/users", raw_body="x"), "body": {"a": 1}}, 400),
+]
+
+
+@pytest.mark.parametrize(("description", "event", "status"), BAD_REQUESTS, ids=[case[0] for case in BAD_REQUESTS])
+def test_bad_request_gets_a_4xx_with_the_json_error_shape(db: str, description: str, event: dict, status: int) -> None:
+    response = http.handler(event, FakeContext())
+    assert response["statusCode"] == status, description
+    body = json.loads(response["body"])
+    assert set(body) == {"error"} and isinstance(body["error"]["code"], str) and body["error"]["message"]
+
+
+def test_there_are_at_least_30_distinct_bad_inputs() -> None:
+    assert len({case[0] for case in BAD_REQUESTS}) >= 30
+
+
+# ---- property-based fuzz of the HTTP adapter --------------------------------------------------
+_text = st.text(max_size=40)
+_methods = st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "get", "TRACE", ""])
+_paths = st.one_of(st.sampled_from(["/users", "/users/1", "/users/x", "/health", "/", "//", "/users/1/"]), _text.map(lambda t: "/" + t))
+_headers = st.dictionaries(st.sampled_from(["content-type", "cookie", "x-a", "Content-Type", "accept"]),
+                           st.one_of(_text, st.sampled_from(["application/json", "text/plain", "application/json; charset=utf-8"])),
+                           max_size=3)
+_bodies = st.one_of(st.none(), _text, st.binary(max_size=64).map(lambda b: base64.b64encode(b).decode()),
+                    st.recursive(st.none() | st.booleans() | st.integers() | _text,
+                                 lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
+                                 max_leaves=8).map(json.dumps))
+
+
+@st.composite
+def http_events(draw: st.DrawFn) -> dict[str, Any]:
+    method, path, headers, body = draw(_methods), draw(_paths), draw(_headers), draw(_bodies)
+    if draw(st.booleans()):
+        event = v2(method or "GET", path, headers=headers, raw_body=body, query=draw(_text))
+        event["requestContext"]["http"]["method"] = method
+        event["isBase64Encoded"] = draw(st.booleans())
+        if draw(st.booleans()):
+            event["cookies"] = draw(st.lists(_text, max_size=3))
+    else:
+        event = v1(method or "GET", path, headers=headers,
+                   query=draw(st.dictionaries(_text, st.lists(_text, max_size=2), max_size=2)))
+        event["httpMethod"] = method
+        event["body"] = body
+    return event
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(event=http_events())
+def test_fuzzed_events_never_cause_a_5xx_or_an_exception(db: str, event: dict[str, Any]) -> None:
+    response = http.handler(event, FakeContext())
+    assert response["statusCode"] < 500, (event, response)
+    json.loads(response["body"]) if response["body"] else None
+
+
+def test_logs_never_contain_secrets(caplog: pytest.LogCaptureFixture) -> None:
+    token = "host:5432/?Action=connect&X-Amz-Credential=AKID%2F2026&X-Amz-Security-Token=SECRET&X-Amz-Signature=abc123"
+    log.logger.warning("connect with %s", token, extra={"password": "hunter2", "dsn": "postgresql://u:hunter2@h/db",
+                                                        "authorization": "Bearer xyz", "nested": {"api_key": "k"}})
+    record = caplog.records[-1]
+    rendered = log.JsonFormatter().format(record)
+    for secret in ("hunter2", "SECRET", "abc123", "Bearer xyz", '"k"', "AKID"):
+        assert secret not in rendered, secret
+    assert log.REDACTED in rendered
