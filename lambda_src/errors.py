@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+TYPE_CHECKING = False  # typing is not imported at run time: it costs milliseconds of cold start
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class HTTPError(Exception):

@@ -8,28 +8,36 @@ queues: the worker's idempotency (message ids recorded in its transaction) handl
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Any
-from urllib.parse import urlsplit
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs milliseconds of cold start
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from .db.sigv4 import Credentials
+    from typing import Any
 
 from . import config
 from .db.connection import Transaction
-from .db.sigv4 import Credentials, sign_headers
 from .log import logger
 
 SEND_TIMEOUT_SECONDS = 2.0
+_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
 def record(tx: Transaction, event_type: str, payload: dict[str, Any]) -> int:
     """Write an event in the caller's transaction; returns its outbox id."""
     return tx.one("INSERT INTO outbox (event_type, payload) VALUES (%s, %s) RETURNING id",
-                  (event_type, json.dumps(payload)))[0]
+                  (event_type, _encode(payload)))[0]
 
 
 def send_to_sqs(queue_url: str, body: str, *, region: str, credentials: Credentials,
                 now: datetime | None = None, timeout: float = SEND_TIMEOUT_SECONDS) -> str:
     """SQS SendMessage over the AWS JSON protocol, SigV4-signed; returns the message id."""
     import urllib.request  # imported when sending, keeping it off the cold-start import path
+
+    from .db.sigv4 import sign_headers
+    from datetime import datetime, timezone
+    from urllib.parse import urlsplit
 
     parts = urlsplit(queue_url)
     endpoint = f"{parts.scheme}://{parts.netloc}/"
@@ -54,6 +62,8 @@ def publish_pending(transaction_runner: Any, *, limit: int = 100) -> int:
     settings = config.load()
     if not settings.queue_url:
         return 0
+    from .db.sigv4 import Credentials
+
     credentials = Credentials.from_environment()
 
     def send_batch(tx: Transaction) -> int:

@@ -1,7 +1,9 @@
 """HTTP entry point: ``lambda_src.http.handler``."""
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing is not imported at run time: it costs milliseconds of cold start
+if TYPE_CHECKING:
+    from typing import Any
 
 from . import config, users
 from .web.router import HttpApp

@@ -1,86 +1,31 @@
-"""Structured JSON logs through the standard library, with secrets redacted.
+"""The package logger, loaded on first use.
 
-On Lambda (JSON log format) the runtime's handler already writes each record as JSON, including
-``extra`` fields; elsewhere :func:`configure` installs an equivalent JSON formatter. Either way the
-:class:`RedactingFilter` on the ``lambda_src`` logger scrubs secrets first.
+``logging`` (and the JSON formatter and redaction in :mod:`lambda_src.log_setup`) cost several
+milliseconds to import; a request that logs nothing should not pay them on a cold start. On
+Lambda the runtime has usually imported logging already, and this costs nothing either way.
 """
 from __future__ import annotations
 
-import json
-import logging
-import os
-import re
-import sys
-import time
-from typing import Any
-
-LOGGER_NAME = "lambda_src"
-_SECRET_KEYS = re.compile(r"pass(word)?|secret|token|authorization|cookie|signature|credential|api[-_]?key", re.I)
-_SECRET_VALUES = (
-    re.compile(r"(X-Amz-Signature=)[0-9a-f]+", re.I),
-    re.compile(r"(X-Amz-Security-Token=)[^&\s\"']+", re.I),
-    re.compile(r"(X-Amz-Credential=)[^&\s\"']+", re.I),
-    re.compile(r"(password=)[^&\s\"']+", re.I),
-    re.compile(r"(://[^:/\s]+:)[^@\s]+(@)"),
-)
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
-REDACTED = "[REDACTED]"
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def redact(value: Any) -> Any:
-    """A copy of ``value`` with secret-looking keys and values replaced."""
-    if isinstance(value, dict):
-        return {key: REDACTED if isinstance(key, str) and _SECRET_KEYS.search(key) else redact(item)
-                for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact(item) for item in value]
-    if isinstance(value, str):
-        for pattern in _SECRET_VALUES:
-            value = pattern.sub(lambda m: m.group(1) + REDACTED + (m.group(2) if m.lastindex and m.lastindex > 1 else ""), value)
-    return value
+class _LazyLogger:
+    """Forwards every attribute to the real package logger, importing it on first use."""
+
+    def __getattr__(self, name: str) -> Any:
+        from .log_setup import logger as real
+
+        return getattr(real, name)
 
 
-class RedactingFilter(logging.Filter):
-    """Scrubs the message, its arguments and every ``extra`` field of a record."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            record.msg = record.getMessage()
-            record.args = None
-        record.msg = redact(str(record.msg))
-        for key, value in list(record.__dict__.items()):
-            if key not in _STANDARD:
-                record.__dict__[key] = REDACTED if _SECRET_KEYS.search(key) else redact(value)
-        return True
+logger: Any = _LazyLogger()
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per record: timestamp, level, logger, message and extra fields."""
+def __getattr__(name: str) -> Any:  # JsonFormatter, RedactingFilter, redact, REDACTED, configure…
+    if name.startswith("__"):  # the import system probes __path__ & co.: not a reason to load logging
+        raise AttributeError(name)
+    from . import log_setup
 
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
-            "level": record.levelname, "logger": record.name, "message": record.getMessage(),
-        }
-        entry.update({key: value for key, value in record.__dict__.items() if key not in _STANDARD})
-        if record.exc_info:
-            entry["stackTrace"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
-
-
-def configure() -> None:
-    """Install the redacting filter; outside Lambda also a JSON handler on stderr."""
-    logger = logging.getLogger(LOGGER_NAME)
-    if not any(isinstance(f, RedactingFilter) for f in logger.filters):
-        logger.addFilter(RedactingFilter())
-    logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
-    if "AWS_LAMBDA_LOG_FORMAT" not in os.environ and not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(JsonFormatter())
-        logger.addHandler(handler)
-        logger.propagate = False
-
-
-configure()
-#: The package logger. Use this one: a logger's filters do not apply to its children's records.
-logger = logging.getLogger(LOGGER_NAME)
+    return getattr(log_setup, name)

@@ -11,19 +11,20 @@
 from __future__ import annotations
 
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+TYPE_CHECKING = False  # typing is not imported at run time: it costs milliseconds of cold start
 
 from .. import config
 from ..errors import ServiceUnavailable
 from ..log import logger
 from .iam_token import TokenCache
-from .sigv4 import Credentials
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
     import psycopg
 
-T = TypeVar("T")
+    T = TypeVar("T")
 #: Time kept back from the invocation's remaining time for the request after connecting.
 RESPONSE_MARGIN_SECONDS = 1.0
 MIN_CONNECT_TIMEOUT_SECONDS = 1
@@ -56,6 +57,8 @@ def _open(remaining_ms: int | None) -> psycopg.Connection:
         else:
             if not settings.db_host:
                 raise ServiceUnavailable("The database is not configured (DB_HOST or DATABASE_URL)")
+            from .sigv4 import Credentials
+
             password = tokens.get(host=settings.db_host, port=settings.db_port, user=settings.db_user,
                                   region=settings.region, credentials=Credentials.from_environment())
             connection = psycopg.connect(host=settings.db_host, port=settings.db_port, dbname=settings.db_name,

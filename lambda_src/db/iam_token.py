@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from datetime import datetime, timezone
 
-from .sigv4 import Credentials, presign_query
+TYPE_CHECKING = False  # typing is not imported at run time: it costs milliseconds of cold start
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+if TYPE_CHECKING:
+    from .sigv4 import Credentials
 
 #: Tokens are valid for 15 minutes; one is reused until this many seconds before that.
 TOKEN_LIFETIME_SECONDS = 900
@@ -14,6 +18,8 @@ REFRESH_MARGIN_SECONDS = 60
 
 def generate(*, host: str, port: int, user: str, region: str, credentials: Credentials, now: datetime) -> str:
     """The token ``boto3.client("rds").generate_db_auth_token`` would return, byte for byte."""
+    from .sigv4 import presign_query  # hashlib/hmac load only when a token is minted
+
     endpoint = f"{host}:{port}"
     query = presign_query(host=endpoint, method="GET", path="/", params=[("Action", "connect"), ("DBUser", user)],
                           service="rds-db", region=region, credentials=credentials, now=now,
@@ -38,6 +44,8 @@ class TokenCache:
         cached = self._tokens.get(key)
         if cached and now < cached[1]:
             return cached[0]
+        from datetime import datetime, timezone
+
         token = generate(host=host, port=port, user=user, region=region, credentials=credentials,
                          now=datetime.fromtimestamp(now, tz=timezone.utc))
         self.generations += 1

@@ -8,20 +8,27 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from dataclasses import dataclass
-from datetime import datetime
 from urllib.parse import quote
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from datetime import datetime
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 
 
-@dataclass(frozen=True)
 class Credentials:
     """AWS credentials; on Lambda they come from the execution role through the environment."""
 
-    access_key: str
-    secret_key: str
-    token: str | None = None
+    __slots__ = ("access_key", "secret_key", "token")
+
+    def __init__(self, access_key: str, secret_key: str, token: str | None = None) -> None:
+        self.access_key = access_key
+        self.secret_key = secret_key
+        self.token = token
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"Credentials(access_key={self.access_key[:4]}…, token={'yes' if self.token else 'no'})"
 
     @classmethod
     def from_environment(cls) -> Credentials:

@@ -6,15 +6,18 @@ stage) and minus any configured base path; ``pathParameters`` in the event are i
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-from collections.abc import Sequence
-from typing import Any
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs milliseconds of cold start
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 from ..errors import BadRequest, PayloadTooLarge
 from .messages import Request, Response
 
+#: One encoder for every response (json.dumps with options builds a new encoder per call).
+_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
 
 
@@ -34,24 +37,28 @@ def parse(event: dict[str, Any], context: Any, *, max_body_bytes: int, strip_pre
         method = event.get("httpMethod")
         path = event.get("path") or "/"
         headers = _lower(event.get("headers"))
-        for key, values in (event.get("multiValueHeaders") or {}).items():
-            if isinstance(values, list) and values:
-                headers[str(key).lower()] = ",".join(str(v) for v in values)
+        multi = event.get("multiValueHeaders")
+        if multi:
+            for key, values in multi.items():
+                if isinstance(values, list) and values:
+                    headers[str(key).lower()] = ",".join(str(v) for v in values)
         raw_query = _v1_query(event)
-        cookies = _cookie_header(headers.get("cookie", ""))
+        cookie_source: Any = headers.get("cookie", "")
     else:
         http = context_data.get("http")
         if not isinstance(http, dict):
             raise BadRequest("The event is not an HTTP event")
         method = http.get("method")
         path = event.get("rawPath") or http.get("path") or "/"
-        headers = _lower(event.get("headers"))
+        headers = event.get("headers") or {}  # HTTP API and Function URLs send lower-case names
+        if not isinstance(headers, dict):
+            headers = {}
         raw_query = event.get("rawQueryString") or ""
-        cookie_list = event.get("cookies")
-        cookies = _cookie_header(";".join(str(c) for c in cookie_list)) if isinstance(cookie_list, list) else \
-            _cookie_header(headers.get("cookie", ""))
+        cookie_source = event.get("cookies")
+        if not isinstance(cookie_source, list):
+            cookie_source = headers.get("cookie", "")
         stage = context_data.get("stage")
-        if isinstance(stage, str) and stage not in ("$default", "") and (path == f"/{stage}" or path.startswith(f"/{stage}/")):
+        if stage and stage != "$default" and isinstance(stage, str) and (path == f"/{stage}" or path.startswith(f"/{stage}/")):
             path = path[len(stage) + 1:] or "/"
     if not isinstance(method, str) or not isinstance(path, str) or not isinstance(raw_query, str):
         raise BadRequest("The event is not an HTTP event")
@@ -59,9 +66,10 @@ def parse(event: dict[str, Any], context: Any, *, max_body_bytes: int, strip_pre
         if path == prefix or path.startswith(prefix + "/"):
             path = path[len(prefix):] or "/"
             break
-    body = _body(event, max_body_bytes)
-    return Request(method=method.upper(), path=path, headers=headers, raw_query=raw_query, cookies=cookies,
-                   body=body, request_id=_request_id(context, context_data), event=event, context=context)
+    body = _body(event, max_body_bytes) if event.get("body") is not None else ""
+    request_id = getattr(context, "aws_request_id", None) or context_data.get("requestId")
+    return Request(method.upper(), path, headers, raw_query, cookie_source, body,
+                   str(request_id) if request_id is not None else None, event, context)
 
 
 def render(response: Response, *, v1: bool) -> dict[str, Any]:
@@ -76,13 +84,15 @@ def render(response: Response, *, v1: bool) -> dict[str, Any]:
         if content_type.startswith(_TEXT_TYPES):
             text = bytes(body).decode("utf-8")
         else:
-            text, encoded = base64.b64encode(body).decode("ascii"), True
+            from base64 import b64encode
+
+            text, encoded = b64encode(body).decode("ascii"), True
         headers.setdefault("content-type", content_type)
     elif isinstance(body, str):
         text = body
         headers.setdefault("content-type", "text/plain; charset=utf-8")
     else:
-        text = json.dumps(body, separators=(",", ":"), default=str)
+        text = _encode(body)
         headers.setdefault("content-type", "application/json")
     result: dict[str, Any] = {"statusCode": response.status, "headers": headers, "body": text,
                               "isBase64Encoded": encoded}
@@ -112,38 +122,24 @@ def _v1_query(event: dict[str, Any]) -> str:
     return ""
 
 
-def _cookie_header(header: str) -> dict[str, str]:
-    cookies = {}
-    for part in header.split(";"):
-        name, sep, value = part.strip().partition("=")
-        if sep and name:
-            cookies[name] = value
-    return cookies
-
-
-def _body(event: dict[str, Any], max_body_bytes: int) -> bytes:
+def _body(event: dict[str, Any], max_body_bytes: int) -> bytes | str:
+    """The body: ``str`` as sent when it is text (no copy), ``bytes`` when it was base64."""
     raw = event.get("body")
-    if raw is None:
-        return b""
     if not isinstance(raw, str):
         raise BadRequest("The request body is not text")
     if event.get("isBase64Encoded"):
         if len(raw) * 3 // 4 > max_body_bytes + 3:
             raise PayloadTooLarge(f"Request body exceeds {max_body_bytes} bytes")
+        from base64 import b64decode
+
         try:
-            body = base64.b64decode(raw, validate=True)
-        except (binascii.Error, ValueError):
+            body = b64decode(raw, validate=True)
+        except ValueError:  # binascii.Error is a ValueError
             raise BadRequest("The request body is not valid base64") from None
-    else:
-        try:
-            body = raw.encode("utf-8")
-        except UnicodeEncodeError:
-            raise BadRequest("The request body is not valid UTF-8") from None
-    if len(body) > max_body_bytes:
+        if len(body) > max_body_bytes:
+            raise PayloadTooLarge(f"Request body exceeds {max_body_bytes} bytes")
+        return body
+    if len(raw) > max_body_bytes or (len(raw) * 4 > max_body_bytes
+                                     and len(raw.encode("utf-8", "surrogatepass")) > max_body_bytes):
         raise PayloadTooLarge(f"Request body exceeds {max_body_bytes} bytes")
-    return body
-
-
-def _request_id(context: Any, context_data: dict[str, Any]) -> str | None:
-    request_id = getattr(context, "aws_request_id", None) or context_data.get("requestId")
-    return str(request_id) if request_id is not None else None
+    return raw

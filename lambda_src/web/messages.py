@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
-from urllib.parse import parse_qs
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs milliseconds of cold start
+if TYPE_CHECKING:
+    from typing import Any
 
 from ..errors import BadRequest, UnsupportedMediaType
 
@@ -11,30 +13,48 @@ JSON_TYPES = ("application/json", "application/problem+json")
 
 
 class Request:
-    """One HTTP request. Headers are lower-cased; the body is parsed lazily."""
+    """One HTTP request. Headers are lower-cased; the body (``str`` as sent, ``bytes`` when it came
+    base64-encoded) is parsed lazily."""
 
-    __slots__ = ("method", "path", "headers", "raw_query", "cookies", "body", "path_params", "request_id",
-                 "event", "context", "_query", "_json")
+    __slots__ = ("method", "path", "headers", "raw_query", "body", "path_params", "request_id",
+                 "event", "context", "_cookie_source", "_cookies", "_query", "_json")
 
-    def __init__(self, *, method: str, path: str, headers: dict[str, str], raw_query: str, cookies: dict[str, str],
-                 body: bytes, request_id: str | None, event: dict[str, Any], context: Any) -> None:
+    def __init__(self, method: str, path: str, headers: dict[str, str], raw_query: str, cookie_source: Any,
+                 body: bytes | str, request_id: str | None, event: dict[str, Any], context: Any) -> None:
         self.method = method
         self.path = path
         self.headers = headers
         self.raw_query = raw_query
-        self.cookies = cookies
         self.body = body
         self.path_params: dict[str, str] = {}
         self.request_id = request_id
         self.event = event
         self.context = context
+        self._cookie_source = cookie_source  # payload 2.0 ``cookies`` list, or a Cookie header string
+        self._cookies: dict[str, str] | None = None
         self._query: dict[str, list[str]] | None = None
         self._json: Any = _UNSET
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """Request cookies by name (parsed on first use)."""
+        if self._cookies is None:
+            source = self._cookie_source
+            header = ";".join(str(c) for c in source) if isinstance(source, list) else str(source or "")
+            cookies = {}
+            for part in header.split(";"):
+                name, sep, value = part.strip().partition("=")
+                if sep and name:
+                    cookies[name] = value
+            self._cookies = cookies
+        return self._cookies
 
     @property
     def query(self) -> dict[str, list[str]]:
         """Every value of every query key (repeated keys keep each value)."""
         if self._query is None:
+            from urllib.parse import parse_qs
+
             self._query = parse_qs(self.raw_query, keep_blank_values=True) if self.raw_query else {}
         return self._query
 
@@ -45,15 +65,15 @@ class Request:
     def json(self) -> Any:
         """The body as JSON. A missing Content-Type counts as JSON; another declared type is a 415."""
         if self._json is _UNSET:
-            content_type = self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+            content_type = str(self.headers.get("content-type", "")).split(";", 1)[0].strip().lower()
             if content_type and content_type not in JSON_TYPES and not content_type.endswith("+json"):
                 raise UnsupportedMediaType(f"Content-Type {content_type!r} is not JSON")
             if not self.body:
                 raise BadRequest("A JSON body is required")
             try:
                 self._json = json.loads(self.body)
-            except (ValueError, UnicodeDecodeError) as error:
-                raise BadRequest(f"Malformed JSON: {error}") from None
+            except (ValueError, UnicodeDecodeError, RecursionError) as error:
+                raise BadRequest(f"Malformed JSON: {type(error).__name__}") from None
         return self._json
 
 

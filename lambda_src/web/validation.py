@@ -1,23 +1,35 @@
 """Small declarative validation for JSON bodies, with field-level messages (422)."""
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 from ..errors import UnprocessableEntity
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$")
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$"
+_email_match: Any = None  # compiled on first use, keeping re off the cold-start path
 
 
-@dataclass(frozen=True)
 class Field:
-    """A string field: required or not, with length bounds and an optional format."""
+    """A string field: required or not, with length bounds and an optional email format."""
 
-    required: bool = True
-    min_length: int = 1
-    max_length: int = 200
-    email: bool = False
+    __slots__ = ("required", "min_length", "max_length", "email")
+
+    def __init__(self, *, required: bool = True, min_length: int = 1, max_length: int = 200, email: bool = False) -> None:
+        self.required = required
+        self.min_length = min_length
+        self.max_length = max_length
+        self.email = email
+
+
+def _is_email(value: str) -> bool:
+    global _email_match
+    if _email_match is None:
+        import re
+
+        _email_match = re.compile(EMAIL_PATTERN).match
+    return _email_match(value) is not None
 
 
 def validate(body: Any, fields: dict[str, Field], *, partial: bool = False) -> dict[str, str]:
@@ -41,7 +53,7 @@ def validate(body: Any, fields: dict[str, Field], *, partial: bool = False) -> d
         value = value.strip()
         if not spec.min_length <= len(value) <= spec.max_length:
             problems.append({"field": name, "message": f"must be {spec.min_length}–{spec.max_length} characters"})
-        elif spec.email and not _EMAIL.match(value):
+        elif spec.email and not _is_email(value):
             problems.append({"field": name, "message": "must be an email address"})
         else:
             cleaned[name] = value.lower() if spec.email else value
