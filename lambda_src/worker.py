@@ -18,6 +18,9 @@ from .db import connection as db
 from .log import logger
 
 
+_decode = json.JSONDecoder().decode
+
+
 class MalformedMessage(ValueError):
     """The record cannot be processed as sent: retrying will not help, the DLQ will keep it."""
 
@@ -40,8 +43,8 @@ def process_record(record: dict[str, Any], remaining_ms: int | None = None) -> b
     """Process one record; True when its work committed now or earlier (a duplicate)."""
     message_id = record["messageId"]
     try:
-        message = json.loads(record.get("body") or "")
-    except ValueError:
+        message = _decode(record.get("body") or "")
+    except (ValueError, TypeError, RecursionError):
         raise MalformedMessage("body is not JSON") from None
     if not isinstance(message, dict) or message.get("type") not in HANDLERS:
         raise MalformedMessage(f"unknown message type {message.get('type') if isinstance(message, dict) else None!r}")
@@ -67,17 +70,19 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if not isinstance(records, list):
         raise ValueError("not an SQS event: no Records list")  # the whole invocation fails: nothing is lost
     failures: list[dict[str, str]] = []
+    # One event source mapping, one queue: FIFO-ness is the same for every record of the batch.
+    fifo = bool(records) and isinstance(records[0], dict) and str(records[0].get("eventSourceARN", "")).endswith(".fifo")
     failed_fifo = False
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
     for record in records:
         message_id = record.get("messageId") if isinstance(record, dict) else None
         if not isinstance(message_id, str):
             continue  # without an id SQS cannot redrive it individually; nothing we can report
-        fifo = str(record.get("eventSourceARN", "")).endswith(".fifo")
-        if failed_fifo and fifo:
+        if failed_fifo:
             failures.append({"itemIdentifier": message_id})
             continue
         try:
-            process_record(record, db.remaining_ms(context))
+            process_record(record, remaining() if remaining else None)
         except MalformedMessage as error:
             logger.warning("malformed message", extra={"messageId": message_id, "error": str(error)})
             failures.append({"itemIdentifier": message_id})
