@@ -97,6 +97,7 @@ def make_server(worker: Any, *, host: str = "127.0.0.1", port: int = 3000, timeo
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
 
         def log_message(self, *args: Any) -> None:
             pass
