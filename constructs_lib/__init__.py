@@ -9,7 +9,10 @@ from .database import DatabaseMigrations, ServerlessDatabase
 from .errors import InvalidPropError
 from .function import ServerlessFunction
 from .http_api import LambdaHttpApi
+from .monitoring import ServiceMonitoring
 from .network import ServiceNetwork
+from .queue_worker import QueueWorker, WorkQueue
+from .scheduled_task import ScheduledTask
 from .websocket_api import LambdaWebSocketApi
 
 __all__ = [
@@ -18,7 +21,11 @@ __all__ = [
     "LambdaHttpApi",
     "LambdaWebSocketApi",
     "PythonBundle",
+    "QueueWorker",
+    "ScheduledTask",
     "ServerlessDatabase",
     "ServerlessFunction",
+    "ServiceMonitoring",
     "ServiceNetwork",
+    "WorkQueue",
 ]

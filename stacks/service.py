@@ -18,11 +18,11 @@ class ServiceStacks:
     stateless: StatelessStack
 
 
-def build_service(app: cdk.App, *, stage: str, env: cdk.Environment,
+def build_service(app: cdk.App, *, stage: str, env: cdk.Environment, alarm_email: str | None = None,
                   bundle_cache_dir: Path | None = None) -> ServiceStacks:
     """Add one stage of the service to ``app``. Everything comes in as parameters; nothing reads
     the environment here."""
     stateful = StatefulStack(app, f"Users-{stage}-Stateful", stage=stage, env=env)
     stateless = StatelessStack(app, f"Users-{stage}-Stateless", stage=stage, env=env, data=stateful,
-                               bundle_cache_dir=bundle_cache_dir)
+                               alarm_email=alarm_email, bundle_cache_dir=bundle_cache_dir)
     return ServiceStacks(stateful=stateful, stateless=stateless)

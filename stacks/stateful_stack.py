@@ -3,14 +3,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import Duration, Stack
 from constructs import Construct
 
-from constructs_lib import ServerlessDatabase, ServiceNetwork
+from constructs_lib import ServerlessDatabase, ServiceNetwork, WorkQueue
+
+#: The worker's timeout; the work queue's visibility timeout is sized from it.
+WORKER_TIMEOUT = Duration.seconds(30)
 
 
 class StatefulStack(Stack):
-    """VPC, Aurora PostgreSQL Serverless v2 and RDS Proxy. Termination protection is on.
+    """VPC, Aurora PostgreSQL Serverless v2, RDS Proxy and the user-events queue. Termination protection is on.
 
     Nothing in this stack references the stateless stack, so the API can be destroyed and
     recreated without touching data.
@@ -19,7 +22,7 @@ class StatefulStack(Stack):
     :param nat_gateways: NAT gateways for internet egress. Default: 0.
     :param min_capacity: / :param max_capacity: Aurora ACU range. Default: 0.5–4.
 
-    Attributes: ``network``, ``database``.
+    Attributes: ``network``, ``database``, ``events_queue``.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, stage: str, nat_gateways: int = 0,
@@ -30,3 +33,4 @@ class StatefulStack(Stack):
         self.database = ServerlessDatabase(self, "Database", vpc=self.network.vpc,
                                            vpc_subnets=self.network.data_subnets,
                                            min_capacity=min_capacity, max_capacity=max_capacity)
+        self.events_queue = WorkQueue(self, "UserEvents", consumer_timeout=WORKER_TIMEOUT)

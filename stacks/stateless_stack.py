@@ -7,28 +7,32 @@ from typing import Any
 from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
 
-from constructs_lib import DatabaseMigrations, LambdaHttpApi, PythonBundle, ServerlessFunction
+from constructs_lib import (DatabaseMigrations, LambdaHttpApi, PythonBundle, QueueWorker, ScheduledTask,
+                            ServerlessFunction, ServiceMonitoring)
 from constructs_lib.acknowledge import acknowledge
 
-from .stateful_stack import StatefulStack
+from .stateful_stack import WORKER_TIMEOUT, StatefulStack
 
 #: The handler package deployed with the service.
 HANDLER_PACKAGE = Path(__file__).resolve().parent.parent / "lambda_src"
 
 
 class StatelessStack(Stack):
-    """Functions, the HTTP API and the migration trigger. Holds no data: safe to destroy.
+    """Functions, the HTTP API, the queue worker, the schedule, alarms and the migration trigger.
+    Holds no data: safe to destroy.
 
     :param stage: the deployment stage (``dev``, ``prod``…).
-    :param data: the stateful stack whose network and database the functions use.
+    :param data: the stateful stack whose network, database and queue the functions use.
+    :param alarm_email: subscribed to the alarm topic. Default: none.
     :param bundle_cache_dir: where the Docker-free bundle is cached. Default: ``.bundle-cache``
         in the project directory.
 
-    Attributes: ``bundle``, ``api_function``, ``http_api``, ``migrate_function``, ``migrations``.
+    Attributes: ``bundle``, ``api_function``, ``http_api``, ``worker_function``, ``queue_worker``,
+    ``schedule_function``, ``scheduled_task``, ``migrate_function``, ``migrations``, ``monitoring``.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, stage: str, data: StatefulStack,
-                 bundle_cache_dir: Path | None = None, **kwargs: Any) -> None:
+                 alarm_email: str | None = None, bundle_cache_dir: Path | None = None, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, description=f"cdk-serverless-postgres example service ({stage}): API", **kwargs)
         network, database = data.network, data.database
         in_vpc = {"vpc": network.vpc, "vpc_subnets": network.app_subnets}
@@ -40,6 +44,24 @@ class StatelessStack(Stack):
             environment={"STAGE": stage}, description="Users API", **in_vpc)
         database.grant_connect(self.api_function)
         self.http_api = LambdaHttpApi(self, "HttpApi", function=self.api_function)
+        data.events_queue.grant_send_to(self.api_function)
+
+        # user.created events: the API writes them to the outbox and sends them; the worker records audit rows
+        self.worker_function = ServerlessFunction(
+            self, "WorkerFunction", code=self.bundle, handler="lambda_src.worker.handler",
+            timeout=WORKER_TIMEOUT, description="Consumes user events", **in_vpc)
+        self.queue_worker = QueueWorker(self, "UserEventsWorker", function=self.worker_function,
+                                        queue=data.events_queue, batch_size=10, max_concurrency=5)
+        database.grant_connect(self.worker_function, max_concurrency=self.queue_worker.max_concurrency)
+
+        # the daily job: statistics, idempotency-record purge, and re-sending any unsent events
+        self.schedule_function = ServerlessFunction(
+            self, "ScheduleFunction", code=self.bundle, handler="lambda_src.schedule.handler",
+            timeout=Duration.minutes(2), reserved_concurrent_executions=1, description="Daily maintenance", **in_vpc)
+        database.grant_connect(self.schedule_function)
+        data.events_queue.grant_send_to(self.schedule_function)
+        self.scheduled_task = ScheduledTask(self, "DailyMaintenance", function=self.schedule_function,
+                                            schedule="cron(0 3 * * ? *)", flexible_window=Duration.minutes(15))
 
         self.migrate_function = ServerlessFunction(
             self, "MigrateFunction", code=self.bundle, handler="lambda_src.migrate.handler",
@@ -47,6 +69,18 @@ class StatelessStack(Stack):
             description="Applies database migrations during deployment", **in_vpc)
         self.migrations = DatabaseMigrations(self, "Migrations", database=database, function=self.migrate_function,
                                              execute_before=[self.http_api.stage])
+
+        self.monitoring = ServiceMonitoring(self, "Monitoring", service_name=f"users-{stage}", alarm_email=alarm_email)
+        for label, function in (("Api", self.api_function), ("Worker", self.worker_function),
+                                ("Schedule", self.schedule_function), ("Migrate", self.migrate_function)):
+            self.monitoring.monitor_function(function, label)
+        self.monitoring.monitor_http_api(self.http_api)
+        self.monitoring.monitor_queue(self.queue_worker, "UserEvents")
+        for label, task_queue in (("ScheduleDelivery", self.scheduled_task.dead_letter_queue),
+                                  ("ScheduleFailures", self.scheduled_task.failure_queue)):
+            self.monitoring.monitor_dead_letters(task_queue, label)
+        self.monitoring.monitor_proxy(database.proxy, database.connection_budget)
+        self.monitoring.add_alarm_status_widget()
 
         CfnOutput(self, "ApiUrl", value=self.http_api.url, description="Base URL of the HTTP API")
         self._acknowledge_findings()
@@ -59,3 +93,6 @@ class StatelessStack(Stack):
             acknowledge(function.function, "Serverless-LambdaDLQ",
                         "Invoked synchronously (HTTP API, CloudFormation trigger): failures return to the caller, "
                         "so an asynchronous dead-letter queue would never receive anything.")
+        acknowledge(self.worker_function.function, "Serverless-LambdaDLQ",
+                    "Invoked by an SQS event source mapping: failed messages go to the work queue's DLQ through "
+                    "its redrive policy; a function-level DLQ applies only to asynchronous invocations.")

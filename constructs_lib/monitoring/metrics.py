@@ -1,0 +1,42 @@
+"""What builds the metrics: one function per monitored resource, returning (name, metric) pairs."""
+from __future__ import annotations
+
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_rds as rds
+from aws_cdk import aws_sqs as sqs
+
+from ..http_api import LambdaHttpApi
+from . import defaults
+
+
+def function_metrics(function: lambda_.IFunction) -> dict[str, cloudwatch.IMetric]:
+    period = defaults.PERIOD
+    return {
+        "errors": function.metric_errors(period=period, statistic="Sum"),
+        "throttles": function.metric_throttles(period=period, statistic="Sum"),
+        "duration_p99": function.metric_duration(period=period, statistic="p99"),
+        "concurrency": function.metric("ConcurrentExecutions", period=period, statistic="Maximum"),
+    }
+
+
+def http_api_metrics(api: LambdaHttpApi) -> dict[str, cloudwatch.IMetric]:
+    period = defaults.PERIOD
+    return {
+        "5xx": api.api.metric_server_error(period=period, statistic="Sum"),
+        "latency_p99": api.api.metric_latency(period=period, statistic="p99"),
+    }
+
+
+def queue_metrics(queue: sqs.IQueue, dead_letter_queue: sqs.IQueue) -> dict[str, cloudwatch.IMetric]:
+    period = defaults.PERIOD
+    return {
+        "dlq_visible": dead_letter_queue.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum"),
+        "oldest_age": queue.metric_approximate_age_of_oldest_message(period=period, statistic="Maximum"),
+    }
+
+
+def proxy_metrics(proxy: rds.IDatabaseProxy) -> dict[str, cloudwatch.IMetric]:
+    return {"client_connections": cloudwatch.Metric(
+        namespace="AWS/RDS", metric_name="ClientConnections", dimensions_map={"ProxyName": proxy.db_proxy_name},
+        period=defaults.PERIOD, statistic="Maximum")}

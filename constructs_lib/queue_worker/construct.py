@@ -1,0 +1,145 @@
+"""SQS queues that lose nothing, and Lambda workers that report partial batch failures."""
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from ..acknowledge import acknowledge
+from ..errors import InvalidPropError
+from ..function import ServerlessFunction
+from . import defaults
+
+
+class WorkQueue(Construct):
+    """An encrypted, TLS-only SQS queue with an equally protected dead-letter queue.
+
+    Kept apart from its consumer so it can live in a stateful stack (messages are data).
+
+    :param fifo: a FIFO queue with content-based deduplication and message-group ordering. Default: False.
+    :param encryption_key: a KMS key for both queues. Default: SSE-SQS (SQS-managed keys).
+    :param max_receive_count: receives before a message moves to the DLQ (1–1000). Default: 5.
+    :param consumer_timeout: the consuming function's timeout, to size the visibility timeout.
+        Default: 30 seconds.
+    :param max_batching_window: the consumer's batching window, for the same. Default: 0.
+    :param visibility_timeout: Default: 6 × ``consumer_timeout`` + ``max_batching_window``; a given
+        value must be at least that (and at most 12 hours).
+    :param dead_letter_removal_policy: Default: RETAIN (the DLQ holds failed messages; the work queue is DESTROY).
+
+    Attributes: ``queue``, ``dead_letter_queue``, ``max_receive_count``, ``visibility_timeout``, ``fifo``.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, fifo: bool = False, encryption_key: kms.IKey | None = None,
+                 max_receive_count: int | None = None, consumer_timeout: Duration | None = None,
+                 max_batching_window: Duration | None = None, visibility_timeout: Duration | None = None,
+                 dead_letter_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN) -> None:
+        super().__init__(scope, construct_id)
+        self.max_receive_count = max_receive_count if max_receive_count is not None else defaults.MAX_RECEIVE_COUNT
+        low, high = defaults.MAX_RECEIVE_COUNT_RANGE
+        if not low <= self.max_receive_count <= high:
+            raise InvalidPropError("WorkQueue", "max_receive_count", self.max_receive_count, f"{low}–{high}")
+        minimum = minimum_visibility_seconds(consumer_timeout or defaults.CONSUMER_TIMEOUT,
+                                             max_batching_window or defaults.MAX_BATCHING_WINDOW)
+        self.visibility_timeout = visibility_timeout or Duration.seconds(minimum)
+        check_visibility("WorkQueue", self.visibility_timeout, minimum)
+        self.fifo = fifo
+        encryption = {"encryption": sqs.QueueEncryption.KMS, "encryption_master_key": encryption_key} if encryption_key \
+            else {"encryption": sqs.QueueEncryption.SQS_MANAGED}
+        fifo_props = {"fifo": True} if fifo else {}
+        self.dead_letter_queue = sqs.Queue(self, "DeadLetterQueue", retention_period=defaults.DLQ_RETENTION,
+                                           enforce_ssl=True, removal_policy=dead_letter_removal_policy,
+                                           **encryption, **fifo_props)
+        self.queue = sqs.Queue(
+            self, "Queue", enforce_ssl=True, visibility_timeout=self.visibility_timeout,
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=self.max_receive_count),
+            content_based_deduplication=True if fifo else None, **encryption, **fifo_props)
+        for finding in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
+            acknowledge(self.dead_letter_queue, finding,
+                        "This queue is itself the dead-letter queue of its work queue; failed messages stop here "
+                        "for 14 days under an alarm instead of moving again.")
+
+    def grant_send_to(self, producer: ServerlessFunction, env_var: str = "QUEUE_URL") -> None:
+        """Let ``producer`` send to the queue and tell it the queue URL through ``env_var``."""
+        self.queue.grant_send_messages(producer.role)
+        producer.add_environment(env_var, self.queue.queue_url)
+
+
+class QueueWorker(Construct):
+    """A :class:`ServerlessFunction` consuming a :class:`WorkQueue` with partial batch responses.
+
+    ReportBatchItemFailures is always on: one bad message never re-runs its whole batch.
+
+    :param function: the worker. Required.
+    :param queue: the queue to consume. Default: a new :class:`WorkQueue` sized for ``function``.
+    :param batch_size: 1–10,000 (standard; above 10 needs a batching window), 1–10 (FIFO). Default: 10.
+    :param max_batching_window: 0–300 s; not allowed on FIFO queues. Default: 0.
+    :param max_concurrency: concurrent invocations the event source may start (2–1000); the bound
+        the database connection budget uses. Default: none (the function's reserved concurrency).
+    :param fifo: / :param max_receive_count: / :param encryption_key: for the queue it creates.
+
+    Attributes: ``work_queue``, ``queue``, ``dead_letter_queue``, ``event_source``, ``function``,
+    ``max_concurrency``.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, function: ServerlessFunction,
+                 queue: WorkQueue | None = None, batch_size: int | None = None,
+                 max_batching_window: Duration | None = None, max_concurrency: int | None = None,
+                 fifo: bool = False, max_receive_count: int | None = None, encryption_key: kms.IKey | None = None) -> None:
+        super().__init__(scope, construct_id)
+        batch_size = batch_size if batch_size is not None else defaults.BATCH_SIZE
+        window = max_batching_window or defaults.MAX_BATCHING_WINDOW
+        fifo = queue.fifo if queue is not None else fifo
+        window_seconds = window.to_seconds()
+        if fifo and window_seconds > 0:
+            raise InvalidPropError("QueueWorker", "max_batching_window", f"{window_seconds:g} seconds",
+                                   "0 on a FIFO queue (SQS FIFO event sources have no batching window)")
+        if not 0 <= window_seconds <= defaults.MAX_BATCHING_WINDOW_SECONDS:
+            raise InvalidPropError("QueueWorker", "max_batching_window", f"{window_seconds:g} seconds",
+                                   f"0–{defaults.MAX_BATCHING_WINDOW_SECONDS} seconds")
+        limit = defaults.BATCH_SIZE_MAX_FIFO if fifo else defaults.BATCH_SIZE_MAX_STANDARD
+        if not 1 <= batch_size <= limit:
+            raise InvalidPropError("QueueWorker", "batch_size", batch_size,
+                                   f"1–{limit} for a {'FIFO' if fifo else 'standard'} queue")
+        if batch_size > defaults.BATCH_SIZE_WITHOUT_WINDOW and window_seconds < 1:
+            raise InvalidPropError("QueueWorker", "batch_size", batch_size,
+                                   f"at most {defaults.BATCH_SIZE_WITHOUT_WINDOW} unless max_batching_window >= 1 second")
+        if max_concurrency is not None and not defaults.MAX_CONCURRENCY_RANGE[0] <= max_concurrency <= defaults.MAX_CONCURRENCY_RANGE[1]:
+            low, high = defaults.MAX_CONCURRENCY_RANGE
+            raise InvalidPropError("QueueWorker", "max_concurrency", max_concurrency, f"{low}–{high}")
+        if queue is not None:
+            check_visibility("QueueWorker", queue.visibility_timeout,
+                             minimum_visibility_seconds(function.timeout, window), prop="queue.visibility_timeout")
+        self.work_queue = queue or WorkQueue(self, "Queue", fifo=fifo, max_receive_count=max_receive_count,
+                                             encryption_key=encryption_key, consumer_timeout=function.timeout,
+                                             max_batching_window=window)
+        self.queue = self.work_queue.queue
+        self.dead_letter_queue = self.work_queue.dead_letter_queue
+        self.function = function
+        self.max_concurrency = max_concurrency
+        self.event_source = event_sources.SqsEventSource(
+            self.queue, batch_size=batch_size, max_batching_window=window if window_seconds else None,
+            report_batch_item_failures=True, max_concurrency=max_concurrency)
+        function.invoke_target.add_event_source(self.event_source)
+        acknowledge(function.invoke_target, "Serverless-LambdaEventSourceMappingDestination",
+                    "SQS event source mappings take no on-failure destination; a failing message returns to the "
+                    "queue and its redrive policy moves it to the dead-letter queue after max_receive_count receives.")
+        if self.work_queue.queue.encryption_master_key is not None:
+            self.work_queue.queue.encryption_master_key.grant_decrypt(function.role)
+
+
+def minimum_visibility_seconds(consumer_timeout: Duration, max_batching_window: Duration) -> int:
+    """6 × the consumer's timeout + its batching window, in seconds."""
+    return int(defaults.VISIBILITY_TIMEOUT_FACTOR * consumer_timeout.to_seconds() + max_batching_window.to_seconds())
+
+
+def check_visibility(construct: str, visibility: Duration, minimum: int, prop: str = "visibility_timeout") -> None:
+    seconds = visibility.to_seconds()
+    if seconds < minimum:
+        raise InvalidPropError(construct, prop, f"{seconds:g} seconds",
+                               f"at least {minimum} seconds = {defaults.VISIBILITY_TIMEOUT_FACTOR} × the function "
+                               "timeout + the batching window")
+    if seconds > defaults.VISIBILITY_TIMEOUT_MAX_SECONDS:
+        raise InvalidPropError(construct, prop, f"{seconds:g} seconds",
+                               f"at most {defaults.VISIBILITY_TIMEOUT_MAX_SECONDS} seconds (12 hours)")

@@ -1,0 +1,98 @@
+"""A function run on a schedule by EventBridge Scheduler, with retries and nowhere to lose a run."""
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack, TimeZone
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as targets
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from ..acknowledge import acknowledge
+from ..errors import InvalidPropError
+from ..function import ServerlessFunction
+from . import defaults, expressions
+
+
+class ScheduledTask(Construct):
+    """EventBridge Scheduler invoking a :class:`ServerlessFunction` (asynchronously) on a schedule.
+
+    A failed delivery is retried by the scheduler and then lands in ``dead_letter_queue``; a failed
+    run is retried by Lambda and then lands in ``failure_queue``. The function receives
+    ``{"scheduledTime": "<the scheduled time>"}``, which makes each run idempotent per time.
+
+    :param function: the task. Required.
+    :param schedule: ``rate(1 day)``, ``cron(0 3 * * ? *)`` … checked as EventBridge would. Required.
+    :param time_zone: IANA name for cron schedules. Default: ``UTC``.
+    :param flexible_window: let the scheduler start up to this much later (0–1440 min). Default: off.
+    :param retry_attempts: scheduler delivery retries (0–185). Default: 3.
+    :param max_event_age: 60 s–24 h. Default: 1 hour.
+    :param async_retry_attempts: Lambda retries of a failed run (0–2). Default: 2.
+    :param async_max_event_age: 60 s–6 h. Default: 1 hour.
+
+    Attributes: ``schedule``, ``dead_letter_queue``, ``failure_queue``, ``function``.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, function: ServerlessFunction, schedule: str,
+                 time_zone: str | None = None, flexible_window: Duration | None = None,
+                 retry_attempts: int | None = None, max_event_age: Duration | None = None,
+                 async_retry_attempts: int | None = None, async_max_event_age: Duration | None = None) -> None:
+        super().__init__(scope, construct_id)
+        # 1. validate -------------------------------------------------------------------
+        reason = expressions.problem(schedule)
+        if reason:
+            raise InvalidPropError("ScheduledTask", "schedule", schedule, reason)
+        retries = retry_attempts if retry_attempts is not None else defaults.RETRY_ATTEMPTS
+        age = max_event_age or defaults.MAX_EVENT_AGE
+        async_retries = async_retry_attempts if async_retry_attempts is not None else defaults.ASYNC_RETRY_ATTEMPTS
+        async_age = async_max_event_age or defaults.ASYNC_MAX_EVENT_AGE
+        window = flexible_window or defaults.FLEXIBLE_WINDOW
+        _check("retry_attempts", retries, defaults.RETRY_ATTEMPTS_RANGE)
+        _check("max_event_age", int(age.to_seconds()), defaults.MAX_EVENT_AGE_RANGE_SECONDS, " seconds")
+        _check("async_retry_attempts", async_retries, defaults.ASYNC_RETRY_ATTEMPTS_RANGE)
+        _check("async_max_event_age", int(async_age.to_seconds()), defaults.ASYNC_MAX_EVENT_AGE_RANGE_SECONDS, " seconds")
+        _check("flexible_window", int(window.to_minutes()), (0, defaults.FLEXIBLE_WINDOW_MAX_MINUTES), " minutes")
+
+        # 2. build ----------------------------------------------------------------------
+        self.function = function
+        queue_props = {"retention_period": defaults.DLQ_RETENTION, "enforce_ssl": True,
+                       "encryption": sqs.QueueEncryption.SQS_MANAGED, "removal_policy": RemovalPolicy.RETAIN}
+        self.dead_letter_queue = sqs.Queue(self, "DeliveryDeadLetterQueue", **queue_props)
+        self.failure_queue = sqs.Queue(self, "FailureQueue", **queue_props)
+        zone = TimeZone.of(time_zone or defaults.TIME_ZONE)
+        self.role = iam.Role(self, "SchedulerRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
+                             description=f"EventBridge Scheduler invoking {function.node.path}")
+        self.schedule = scheduler.Schedule(
+            self, "Schedule",
+            schedule=scheduler.ScheduleExpression.expression(schedule, zone),
+            target=targets.LambdaInvoke(function.invoke_target, dead_letter_queue=self.dead_letter_queue, role=self.role,
+                                        retry_attempts=retries, max_event_age=age,
+                                        input=scheduler.ScheduleTargetInput.from_object(
+                                            {"scheduledTime": scheduler.ContextAttribute.scheduled_time})),
+            time_window=scheduler.TimeWindow.flexible(window) if window.to_minutes() else scheduler.TimeWindow.off(),
+            description=f"Runs {function.node.path} on {schedule}",
+        )
+
+        # 3. wire -----------------------------------------------------------------------
+        function.invoke_target.configure_async_invoke(
+            on_failure=destinations.SqsDestination(self.failure_queue), retry_attempts=async_retries, max_event_age=async_age)
+        for queue in (self.dead_letter_queue, self.failure_queue):
+            for finding in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
+                acknowledge(queue, finding,
+                            "This queue is a dead-letter destination itself (failed deliveries/runs); it is watched "
+                            "by an alarm rather than redriven to another queue.")
+        acknowledge(function.function, "Serverless-LambdaDLQ",
+                    "Failed asynchronous runs go to the on-failure destination (failure_queue) of the function's "
+                    "event invoke config, which supersedes a dead-letter queue and keeps the full context.")
+        stack = Stack.of(self)
+        function_id = stack.resolve(stack.get_logical_id(function.function.node.default_child))
+        acknowledge(self.role, f"AwsSolutions-IAM5[Resource::<{function_id}.Arn>:*]",
+                    "lambda:InvokeFunction on this one function's versions and aliases (ARN:*), as grantInvoke "
+                    "writes it; no other function is reachable.")
+
+
+def _check(prop: str, value: int, bounds: tuple[int, int], unit: str = "") -> None:
+    low, high = bounds
+    if not low <= value <= high:
+        raise InvalidPropError("ScheduledTask", prop, f"{value}{unit}", f"{low}–{high}{unit}")
