@@ -21,7 +21,7 @@ def ours():  # type: ignore[no-untyped-def]
 
     connection.transaction = stub_transaction  # type: ignore[assignment]
     users.db.transaction = stub_transaction  # type: ignore[attr-defined]
-    users._publish_quietly = lambda: None  # type: ignore[attr-defined]
+    users._publish_quietly = lambda user: None  # type: ignore[attr-defined]
     return http.handler
 
 

@@ -76,7 +76,7 @@ def register(app: HttpApp) -> None:
             return user
 
         user = _unique_email(lambda: db.transaction(work, remaining_ms=db.remaining_ms(request.context)))
-        _publish_quietly()
+        _publish_quietly(user)
         return Response(201, user, {"location": f"/users/{user['id']}"})
 
     @app.route("GET", "/users")
@@ -127,11 +127,21 @@ def register(app: HttpApp) -> None:
         return Response(204)
 
 
-def _publish_quietly() -> None:
-    """Try to send outbox events now; failures are left to the scheduled sweep."""
-    try:
-        events_out.publish_pending(db.transaction, limit=10)
-    except Exception:  # noqa: BLE001 - the user was created; publishing is retried by the schedule
-        from .log import logger
+def _publish_quietly(user: dict[str, Any]) -> None:
+    """Try to send outbox events now (failures are left to the scheduled sweep).
 
+    With a queue, the worker announces the user on the ``users`` WebSocket channel; without one
+    (local development) the API announces it itself.
+    """
+    from . import config
+    from .log import logger
+
+    try:
+        if config.load().queue_url:
+            events_out.publish_pending(db.transaction, limit=10)
+        else:
+            from . import realtime
+
+            realtime.announce_user_created(user)
+    except Exception:  # noqa: BLE001 - the user was created; publishing is retried by the schedule
         logger.warning("publishing deferred to the scheduled sweep", exc_info=True)

@@ -39,6 +39,18 @@ HANDLERS: dict[str, Callable[[db.Transaction, dict[str, Any], str], None]] = {
 }
 
 
+def announce_user_created(message: dict[str, Any]) -> None:
+    from . import realtime
+
+    realtime.announce_user_created(message["user"])
+
+
+#: Side effects after the work committed, once per message (a duplicate delivery skips them).
+AFTER_COMMIT: dict[str, Callable[[dict[str, Any]], None]] = {
+    "user.created": announce_user_created,
+}
+
+
 def process_record(record: dict[str, Any], remaining_ms: int | None = None) -> bool:
     """Process one record; True when its work committed now or earlier (a duplicate)."""
     message_id = record["messageId"]
@@ -61,6 +73,11 @@ def process_record(record: dict[str, Any], remaining_ms: int | None = None) -> b
     done_now = db.transaction(run, remaining_ms=remaining_ms)
     if not done_now:
         logger.info("duplicate message skipped", extra={"messageId": message_id})
+    elif message["type"] in AFTER_COMMIT:
+        try:
+            AFTER_COMMIT[message["type"]](message)
+        except Exception:  # noqa: BLE001 - the work committed; a failed side effect must not redeliver it
+            logger.warning("after-commit step failed", extra={"messageId": message_id}, exc_info=True)
     return True
 
 

@@ -21,6 +21,7 @@ from . import events
 from .runtime_api import InProcessWorker, Outcome, make_worker
 
 HANDLER = "lambda_src.http.handler"
+WEBSOCKET_HANDLER = "lambda_src.websocket.handler"
 #: How the gateway answers when there is no handler response, by Outcome.kind. A local handler
 #: that raises gets API Gateway's own 500; a forwarded invoke that fails is a 502 with the reason.
 GATEWAY_ERRORS = {
@@ -146,8 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=10.0, help="per-invocation timeout in seconds (default 10)")
     parser.add_argument("--function-name", help="forward to this deployed function (boto3 Invoke) instead")
     parser.add_argument("--retries", type=int, default=2, help="retries of a forwarded invoke (default 2)")
+    parser.add_argument("--ws-port", type=int, default=3001, help="local WebSocket API port (default 3001; 0: off)")
     parser.add_argument("--in-process", action="store_true", help="use the in-process worker")
     args = parser.parse_args(argv)
+    gateway = None
     if args.function_name:
         worker: Any = Forwarder(args.function_name, args.retries)
     else:
@@ -156,8 +159,19 @@ def main(argv: list[str] | None = None) -> int:
         url, source = local_database_url()
         applied = migrate(url)
         print(f"database: {source} (migrations applied: {', '.join(applied) or 'none, up to date'})", flush=True)
-        worker = InProcessWorker(HANDLER, {"DATABASE_URL": url}) if args.in_process else \
-            make_worker(HANDLER, {"DATABASE_URL": url})
+
+        def build(handler: str, env: dict[str, str]) -> Any:
+            return InProcessWorker(handler, env) if args.in_process else make_worker(handler, env)
+
+        env = local_function_env(url)
+        if args.ws_port:
+            from .websocket_gateway import LocalWebSocketGateway
+
+            gateway = LocalWebSocketGateway(lambda callback: build(WEBSOCKET_HANDLER, {**env, "WEBSOCKET_CALLBACK_URL": callback}),
+                                            host=args.host, port=args.ws_port, timeout=args.timeout)
+            env["WEBSOCKET_CALLBACK_URL"] = gateway.callback_url
+            print(f"websocket: ws://{args.host}:{gateway.port} (management API {gateway.callback_url})", flush=True)
+        worker = build(HANDLER, env)
     print(f"worker: {worker.description}", flush=True)
     server = make_server(worker, host=args.host, port=args.port, timeout=args.timeout)
     print(f"serving http://{args.host}:{server.server_address[1]}  (GET /_local/stats for per-route stats)", flush=True)
@@ -167,7 +181,17 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         worker.close()
+        if gateway is not None:
+            gateway.close()
+            gateway.worker.close()
     return 0
+
+
+def local_function_env(database_url: str) -> dict[str, str]:
+    """What the local functions get: the database, and placeholder AWS credentials for signing the
+    (local, unverified) Management API calls. Real credentials never go to the local endpoints."""
+    return {"DATABASE_URL": database_url, "AWS_ACCESS_KEY_ID": "LOCALDEVELOPMENT", "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_SESSION_TOKEN": "", "AWS_REGION": "local"}
 
 
 if __name__ == "__main__":

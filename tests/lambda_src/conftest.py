@@ -16,7 +16,8 @@ if "DATABASE_URL" in os.environ and "TEST_DATABASE_URL" not in os.environ:
     os.environ["TEST_DATABASE_URL"] = os.environ["DATABASE_URL"]
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
-TABLES = ("users", "outbox", "processed_messages", "audit_log", "job_runs", "daily_stats")
+TABLES = ("users", "outbox", "processed_messages", "audit_log", "job_runs", "daily_stats", "ws_connections",
+          "ws_subscriptions")
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -1,0 +1,120 @@
+"""Pushing to WebSocket clients: connections and channels in PostgreSQL, posts through the
+API Gateway Management API (SigV4-signed with the standard library; no boto3).
+
+* :func:`broadcast` posts a message to every connection subscribed to a channel. A connection
+  that is gone (HTTP 410 ``GoneException``) is deleted and the broadcast carries on; another failure
+  is retried with backoff, then reported. The database query and the post loop are timed apart.
+* :class:`ManagementApi` is the client; its endpoint is the stage's callback URL
+  (``WEBSOCKET_CALLBACK_URL``, set by the ``LambdaWebSocketApi`` construct).
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from .db import connection as db
+from .log import logger
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+RETRY_DELAYS_SECONDS = (0.05, 0.2, 0.5)
+POST_TIMEOUT_SECONDS = 3.0
+_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
+
+class ConnectionGone(Exception):
+    """The client disconnected (the Management API answered 410 Gone)."""
+
+
+class ManagementApi:
+    """``POST``/``GET``/``DELETE`` on ``@connections/{id}`` of one WebSocket stage."""
+
+    def __init__(self, callback_url: str, region: str | None = None) -> None:
+        self.callback_url = callback_url.rstrip("/")
+        self.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+
+    def _request(self, method: str, connection_id: str, body: bytes = b"") -> bytes:
+        import urllib.error
+        import urllib.request
+        from datetime import datetime, timezone
+        from urllib.parse import quote, urlsplit
+
+        from .db.sigv4 import Credentials, sign_headers
+
+        url = f"{self.callback_url}/@connections/{quote(connection_id, safe='')}"
+        parts = urlsplit(url)
+        headers = sign_headers(method=method, host=parts.netloc, path=quote(parts.path, safe="/~"), body=body,
+                               headers={"content-type": "application/json"} if body else {},
+                               service="execute-api", region=self.region, credentials=Credentials.from_environment(),
+                               now=datetime.now(timezone.utc))
+        request = urllib.request.Request(url, data=body or None, method=method,
+                                         headers={k: v for k, v in headers.items() if k != "host"})
+        try:
+            with urllib.request.urlopen(request, timeout=POST_TIMEOUT_SECONDS) as response:  # noqa: S310
+                return response.read()
+        except urllib.error.HTTPError as error:
+            if error.code == 410:
+                raise ConnectionGone(connection_id) from None
+            raise
+
+    def post(self, connection_id: str, message: Any) -> None:
+        self._request("POST", connection_id, message if isinstance(message, bytes) else _encode(message).encode())
+
+    def get(self, connection_id: str) -> dict[str, Any]:
+        return json.loads(self._request("GET", connection_id) or b"{}")
+
+    def delete(self, connection_id: str) -> None:
+        self._request("DELETE", connection_id)
+
+
+def management_api() -> ManagementApi | None:
+    """The client for this function's stage, or None when no WebSocket API is wired in."""
+    url = os.environ.get("WEBSOCKET_CALLBACK_URL")
+    return ManagementApi(url) if url else None
+
+
+def send(api: ManagementApi, connection_id: str, message: Any) -> str:
+    """Post with retries: ``"sent"``, ``"gone"`` (410: the caller removes it) or ``"failed"``."""
+    for attempt, delay in enumerate((0.0, *RETRY_DELAYS_SECONDS)):
+        if delay:
+            time.sleep(delay)
+        try:
+            api.post(connection_id, message)
+            return "sent"
+        except ConnectionGone:
+            return "gone"
+        except OSError as error:  # network, timeouts, HTTP 5xx/429
+            logger.warning("post to connection failed", extra={"connectionId": connection_id, "attempt": attempt + 1,
+                                                              "error": str(error)})
+    return "failed"
+
+
+def broadcast(channel: str, message: Any, api: ManagementApi | None = None) -> dict[str, Any]:
+    """Send ``message`` to every subscriber of ``channel``; prune gone connections; report counts."""
+    api = api or management_api()
+    if api is None:
+        return {"channel": channel, "sent": 0, "gone": 0, "failed": [], "skipped": "no WebSocket API configured"}
+    started = time.perf_counter()
+    ids = [row[0] for row in db.transaction(lambda tx: tx.all(
+        "SELECT connection_id FROM ws_subscriptions WHERE channel = %s ORDER BY connection_id", (channel,)))]
+    queried = time.perf_counter()
+    payload = _encode({"channel": channel, "data": message}).encode()
+    outcomes: dict[str, list[str]] = {"sent": [], "gone": [], "failed": []}
+    for connection_id in ids:
+        outcomes[send(api, connection_id, payload)].append(connection_id)
+    posted = time.perf_counter()
+    if outcomes["gone"]:
+        db.transaction(lambda tx: tx.execute("DELETE FROM ws_connections WHERE connection_id = ANY(%s)", (outcomes["gone"],)))
+    report = {"channel": channel, "sent": len(outcomes["sent"]), "gone": len(outcomes["gone"]), "failed": outcomes["failed"],
+              "queryMs": round((queried - started) * 1000, 3), "postMs": round((posted - queried) * 1000, 3)}
+    if outcomes["failed"]:
+        logger.warning("broadcast incomplete", extra=report)
+    return report
+
+
+def announce_user_created(user: dict[str, Any]) -> dict[str, Any]:
+    """The example announcement: a created user on the ``users`` channel."""
+    return broadcast("users", {"type": "user.created", "user": user})

@@ -1,0 +1,123 @@
+"""WebSocket entry point: ``lambda_src.websocket.handler`` (API Gateway WebSocket API).
+
+``$connect`` and ``$disconnect`` keep ``ws_connections`` up to date (a stale row is removed on
+disconnect, and by broadcasts that meet a 410). Messages are JSON frames ``{"action": …}``
+routed like HTTP routes; a malformed frame, an unknown action or an oversized message gets an
+error message sent to that client only, and nothing else happens.
+
+Actions: ``subscribe`` / ``unsubscribe`` ``{"channel": "users"}``, ``ping``.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+from . import realtime
+from .db import connection as db
+from .errors import BadRequest, HTTPError, NotFound, PayloadTooLarge
+from .log import logger
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+MAX_MESSAGE_BYTES = 32 * 1024  # API Gateway's WebSocket frame limit
+CHANNEL = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+
+
+class WebSocketApp:
+    """Routes WebSocket events: connect, disconnect and actions chosen by the ``action`` field."""
+
+    def __init__(self) -> None:
+        self.actions: dict[str, Any] = {}
+
+    def action(self, name: str):  # type: ignore[no-untyped-def]
+        def register(function):  # type: ignore[no-untyped-def]
+            self.actions[name] = function
+            return function
+        return register
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        request_context = event.get("requestContext") if isinstance(event, dict) else None
+        if not isinstance(request_context, dict) or not isinstance(request_context.get("connectionId"), str):
+            raise ValueError("not a WebSocket event: requestContext.connectionId missing")
+        connection_id = request_context["connectionId"]
+        event_type = request_context.get("eventType")
+        if event_type == "CONNECT":
+            db.transaction(lambda tx: tx.execute("INSERT INTO ws_connections (connection_id) VALUES (%s) "
+                                                 "ON CONFLICT DO NOTHING", (connection_id,)))
+            return {"statusCode": 200}
+        if event_type == "DISCONNECT":
+            db.transaction(lambda tx: tx.execute("DELETE FROM ws_connections WHERE connection_id = %s", (connection_id,)))
+            return {"statusCode": 200}
+        try:
+            reply = self._dispatch(connection_id, event.get("body"))
+        except HTTPError as error:
+            reply = {"error": {"code": error.code, "message": error.message}}
+        except Exception:
+            logger.exception("websocket action failed", extra={"connectionId": connection_id})
+            reply = {"error": {"code": "internal_error", "message": "Internal error"}}
+        self._reply(connection_id, reply)
+        return {"statusCode": 200}
+
+    def _dispatch(self, connection_id: str, body: Any) -> Any:
+        if not isinstance(body, str):
+            raise BadRequest("A WebSocket message must be a JSON text frame")
+        if len(body.encode("utf-8", "surrogatepass")) > MAX_MESSAGE_BYTES:
+            raise PayloadTooLarge(f"Messages are limited to {MAX_MESSAGE_BYTES} bytes")
+        try:
+            message = json.loads(body)
+        except (ValueError, RecursionError):
+            raise BadRequest("Malformed JSON frame") from None
+        if not isinstance(message, dict) or not isinstance(message.get("action"), str):
+            raise BadRequest('A message is a JSON object with an "action"')
+        action = self.actions.get(message["action"])
+        if action is None:
+            raise NotFound(f"Unknown action {message['action'][:64]!r}; known: {', '.join(sorted(self.actions))}")
+        return action(connection_id, message)
+
+    @staticmethod
+    def _reply(connection_id: str, reply: Any) -> None:
+        api = realtime.management_api()
+        if api is not None and reply is not None:
+            if realtime.send(api, connection_id, reply) == "gone":
+                db.transaction(lambda tx: tx.execute("DELETE FROM ws_connections WHERE connection_id = %s", (connection_id,)))
+
+
+app = WebSocketApp()
+
+
+def _channel(message: dict[str, Any]) -> str:
+    channel = message.get("channel")
+    if not isinstance(channel, str) or not CHANNEL.match(channel):
+        raise BadRequest("channel must be 1–63 lowercase letters, digits, '_', '.' or '-'")
+    return channel
+
+
+@app.action("subscribe")
+def subscribe(connection_id: str, message: dict[str, Any]) -> dict[str, Any]:
+    channel = _channel(message)
+    db.transaction(lambda tx: tx.execute(
+        "INSERT INTO ws_subscriptions (connection_id, channel) SELECT %s, %s "
+        "WHERE EXISTS (SELECT 1 FROM ws_connections WHERE connection_id = %s) ON CONFLICT DO NOTHING",
+        (connection_id, channel, connection_id)))
+    return {"subscribed": channel}
+
+
+@app.action("unsubscribe")
+def unsubscribe(connection_id: str, message: dict[str, Any]) -> dict[str, Any]:
+    channel = _channel(message)
+    db.transaction(lambda tx: tx.execute("DELETE FROM ws_subscriptions WHERE connection_id = %s AND channel = %s",
+                                         (connection_id, channel)))
+    return {"unsubscribed": channel}
+
+
+@app.action("ping")
+def ping(connection_id: str, message: dict[str, Any]) -> dict[str, Any]:
+    return {"pong": True}
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """API Gateway WebSocket events (connect, disconnect, messages)."""
+    return app(event, context)
