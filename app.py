@@ -15,9 +15,10 @@ from stacks.stages import parse_stages
 app = cdk.App()
 account = str(app.node.get_context("account"))
 alarm_email = app.node.try_get_context("alarm_email")  # -c alarm_email=ops@example.com
+realtime = str(app.node.try_get_context("realtime")).lower() == "true"  # -c realtime=true: WebSocket API + NAT
 for stage in parse_stages(app.node.get_context("stages")):
     build_service(app, stage=stage.name, env=cdk.Environment(account=account, region=stage.region),
-                  alarm_email=alarm_email)
+                  alarm_email=alarm_email, realtime=realtime)
 
 add_compliance_checks(app)
 app.synth()

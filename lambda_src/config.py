@@ -9,10 +9,29 @@ class Config:
 
     ``database_url`` (password auth: local development and tests) overrides IAM auth, which uses
     ``db_host``/``db_port``/``db_name``/``db_user`` and the function's role credentials.
+
+    ==========================  =======================================================  ===========
+    variable                    meaning                                                  default
+    ==========================  =======================================================  ===========
+    ``DATABASE_URL``            password DSN; overrides IAM auth (local, tests)          unset
+    ``DB_HOST``/``DB_PORT``     RDS Proxy endpoint                                       -, 5432
+    ``DB_NAME``/``DB_USER``     database, and the IAM-authenticated application user     app, app_user
+    ``AWS_REGION``              signing region of the IAM token (set by Lambda)          us-east-1
+    ``DB_CONNECT_TIMEOUT``      seconds, further capped by the invocation's time left    3
+    ``DB_SSL_ROOT_CERT``        CA bundle for the proxy's certificate                    OS bundle
+    ``MAX_BODY_BYTES``          larger request bodies get a 413                          1 MiB
+    ``QUEUE_URL``               where user events are published; unset: not published    unset
+    ``BASE_PATHS``              comma-separated custom-domain base paths to strip        none
+    ``LOG_LEVEL``               level of the ``lambda_src`` logger                       INFO
+    ``DB_ADMIN_SECRET_ARN``     migrations: admin secret (Secrets Manager)               -
+    ``DB_ADMIN_HOST``           migrations: cluster endpoint                             secret host
+    ``DB_ADMIN_SSL_ROOT_CERT``  migrations: RDS CA bundle; unset: TLS not verified       unset
+    ==========================  =======================================================  ===========
     """
 
     __slots__ = ("database_url", "db_host", "db_port", "db_name", "db_user", "region", "connect_timeout_seconds",
-                 "max_body_bytes", "queue_url", "strip_prefixes")
+                 "max_body_bytes", "queue_url", "strip_prefixes", "ssl_root_cert", "log_level",
+                 "db_admin_secret_arn", "db_admin_host", "db_admin_ssl_root_cert")
 
     def __init__(self, env: os._Environ[str] | dict[str, str]) -> None:
         self.database_url: str | None = env.get("DATABASE_URL") or None
@@ -25,6 +44,14 @@ class Config:
         self.max_body_bytes = int(env.get("MAX_BODY_BYTES", "1048576"))
         self.queue_url: str | None = env.get("QUEUE_URL") or None
         self.strip_prefixes = tuple(p.strip() for p in env.get("BASE_PATHS", "").split(",") if p.strip())
+        #: CA bundle verifying the proxy's certificate; unset: found by :mod:`lambda_src.db.tls`.
+        self.ssl_root_cert: str | None = env.get("DB_SSL_ROOT_CERT") or None
+        self.log_level = (env.get("LOG_LEVEL") or "INFO").upper()
+        # Deploy-time migrations only: the admin secret, the cluster endpoint and the CA bundle of
+        # the RDS certificate authorities (Aurora's endpoints chain to them, not to a public root).
+        self.db_admin_secret_arn: str | None = env.get("DB_ADMIN_SECRET_ARN") or None
+        self.db_admin_host: str | None = env.get("DB_ADMIN_HOST") or None
+        self.db_admin_ssl_root_cert: str | None = env.get("DB_ADMIN_SSL_ROOT_CERT") or None
 
 
 _loaded: Config | None = None

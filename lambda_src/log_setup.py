@@ -73,7 +73,10 @@ def configure() -> None:
     logger = logging.getLogger(LOGGER_NAME)
     if not any(isinstance(f, RedactingFilter) for f in logger.filters):
         logger.addFilter(RedactingFilter())
-    logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+    from .config import load
+
+    level = load().log_level
+    logger.setLevel(level if isinstance(logging.getLevelName(level), int) else logging.INFO)  # a typo must not crash init
     if "AWS_LAMBDA_LOG_FORMAT" not in os.environ and not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())

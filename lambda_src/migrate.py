@@ -14,7 +14,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .config import Config
 from .log import logger
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: Arbitrary constant identifying the migration lock among advisory locks.
@@ -63,23 +68,44 @@ def migrate(dsn: str | None = None, *, app_user: str = "app_user", directory: Pa
     return applied_now
 
 
-def _admin_connection_settings() -> tuple[str | None, dict[str, Any]]:
-    """Local: ``DATABASE_URL``. Deployed: the admin secret (Secrets Manager) and the cluster endpoint."""
-    if os.environ.get("DATABASE_URL"):
-        return os.environ["DATABASE_URL"], {}
+def admin_connection_settings(settings: Config, fetch_secret: Callable[[str], str] | None = None,
+                              ) -> tuple[str | None, dict[str, Any]]:
+    """``(dsn, connect kwargs)`` of the admin connection.
+
+    Local: ``DATABASE_URL``. Deployed: the admin secret (Secrets Manager) and the cluster endpoint
+    (``DB_ADMIN_HOST``), always over TLS. Aurora's certificate chains to the RDS certificate
+    authorities, which no operating-system bundle holds: with ``DB_ADMIN_SSL_ROOT_CERT`` (a PEM
+    bundle of them shipped with the function) the server is verified (``verify-full``); without
+    it the connection is encrypted but not verified (``require``) and a warning says so.
+    """
+    if settings.database_url:
+        return settings.database_url, {}
+    if not settings.db_admin_secret_arn:
+        raise RuntimeError("neither DATABASE_URL nor DB_ADMIN_SECRET_ARN is set: nothing to migrate")
+    secret = json.loads((fetch_secret or _fetch_secret)(settings.db_admin_secret_arn))
+    host = settings.db_admin_host or secret.get("host")
+    if not host:
+        raise RuntimeError("DB_ADMIN_HOST is not set and the admin secret has no host")
+    if settings.db_admin_ssl_root_cert:
+        tls = {"sslmode": "verify-full", "sslrootcert": settings.db_admin_ssl_root_cert}
+    else:
+        logger.warning("DB_ADMIN_SSL_ROOT_CERT is not set: the cluster's TLS certificate is not verified")
+        tls = {"sslmode": "require"}
+    return None, {"host": host, "port": settings.db_port, "dbname": settings.db_name, "user": secret["username"],
+                  "password": secret["password"], "connect_timeout": 10, "application_name": "lambda_src.migrate", **tls}
+
+
+def _fetch_secret(arn: str) -> str:
     import boto3  # only here: deploy-time, never on the request path
 
-    secret = json.loads(boto3.client("secretsmanager").get_secret_value(
-        SecretId=os.environ["DB_ADMIN_SECRET_ARN"])["SecretString"])
-    return None, {"host": os.environ.get("DB_ADMIN_HOST", secret.get("host")), "port": int(os.environ.get("DB_PORT", "5432")),
-                  "dbname": os.environ.get("DB_NAME", secret.get("dbname", "postgres")), "user": secret["username"],
-                  "password": secret["password"], "sslmode": "verify-full", "sslrootcert": "system", "connect_timeout": 10}
+    return boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
 
 
 def handler(event: dict[str, Any] | None = None, context: Any = None) -> dict[str, Any]:
     """Deploy-time entry point. Raises (failing the deployment) when a migration fails."""
-    dsn, kwargs = _admin_connection_settings()
-    applied = migrate(dsn, app_user=os.environ.get("DB_USER", "app_user"), connect_kwargs=kwargs)
+    settings = Config(os.environ)  # deploy time: read now, whatever an earlier invocation cached
+    dsn, kwargs = admin_connection_settings(settings)
+    applied = migrate(dsn, app_user=settings.db_user, connect_kwargs=kwargs)
     logger.info("migrations finished", extra={"applied": applied})
     return {"applied": applied}
 

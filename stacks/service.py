@@ -19,10 +19,10 @@ class ServiceStacks:
 
 
 def build_service(app: cdk.App, *, stage: str, env: cdk.Environment, alarm_email: str | None = None,
-                  bundle_cache_dir: Path | None = None) -> ServiceStacks:
+                  realtime: bool = False, bundle_cache_dir: Path | None = None) -> ServiceStacks:
     """Add one stage of the service to ``app``. Everything comes in as parameters; nothing reads
     the environment here."""
-    stateful = StatefulStack(app, f"Users-{stage}-Stateful", stage=stage, env=env)
+    stateful = StatefulStack(app, f"Users-{stage}-Stateful", stage=stage, env=env, nat_gateways=1 if realtime else 0)
     stateless = StatelessStack(app, f"Users-{stage}-Stateless", stage=stage, env=env, data=stateful,
-                               alarm_email=alarm_email, bundle_cache_dir=bundle_cache_dir)
+                               alarm_email=alarm_email, realtime=realtime, bundle_cache_dir=bundle_cache_dir)
     return ServiceStacks(stateful=stateful, stateless=stateless)

@@ -7,8 +7,8 @@ from typing import Any
 from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
 
-from constructs_lib import (DatabaseMigrations, LambdaHttpApi, PythonBundle, QueueWorker, ScheduledTask,
-                            ServerlessFunction, ServiceMonitoring)
+from constructs_lib import (DatabaseMigrations, LambdaHttpApi, LambdaWebSocketApi, PythonBundle, QueueWorker,
+                            ScheduledTask, ServerlessFunction, ServiceMonitoring)
 from constructs_lib.acknowledge import acknowledge
 
 from .stateful_stack import WORKER_TIMEOUT, StatefulStack
@@ -24,15 +24,19 @@ class StatelessStack(Stack):
     :param stage: the deployment stage (``dev``, ``prod``…).
     :param data: the stateful stack whose network, database and queue the functions use.
     :param alarm_email: subscribed to the alarm topic. Default: none.
+    :param realtime: add the WebSocket API with its live ``users`` channel. Broadcasting from VPC
+        functions needs internet egress, so the stateful stack must have a NAT gateway. Default: False.
     :param bundle_cache_dir: where the Docker-free bundle is cached. Default: ``.bundle-cache``
         in the project directory.
 
     Attributes: ``bundle``, ``api_function``, ``http_api``, ``worker_function``, ``queue_worker``,
-    ``schedule_function``, ``scheduled_task``, ``migrate_function``, ``migrations``, ``monitoring``.
+    ``schedule_function``, ``scheduled_task``, ``migrate_function``, ``migrations``, ``monitoring``,
+    ``websocket_function`` and ``websocket_api`` (None unless ``realtime``).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, stage: str, data: StatefulStack,
-                 alarm_email: str | None = None, bundle_cache_dir: Path | None = None, **kwargs: Any) -> None:
+                 alarm_email: str | None = None, realtime: bool = False, bundle_cache_dir: Path | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(scope, construct_id, description=f"cdk-serverless-postgres example service ({stage}): API", **kwargs)
         network, database = data.network, data.database
         in_vpc = {"vpc": network.vpc, "vpc_subnets": network.app_subnets}
@@ -63,6 +67,19 @@ class StatelessStack(Stack):
         self.scheduled_task = ScheduledTask(self, "DailyMaintenance", function=self.schedule_function,
                                             schedule="cron(0 3 * * ? *)", flexible_window=Duration.minutes(15))
 
+        # the live users channel: clients subscribe over WebSocket; the worker announces created users
+        self.websocket_function: ServerlessFunction | None = None
+        self.websocket_api: LambdaWebSocketApi | None = None
+        if realtime:
+            self.websocket_function = ServerlessFunction(
+                self, "WebSocketFunction", code=self.bundle, handler="lambda_src.websocket.handler",
+                timeout=Duration.seconds(10), reserved_concurrent_executions=10, description="WebSocket API", **in_vpc)
+            database.grant_connect(self.websocket_function)
+            self.websocket_api = LambdaWebSocketApi(self, "WebSocketApi", function=self.websocket_function)
+            for broadcaster in (self.api_function, self.worker_function):
+                self.websocket_api.grant_manage_connections(broadcaster)
+            CfnOutput(self, "WebSocketUrl", value=self.websocket_api.url, description="wss:// URL of the WebSocket API")
+
         self.migrate_function = ServerlessFunction(
             self, "MigrateFunction", code=self.bundle, handler="lambda_src.migrate.handler",
             timeout=Duration.minutes(5), reserved_concurrent_executions=1,
@@ -72,8 +89,10 @@ class StatelessStack(Stack):
 
         self.monitoring = ServiceMonitoring(self, "Monitoring", service_name=f"users-{stage}", alarm_email=alarm_email)
         for label, function in (("Api", self.api_function), ("Worker", self.worker_function),
-                                ("Schedule", self.schedule_function), ("Migrate", self.migrate_function)):
-            self.monitoring.monitor_function(function, label)
+                                ("Schedule", self.schedule_function), ("Migrate", self.migrate_function),
+                                ("WebSocket", self.websocket_function)):
+            if function is not None:
+                self.monitoring.monitor_function(function, label)
         self.monitoring.monitor_http_api(self.http_api)
         self.monitoring.monitor_queue(self.queue_worker, "UserEvents")
         for label, task_queue in (("ScheduleDelivery", self.scheduled_task.dead_letter_queue),
@@ -93,6 +112,13 @@ class StatelessStack(Stack):
             acknowledge(function.function, "Serverless-LambdaDLQ",
                         "Invoked synchronously (HTTP API, CloudFormation trigger): failures return to the caller, "
                         "so an asynchronous dead-letter queue would never receive anything.")
+        if self.websocket_api is not None and self.websocket_function is not None:
+            acknowledge(self.websocket_api.api, "AwsSolutions-APIG4",
+                        "The example users channel is public so a browser can try it; LambdaWebSocketApi's "
+                        "authorization prop (IAM or a Lambda authorizer on $connect) secures a real one.")
+            acknowledge(self.websocket_function.function, "Serverless-LambdaDLQ",
+                        "Invoked synchronously by the WebSocket API: a failure returns to API Gateway, so an "
+                        "asynchronous dead-letter queue would never receive anything.")
         acknowledge(self.worker_function.function, "Serverless-LambdaDLQ",
                     "Invoked by an SQS event source mapping: failed messages go to the work queue's DLQ through "
                     "its redrive policy; a function-level DLQ applies only to asynchronous invocations.")

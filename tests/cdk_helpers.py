@@ -50,7 +50,9 @@ def synthesize_service(outdir: Path, *, with_checks: bool = False, **context: An
 
     app = cdk.App(outdir=str(outdir), context=cdk_context(**context))
     account = str(app.node.get_context("account"))
-    stages = [build_service(app, stage=stage.name, env=cdk.Environment(account=account, region=stage.region))
+    realtime = str(app.node.try_get_context("realtime")).lower() == "true"
+    stages = [build_service(app, stage=stage.name, env=cdk.Environment(account=account, region=stage.region),
+                            realtime=realtime)
               for stage in parse_stages(app.node.get_context("stages"))]
     if with_checks:
         add_compliance_checks(app)

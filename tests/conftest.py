@@ -18,6 +18,12 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedService:
     return synthesize_service(tmp_path_factory.mktemp("cdk.out"))
 
 
+@pytest.fixture(scope="session")
+def realtime_service(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedService:
+    """The service with ``-c realtime=true`` (WebSocket API + NAT), synthesized once with cdk-nag on."""
+    return synthesize_service(tmp_path_factory.mktemp("cdk.out-realtime"), with_checks=True, realtime="true")
+
+
 @pytest.fixture
 def snapshot_json(snapshot):  # type: ignore[no-untyped-def]
     """A syrupy snapshot that stores JSON with asset hashes and paths normalised."""

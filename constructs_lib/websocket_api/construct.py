@@ -5,7 +5,7 @@ import json
 import re
 from collections.abc import Sequence
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack, Token
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
@@ -14,6 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from ..acknowledge import acknowledge
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
 from ..function.construct import _retention
@@ -123,8 +124,22 @@ class LambdaWebSocketApi(Construct):
         )
 
         # 3. wire -----------------------------------------------------------------------
+        self._callback_url_env = callback_url_env or defaults.CALLBACK_URL_ENV
+        self.grant_manage_connections(function)
+
+    def grant_manage_connections(self, function: ServerlessFunction) -> None:
+        """Let ``function`` post to, read and delete this stage's connections (e.g. to broadcast),
+        and give it the callback endpoint. A function in a VPC needs internet egress (NAT) to reach it."""
         self.stage.grant_management_api_access(function.role)
-        function.add_environment(callback_url_env or defaults.CALLBACK_URL_ENV, self.stage.callback_url)
+        function.add_environment(self._callback_url_env, self.stage.callback_url)
+        stack = Stack.of(self)
+        literal = lambda value, pseudo: f"<{pseudo}>" if Token.is_unresolved(value) else value  # noqa: E731
+        api_id = stack.resolve(stack.get_logical_id(self.api.node.default_child))
+        arn = (f"arn:{literal(stack.partition, 'AWS::Partition')}:execute-api:{literal(stack.region, 'AWS::Region')}:"
+               f"{literal(stack.account, 'AWS::AccountId')}:<{api_id}>/{self.stage.stage_name}/*/@connections/*")
+        acknowledge(function.role, f"AwsSolutions-IAM5[Resource::{arn}]",
+                    "execute-api:ManageConnections on this API's stage only; the connection ids are created at "
+                    "run time, so the resource must end in @connections/*.")
 
     @property
     def url(self) -> str:

@@ -4,7 +4,9 @@
 * With IAM auth the token is minted only for a new connection and cached near its 15 minutes.
 * The connect timeout is the configured one, but never more than the invocation has left (minus a
   margin), so an unreachable database gives the client a 503 with ``Retry-After``, not a Lambda timeout.
-* TLS to the proxy is required and the server certificate verified against the system trust store.
+* TLS to the proxy is required (``sslmode=verify-full``): chain and host name are verified against
+  the operating system's CA bundle, found by :mod:`lambda_src.db.tls` (not libpq's ``system``,
+  which in the psycopg wheel points at a path Lambda does not have).
 * :func:`transaction` runs work in a transaction; a connection found broken on its first statement
   is replaced once and the work retried.
 """
@@ -57,13 +59,15 @@ def _open(remaining_ms: int | None) -> psycopg.Connection:
         else:
             if not settings.db_host:
                 raise ServiceUnavailable("The database is not configured (DB_HOST or DATABASE_URL)")
+            from . import tls
             from .sigv4 import Credentials
 
             password = tokens.get(host=settings.db_host, port=settings.db_port, user=settings.db_user,
                                   region=settings.region, credentials=Credentials.from_environment())
             connection = psycopg.connect(host=settings.db_host, port=settings.db_port, dbname=settings.db_name,
                                          user=settings.db_user, password=password, connect_timeout=timeout,
-                                         sslmode="verify-full", sslrootcert="system", autocommit=True,
+                                         sslmode="verify-full", sslrootcert=tls.root_cert(settings.ssl_root_cert),
+                                         autocommit=True,
                                          application_name="lambda_src")
     except psycopg.OperationalError as error:
         logger.warning("database connect failed", extra={"error": str(error).splitlines()[0] if str(error) else "",

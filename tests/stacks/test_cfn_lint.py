@@ -8,8 +8,9 @@ from pathlib import Path
 from tests.cdk_helpers import PROJECT, SynthesizedService
 
 
-def test_every_template_is_lint_clean(service: SynthesizedService) -> None:
-    templates = sorted(str(path) for path in service.outdir.glob("*.template.json"))
+def test_every_template_is_lint_clean(service: SynthesizedService, realtime_service: SynthesizedService) -> None:
+    templates = sorted(str(path) for outdir in (service.outdir, realtime_service.outdir)
+                       for path in outdir.glob("*.template.json"))
     assert templates, "the assembly has templates"
     completed = subprocess.run(
         [str(Path(sys.executable).parent / "cfn-lint"), "--config-file", str(PROJECT / ".cfnlintrc.yaml"), "--", *templates],

@@ -66,3 +66,23 @@ def test_invalid_stages_context_is_rejected(text: str) -> None:
 
 def test_stages_context_parses() -> None:
     assert parse_stages("dev:eu-west-1, prod:us-east-1") == [Stage("dev", "eu-west-1"), Stage("prod", "us-east-1")]
+
+
+def test_realtime_variant_adds_the_websocket_api_nat_and_broadcast_grants(realtime_service: SynthesizedService) -> None:
+    # GIVEN -c realtime=true (synthesized with cdk-nag on: it passed, or the fixture would have raised)
+    stateless, stateful = realtime_service.stacks.stateless, realtime_service.stacks.stateful
+    template = realtime_service.template(stateless)
+    template.resource_count_is("AWS::ApiGatewayV2::Api", 2)
+    realtime_service.template(stateful).resource_count_is("AWS::EC2::NatGateway", 1)
+    # THEN the API and the worker may broadcast, and know where to
+    for function in (stateless.api_function, stateless.worker_function, stateless.websocket_function):
+        variables = template.find_resources("AWS::Lambda::Function")[
+            stateless.get_logical_id(function.function.node.default_child)]["Properties"]["Environment"]["Variables"]
+        assert "WEBSOCKET_CALLBACK_URL" in variables
+    assert stateless.websocket_function.reserved_concurrent_executions == 10
+    assert realtime_service.stacks.stateful.database.budget_errors() == []
+
+
+def test_default_service_has_no_websocket_api_and_no_nat(service: SynthesizedService) -> None:
+    assert service.stacks.stateless.websocket_api is None
+    service.template(service.stacks.stateful).resource_count_is("AWS::EC2::NatGateway", 0)

@@ -1,0 +1,207 @@
+"""WebSocket handling against a real PostgreSQL: bookkeeping, broadcast with pruning, bad frames,
+request signing, and the whole flow through the local gateway with a real WebSocket client."""
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import psycopg
+import pytest
+
+from lambda_src import realtime, websocket
+from lambda_src.db.sigv4 import Credentials, sign_headers
+from tests.lambda_src.conftest import FakeContext
+
+
+class FakeManagementApi:
+    """A Management API endpoint over real HTTP: records posts; some connections are gone (410),
+    one fails twice before succeeding (retried)."""
+
+    def __init__(self, gone: set[str] = frozenset(), flaky: set[str] = frozenset(),
+                 failing: set[str] = frozenset()) -> None:
+        self.posts: list[tuple[str, Any]] = []
+        self.attempts: dict[str, int] = {}
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                connection_id = self.path.rsplit("/", 1)[1].replace("%3D", "=")
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                fake.attempts[connection_id] = fake.attempts.get(connection_id, 0) + 1
+                assert self.headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDTEST/")
+                status = 410 if connection_id in gone else 500 if connection_id in failing else (
+                    500 if connection_id in flaky and fake.attempts[connection_id] < 3 else 200)
+                if status == 200:
+                    fake.posts.append((connection_id, body))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/live"
+
+
+@pytest.fixture
+def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+
+
+def ws_event(connection_id: str, event_type: str, body: Any = None) -> dict[str, Any]:
+    route = {"CONNECT": "$connect", "DISCONNECT": "$disconnect"}.get(event_type, "$default")
+    event = {"requestContext": {"routeKey": route, "eventType": event_type, "connectionId": connection_id,
+                                "domainName": "abc.execute-api.eu-west-1.amazonaws.com", "stage": "live",
+                                "apiId": "abc", "connectedAt": 1795348800000, "requestId": "r"},
+             "isBase64Encoded": False}
+    if body is not None:
+        event["body"] = body
+    return event
+
+
+def rows(dsn: str, sql: str) -> list[tuple]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(sql).fetchall()
+
+
+class TestBookkeeping:
+    def test_connect_subscribe_disconnect(self, db: str, credentials, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        api = FakeManagementApi()
+        monkeypatch.setenv("WEBSOCKET_CALLBACK_URL", api.url)
+        assert websocket.handler(ws_event("c1=", "CONNECT"), FakeContext()) == {"statusCode": 200}
+        websocket.handler(ws_event("c1=", "MESSAGE", json.dumps({"action": "subscribe", "channel": "users"})), FakeContext())
+        assert rows(db, "SELECT connection_id, channel FROM ws_subscriptions") == [("c1=", "users")]
+        assert api.posts == [("c1=", {"subscribed": "users"})]
+        websocket.handler(ws_event("c1=", "DISCONNECT"), FakeContext())
+        assert rows(db, "SELECT count(*) FROM ws_connections") == [(0,)]
+        assert rows(db, "SELECT count(*) FROM ws_subscriptions") == [(0,)]  # removed with the connection
+
+    @pytest.mark.parametrize(("frame", "code"), [
+        ("{bad", "bad_request"), ('"just a string"', "bad_request"), ('{"no_action": 1}', "bad_request"),
+        ('{"action": "fly"}', "not_found"), ('{"action": "subscribe", "channel": "BAD CHANNEL"}', "bad_request"),
+        (json.dumps({"action": "ping", "pad": "x" * 40_000}), "payload_too_large"),
+    ])
+    def test_bad_frames_get_an_error_to_that_client_only(self, db: str, credentials, monkeypatch, frame, code) -> None:  # type: ignore[no-untyped-def]
+        api = FakeManagementApi()
+        monkeypatch.setenv("WEBSOCKET_CALLBACK_URL", api.url)
+        for connection_id in ("sender", "bystander"):
+            websocket.handler(ws_event(connection_id, "CONNECT"), FakeContext())
+        assert websocket.handler(ws_event("sender", "MESSAGE", frame), FakeContext()) == {"statusCode": 200}
+        assert [(cid, body["error"]["code"]) for cid, body in api.posts] == [("sender", code)]
+        assert rows(db, "SELECT count(*) FROM ws_connections") == [(2,)]
+
+    def test_non_websocket_event_fails_the_invocation(self) -> None:
+        with pytest.raises(ValueError, match="not a WebSocket event"):
+            websocket.handler({"Records": []}, FakeContext())
+
+
+class TestBroadcast:
+    def test_broadcast_reaches_every_subscriber_and_prunes_the_gone_one(self, db: str, credentials) -> None:  # type: ignore[no-untyped-def]
+        with psycopg.connect(db, autocommit=True) as conn:
+            for index in range(25):
+                conn.execute("INSERT INTO ws_connections VALUES (%s)", (f"c{index}",))
+                conn.execute("INSERT INTO ws_subscriptions (connection_id, channel) VALUES (%s, 'users')", (f"c{index}",))
+            conn.execute("INSERT INTO ws_connections VALUES ('other')")
+            conn.execute("INSERT INTO ws_subscriptions (connection_id, channel) VALUES ('other', 'news')")
+        api = FakeManagementApi(gone={"c3"}, flaky={"c7"})
+        report = realtime.broadcast("users", {"hello": 1}, realtime.ManagementApi(api.url, "eu-west-1"))
+        assert (report["sent"], report["gone"], report["failed"]) == (24, 1, [])
+        assert report["queryMs"] >= 0 and report["postMs"] >= 0
+        assert {cid for cid, _ in api.posts} == {f"c{i}" for i in range(25)} - {"c3"}
+        assert api.attempts["c7"] == 3  # retried with backoff, then delivered
+        assert rows(db, "SELECT count(*) FROM ws_connections WHERE connection_id = 'c3'") == [(0,)]
+        assert rows(db, "SELECT count(*) FROM ws_connections") == [(25,)]
+
+    def test_send_that_keeps_failing_is_reported(self, db: str, credentials, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        monkeypatch.setattr(realtime, "RETRY_DELAYS_SECONDS", (0.0, 0.0))
+        with psycopg.connect(db, autocommit=True) as conn:
+            conn.execute("INSERT INTO ws_connections VALUES ('broken')")
+            conn.execute("INSERT INTO ws_subscriptions (connection_id, channel) VALUES ('broken', 'users')")
+        api = FakeManagementApi(failing={"broken"})
+        report = realtime.broadcast("users", {}, realtime.ManagementApi(api.url, "eu-west-1"))
+        assert report["failed"] == ["broken"] and api.attempts["broken"] == 3  # first try + 2 retries
+        assert rows(db, "SELECT count(*) FROM ws_connections") == [(1,)]  # kept: it may recover
+
+    def test_no_websocket_api_configured_is_a_no_op(self, db: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        monkeypatch.delenv("WEBSOCKET_CALLBACK_URL", raising=False)
+        assert realtime.broadcast("users", {})["skipped"]
+
+
+def test_request_signature_matches_botocore() -> None:
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials as BotoCredentials
+    from unittest import mock
+
+    now = datetime(2026, 11, 22, 12, 0, 0, tzinfo=timezone.utc)
+    body = b'{"hello":1}'
+    host, path = "abc.execute-api.eu-west-1.amazonaws.com", "/live/%40connections/L0SM9cOFvHcCIhw%3D"
+    ours = sign_headers(method="POST", host=host, path=path.replace("%", "%25"), body=body,
+                        headers={"content-type": "application/json"}, service="execute-api", region="eu-west-1",
+                        credentials=Credentials("AKIDEXAMPLE", "secret", "token"), now=now)
+    request = AWSRequest(method="POST", url=f"https://{host}{path}", data=body, headers={"content-type": "application/json"})
+    with mock.patch("botocore.auth.get_current_datetime", return_value=now.replace(tzinfo=None)):
+        SigV4Auth(BotoCredentials("AKIDEXAMPLE", "secret", "token"), "execute-api", "eu-west-1").add_auth(request)
+    assert ours["authorization"] == request.headers["Authorization"]
+
+
+@pytest.fixture
+def local_stack(db: str) -> Iterator[tuple[int, int]]:
+    from lambda_src.local.runtime_api import RicWorker
+    from lambda_src.local.server import HANDLER, WEBSOCKET_HANDLER, local_function_env, make_server
+    from lambda_src.local.websocket_gateway import LocalWebSocketGateway
+
+    env = local_function_env(db)
+    gateway = LocalWebSocketGateway(lambda callback: RicWorker(WEBSOCKET_HANDLER, {**env, "WEBSOCKET_CALLBACK_URL": callback}),
+                                    port=0, timeout=10)
+    http_worker = RicWorker(HANDLER, {**env, "WEBSOCKET_CALLBACK_URL": gateway.callback_url})
+    server = make_server(http_worker, port=0, timeout=10)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1], gateway.port
+    server.shutdown()
+    http_worker.close()
+    gateway.close()
+    gateway.worker.close()
+
+
+def test_websocket_client_receives_a_broadcast_that_an_http_request_triggered(local_stack, db: str) -> None:  # type: ignore[no-untyped-def]
+    import urllib.request
+
+    from websockets.asyncio.client import connect
+
+    http_port, ws_port = local_stack
+
+    async def scenario() -> tuple[Any, Any, Any]:
+        async with connect(f"ws://127.0.0.1:{ws_port}/") as listener, connect(f"ws://127.0.0.1:{ws_port}/") as other:
+            await listener.send(json.dumps({"action": "subscribe", "channel": "users"}))
+            subscribed = json.loads(await asyncio.wait_for(listener.recv(), 10))
+            await other.send("{not json")
+            error = json.loads(await asyncio.wait_for(other.recv(), 10))
+            request = urllib.request.Request(f"http://127.0.0.1:{http_port}/users", method="POST",
+                                             data=json.dumps({"email": "live@example.com", "name": "Live"}).encode(),
+                                             headers={"content-type": "application/json"})
+            await asyncio.get_running_loop().run_in_executor(None, lambda: urllib.request.urlopen(request).read())
+            announced = json.loads(await asyncio.wait_for(listener.recv(), 10))
+            return subscribed, error, announced
+
+    subscribed, error, announced = asyncio.run(scenario())
+    assert subscribed == {"subscribed": "users"}
+    assert error["error"]["code"] == "bad_request"
+    assert announced["channel"] == "users" and announced["data"]["user"]["email"] == "live@example.com"
+    # both disconnects were recorded
+    for _ in range(50):
+        if rows(db, "SELECT count(*) FROM ws_connections") == [(0,)]:
+            break
+        import time
+
+        time.sleep(0.1)
+    assert rows(db, "SELECT count(*) FROM ws_connections") == [(0,)]
