@@ -1,7 +1,9 @@
 """The example service written directly with aws-cdk-lib L2 constructs: the anchor for synth time.
 
-Same resources as ``stacks/`` (VPC with endpoints, Aurora Serverless v2, RDS Proxy, two functions
-with log groups, an HTTP API with access logs, a migration trigger), without our constructs.
+Same resources as ``stacks/`` (VPC with endpoints, Aurora Serverless v2, RDS Proxy, a work queue
+and DLQ, four functions with log groups, an HTTP API with access logs, the queue's event source, a
+schedule with its queues, alarms on a topic with a dashboard, a migration trigger), without our
+constructs.
 """
 from __future__ import annotations
 
@@ -15,7 +17,17 @@ from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_rds as rds
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as targets
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import triggers
 import jsii
 
@@ -56,6 +68,12 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment) -> None:
                               default_auth_scheme=rds.DefaultAuthScheme.IAM_AUTH, iam_auth=True, require_tls=True,
                               borrow_timeout=Duration.seconds(5))
 
+    dlq = sqs.Queue(data, "EventsDlq", retention_period=Duration.days(14), enforce_ssl=True,
+                    encryption=sqs.QueueEncryption.SQS_MANAGED)
+    events = sqs.Queue(data, "Events", visibility_timeout=Duration.seconds(180), enforce_ssl=True,
+                       encryption=sqs.QueueEncryption.SQS_MANAGED,
+                       dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=5))
+
     api_stack = cdk.Stack(app, "Raw-Stateless", env=env)
     code = lambda_.Code.from_asset(code_dir)
 
@@ -67,7 +85,7 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment) -> None:
                                 logging_format=lambda_.LoggingFormat.JSON, vpc=vpc,
                                 vpc_subnets=ec2.SubnetSelection(subnet_group_name="App"))
 
-    api_function = function("Api", "lambda_src.http.handler", Duration.seconds(10))
+    api_function = function("ApiFunction", "lambda_src.http.handler", Duration.seconds(10))
     proxy.grant_connect(api_function, "app_user")
     api_function.connections.allow_to(proxy, ec2.Port.tcp(5432))
     api_function.add_environment("DB_HOST", proxy.endpoint)
@@ -76,7 +94,51 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment) -> None:
     stage = apigwv2.HttpStage(api_stack, "Stage", http_api=api, stage_name="$default", auto_deploy=True,
                               throttle=apigwv2.ThrottleSettings(rate_limit=100, burst_limit=200),
                               access_log_settings=_AccessLogs(logs.LogGroup(api_stack, "AccessLogs")))
-    migrate = function("Migrate", "lambda_src.migrate.handler", Duration.minutes(5))
+    events.grant_send_messages(api_function)
+    api_function.add_environment("QUEUE_URL", events.queue_url)
+
+    worker = function("WorkerFunction", "lambda_src.worker.handler", Duration.seconds(30))
+    worker.add_event_source(event_sources.SqsEventSource(events, batch_size=10, max_concurrency=5,
+                                                         report_batch_item_failures=True))
+    proxy.grant_connect(worker, "app_user")
+    worker.connections.allow_to(proxy, ec2.Port.tcp(5432))
+
+    nightly = function("ScheduleFunction", "lambda_src.schedule.handler", Duration.minutes(2))
+    proxy.grant_connect(nightly, "app_user")
+    delivery_dlq = sqs.Queue(api_stack, "DeliveryDlq", enforce_ssl=True, retention_period=Duration.days(14))
+    failures = sqs.Queue(api_stack, "Failures", enforce_ssl=True, retention_period=Duration.days(14))
+    scheduler.Schedule(api_stack, "Nightly", schedule=scheduler.ScheduleExpression.expression("cron(0 3 * * ? *)"),
+                       target=targets.LambdaInvoke(nightly, dead_letter_queue=delivery_dlq, retry_attempts=3,
+                                                   max_event_age=Duration.hours(1)))
+    nightly.configure_async_invoke(on_failure=destinations.SqsDestination(failures), retry_attempts=2)
+
+    migrate = function("MigrateFunction", "lambda_src.migrate.handler", Duration.minutes(5))
     cluster.secret.grant_read(migrate)
     migrate.connections.allow_to(cluster, ec2.Port.tcp(5432))
     triggers.Trigger(api_stack, "Migrations", handler=migrate, execute_after=[cluster, proxy], execute_before=[stage])
+
+    key = kms.Key(api_stack, "TopicKey", enable_key_rotation=True)
+    key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+    topic = sns.Topic(api_stack, "Alarms", master_key=key, enforce_ssl=True)
+    dashboard = cloudwatch.Dashboard(api_stack, "Dashboard")
+    metrics: list[tuple[str, cloudwatch.IMetric, float]] = []
+    for fn in (api_function, worker, nightly, migrate):
+        name = fn.node.id
+        metrics += [(f"{name}Errors", fn.metric_errors(), 1), (f"{name}Throttles", fn.metric_throttles(), 1),
+                    (f"{name}Duration", fn.metric_duration(statistic="p99"), 8000)]
+    metrics += [("ApiConcurrency", api_function.metric("ConcurrentExecutions", statistic="Maximum"), 16),
+                ("Http5xx", api.metric_server_error(), 1), ("HttpLatency", api.metric_latency(statistic="p99"), 2000),
+                ("Dlq", dlq.metric_approximate_number_of_messages_visible(), 0),
+                ("OldestMessage", events.metric_approximate_age_of_oldest_message(), 300),
+                ("DeliveryDlq", delivery_dlq.metric_approximate_number_of_messages_visible(), 0),
+                ("Failures", failures.metric_approximate_number_of_messages_visible(), 0),
+                ("ProxyConnections", cloudwatch.Metric(namespace="AWS/RDS", metric_name="ClientConnections",
+                                                       dimensions_map={"ProxyName": proxy.db_proxy_name}), 592)]
+    alarms = []
+    for alarm_id, metric, threshold in metrics:
+        alarm = cloudwatch.Alarm(api_stack, alarm_id, metric=metric, threshold=threshold, evaluation_periods=5,
+                                 alarm_description=f"{alarm_id}: check the logs first")
+        alarm.add_alarm_action(cw_actions.SnsAction(topic))
+        dashboard.add_widgets(cloudwatch.GraphWidget(title=alarm_id, left=[metric]))
+        alarms.append(alarm)
+    dashboard.add_widgets(cloudwatch.AlarmStatusWidget(alarms=alarms))

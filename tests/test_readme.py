@@ -1,35 +1,40 @@
-"""The README's minimal example synthesizes as written."""
+"""The README's examples synthesize as written."""
 from __future__ import annotations
 
 import re
 
+import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Template
 
 from tests.cdk_helpers import PROJECT
 
-MARKER = "<!-- example: minimal -->"
 
-
-def readme_example() -> str:
+def readme_example(name: str) -> str:
     text = (PROJECT / "README.md").read_text()
-    match = re.search(re.escape(MARKER) + r"\s*```python\n(.*?)```", text, re.S)
-    assert match, "README has the minimal example"
+    match = re.search(re.escape(f"<!-- example: {name} -->") + r"\s*```python\n(.*?)```", text, re.S)
+    assert match, f"README has the {name} example"
     return match.group(1)
 
 
-def test_minimal_example_synthesizes(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    # GIVEN the README's example, run from a project directory holding the handler package
+@pytest.mark.parametrize(("name", "stack", "expected"), [
+    ("minimal", "MyApi", {"AWS::Lambda::Function": 1, "AWS::ApiGatewayV2::Api": 1}),
+    ("workers", "MyWorkers", {"AWS::Lambda::EventSourceMapping": 1, "AWS::Scheduler::Schedule": 1,
+                              "AWS::CloudWatch::Dashboard": 1}),
+    ("realtime", "MyRealtime", {"AWS::ApiGatewayV2::Api": 1, "AWS::ApiGatewayV2::Route": 5}),
+])
+def test_readme_example_synthesizes(monkeypatch, name: str, stack: str, expected: dict) -> None:  # type: ignore[no-untyped-def]
+    # GIVEN a README example, run from a project directory holding the handler package
     monkeypatch.chdir(PROJECT)
     namespace: dict = {}
     # WHEN it runs as a user's app.py would
-    exec(compile(readme_example(), "README.md", "exec"), namespace)
-    # THEN it synthesized a function behind an HTTP API
+    exec(compile(readme_example(name), "README.md", "exec"), namespace)
+    # THEN it synthesized what it shows
     app: App = namespace["app"]
-    template = Template.from_stack(app.node.find_child("MyApi"))
-    template.resource_count_is("AWS::Lambda::Function", 1)
-    template.resource_count_is("AWS::ApiGatewayV2::Api", 1)
-    assert [stack.stack_name for stack in app.synth().stacks] == ["MyApi"]
+    template = Template.from_stack(app.node.find_child(stack))
+    for kind, count in expected.items():
+        template.resource_count_is(kind, count)
+    assert [s.stack_name for s in app.synth().stacks] == [stack]
 
 
 def test_readme_holds_exactly_two_setup_commands() -> None:
