@@ -82,7 +82,8 @@ def admin_connection_settings(settings: Config, fetch_secret: Callable[[str], st
         return settings.database_url, {}
     if not settings.db_admin_secret_arn:
         raise RuntimeError("neither DATABASE_URL nor DB_ADMIN_SECRET_ARN is set: nothing to migrate")
-    secret = json.loads((fetch_secret or _fetch_secret)(settings.db_admin_secret_arn))
+    arn = settings.db_admin_secret_arn
+    secret = json.loads(fetch_secret(arn) if fetch_secret else _fetch_secret(arn, settings.region))
     host = settings.db_admin_host or secret.get("host")
     if not host:
         raise RuntimeError("DB_ADMIN_HOST is not set and the admin secret has no host")
@@ -95,10 +96,10 @@ def admin_connection_settings(settings: Config, fetch_secret: Callable[[str], st
                   "password": secret["password"], "connect_timeout": 10, "application_name": "lambda_src.migrate", **tls}
 
 
-def _fetch_secret(arn: str) -> str:
+def _fetch_secret(arn: str, region: str) -> str:
     import boto3  # only here: deploy-time, never on the request path
 
-    return boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+    return boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=arn)["SecretString"]
 
 
 def handler(event: dict[str, Any] | None = None, context: Any = None) -> dict[str, Any]:

@@ -34,14 +34,14 @@ _resolved: str | None = None
 
 
 def find_root_cert(configured: str | None, env: os._Environ[str] | dict[str, str] = os.environ,
-                   candidates: tuple[str, ...] = OS_BUNDLES) -> str:
+                   candidates: tuple[str, ...] | None = None) -> str:
     """The ``sslrootcert`` value to use: a bundle path, or ``system`` when none is found."""
     if configured:
         return configured
     from_env = env.get("SSL_CERT_FILE")
     if from_env and os.path.isfile(from_env):
         return from_env
-    for path in candidates:
+    for path in OS_BUNDLES if candidates is None else candidates:
         if os.path.isfile(path):
             return path
     return SYSTEM

@@ -1,0 +1,61 @@
+"""SnapStart: nothing captured at init survives a restore (connection, IAM tokens)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.cdk_helpers import PROJECT
+
+#: Stands in for the module the Lambda 3.12+ runtime provides, recording the hooks registered.
+FAKE_RUNTIME_MODULE = '''
+hooks = []
+def register_after_restore(hook, *args, **kwargs):
+    hooks.append((hook, args, kwargs))
+def register_before_snapshot(hook, *args, **kwargs):
+    pass
+'''
+
+SCRIPT = '''
+import json, sys
+import snapshot_restore_py
+import lambda_src.http as h
+from lambda_src.db import connection
+from lambda_src.db.sigv4 import Credentials
+from tests.lambda_src.conftest import FakeContext
+from tests.lambda_src.events import v2
+
+# GIVEN a function initialised (and snapshotted) with a warm connection and a cached IAM token
+assert h.handler(v2("GET", "/health"), FakeContext())["statusCode"] == 200
+pid_before = connection.get().info.backend_pid
+connection.tokens.get(host="prx", port=5432, user="app_user", region="eu-west-1",
+                      credentials=Credentials("AKID", "secret", None))
+# WHEN the runtime restores the snapshot and runs the after-restore hooks
+for hook, args, kwargs in snapshot_restore_py.hooks:
+    hook(*args, **kwargs)
+dropped = connection._connection is None and not connection.tokens._tokens
+# THEN the next request opens a new connection
+assert h.handler(v2("GET", "/health"), FakeContext())["statusCode"] == 200
+print(json.dumps({"hooks": len(snapshot_restore_py.hooks), "dropped": dropped,
+                  "new_connection": connection.get().info.backend_pid != pid_before}))
+'''
+
+
+def test_after_restore_hook_drops_connection_and_tokens(db: str, tmp_path: Path) -> None:
+    (tmp_path / "snapshot_restore_py.py").write_text(FAKE_RUNTIME_MODULE)
+    env = {**os.environ, "DATABASE_URL": db, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(PROJECT)])}
+    completed = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, cwd=PROJECT,
+                               timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout.strip().splitlines()[-1]) == {"hooks": 1, "dropped": True,
+                                                                    "new_connection": True}
+
+
+def test_without_the_runtime_module_the_handler_still_imports(db: str) -> None:
+    # GIVEN no snapshot_restore_py (Python 3.11, or a runtime without SnapStart) THEN import works
+    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+    completed = subprocess.run([sys.executable, "-c", "import lambda_src.http, lambda_src.worker, lambda_src.schedule"],
+                               capture_output=True, text=True, env=env, cwd=PROJECT, timeout=60)
+    assert completed.returncode == 0, completed.stderr

@@ -1,0 +1,168 @@
+"""TLS to the database: verified against a real PostgreSQL behind a TLS-terminating proxy."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+
+from lambda_src import config, http, migrate
+from lambda_src.db import connection, tls
+from tests.lambda_src import pg
+from tests.lambda_src.conftest import FakeContext
+from tests.lambda_src.events import body_of, v2
+from tests.lambda_src.tls_pg import TlsProxy, tls_proxy
+
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+               "AWS_SESSION_TOKEN": "session-token", "AWS_REGION": "eu-west-1"}
+
+
+@pytest.fixture(scope="module")
+def proxy(database_url: str) -> Iterator[TlsProxy]:
+    with tls_proxy(database_url) as running:
+        yield running
+
+
+@pytest.fixture
+def iam_env(db: str, proxy: TlsProxy, monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """The function's environment as CDK sets it, with the proxy at ``localhost``."""
+    monkeypatch.delenv("DATABASE_URL")
+    for key in ("DB_SSL_ROOT_CERT", "SSL_CERT_FILE"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in {**CREDENTIALS, "DB_HOST": "localhost", "DB_PORT": str(proxy.port),
+                       "DB_NAME": urlsplit(db).path.lstrip("/"), "DB_USER": "app_user"}.items():
+        monkeypatch.setenv(key, value)
+    tls.forget()
+    yield monkeypatch
+    tls.forget()
+
+
+def start_container() -> None:
+    config.reload()
+    connection.reset()
+
+
+class TestProxyConnection:
+    def test_connection_is_tls_verified_with_the_bundle_openssl_names(self, iam_env: pytest.MonkeyPatch,
+                                                                      proxy: TlsProxy) -> None:
+        # GIVEN the CA bundle in SSL_CERT_FILE (as the OS bundle would be found on Lambda)
+        iam_env.setenv("SSL_CERT_FILE", proxy.ca_file)
+        start_container()
+        before = len(proxy.connections)
+        # WHEN a request needs the database
+        response = http.handler(v2("GET", "/health"), FakeContext())
+        # THEN it went through TLS, verified, as the application user
+        assert response["statusCode"] == 200
+        assert proxy.connections[before:] == ["tls"]
+        assert connection.get().pgconn.ssl_in_use
+        assert connection.get().info.user == "app_user"
+        assert tls.root_cert(None) == proxy.ca_file
+
+    def test_os_bundle_is_used_where_libpq_system_store_would_find_nothing(self, iam_env: pytest.MonkeyPatch,
+                                                                           proxy: TlsProxy) -> None:
+        # GIVEN no SSL_CERT_FILE and the CA only in the operating system's bundle (as on Lambda,
+        # where the psycopg wheel's own OpenSSL store, /usr/lib/psycopg-openssl, does not exist)
+        iam_env.setattr(tls, "OS_BUNDLES", ("/nonexistent/ca-bundle.crt", proxy.ca_file))
+        start_container()
+        # WHEN a request needs the database THEN the OS bundle verifies the proxy
+        assert http.handler(v2("GET", "/health"), FakeContext())["statusCode"] == 200
+        assert connection.get().pgconn.ssl_in_use
+
+    def test_certificate_from_an_unknown_ca_is_refused_with_503(self, iam_env: pytest.MonkeyPatch,
+                                                                proxy: TlsProxy) -> None:
+        iam_env.setenv("DB_SSL_ROOT_CERT", proxy.other_ca_file)
+        start_container()
+        response = http.handler(v2("GET", "/users/1"), FakeContext())
+        assert response["statusCode"] == 503 and response["headers"]["retry-after"]
+        assert body_of(response)["error"]["code"] == "service_unavailable"
+
+    def test_host_name_not_in_the_certificate_is_refused(self, iam_env: pytest.MonkeyPatch, proxy: TlsProxy) -> None:
+        # GIVEN the right CA but an address the certificate does not name
+        iam_env.setenv("DB_SSL_ROOT_CERT", proxy.ca_file)
+        iam_env.setenv("DB_HOST", "127.0.0.1")
+        start_container()
+        assert http.handler(v2("GET", "/health"), FakeContext())["statusCode"] == 503
+
+    def test_proxy_refuses_plaintext_so_the_test_would_notice_a_downgrade(self, proxy: TlsProxy) -> None:
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(proxy.dsn(sslmode="disable"), connect_timeout=3)
+        assert proxy.connections[-1] == "refused"
+
+
+class TestRootCertificateChoice:
+    def test_configured_bundle_wins(self, tmp_path: Path) -> None:
+        assert tls.find_root_cert("/opt/certs/bundle.pem", env={"SSL_CERT_FILE": __file__}) == "/opt/certs/bundle.pem"
+
+    def test_openssl_variable_before_os_bundles(self, tmp_path: Path) -> None:
+        os_bundle = tmp_path / "ca-bundle.crt"
+        os_bundle.write_text("x")
+        assert tls.find_root_cert(None, env={"SSL_CERT_FILE": __file__}, candidates=(str(os_bundle),)) == __file__
+
+    def test_first_existing_os_bundle_and_amazon_linux_first(self, tmp_path: Path) -> None:
+        present = tmp_path / "ca-certificates.crt"
+        present.write_text("x")
+        assert tls.find_root_cert(None, env={}, candidates=(str(tmp_path / "missing"), str(present))) == str(present)
+        assert tls.OS_BUNDLES[0] == "/etc/pki/tls/certs/ca-bundle.crt"  # the Lambda Python 3.12+ runtimes
+
+    def test_libpq_default_when_no_bundle_exists(self, tmp_path: Path) -> None:
+        assert tls.find_root_cert(None, env={"SSL_CERT_FILE": str(tmp_path / "gone")},
+                                  candidates=(str(tmp_path / "missing"),)) == "system"
+
+
+class TestMigrationConnection:
+    """The deploy-time handler: admin secret from Secrets Manager (moto), cluster endpoint over TLS."""
+
+    @pytest.fixture
+    def secret_env(self, proxy: TlsProxy, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+        from moto import mock_aws
+
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+        for key, value in CREDENTIALS.items():
+            monkeypatch.setenv(key, value)
+        with mock_aws():
+            import boto3
+
+            arn = boto3.client("secretsmanager", region_name="eu-west-1").create_secret(
+                Name="admin", SecretString=json.dumps({"username": "postgres", "password": "s3cret!",
+                                                       "host": "ignored.cluster.example", "port": 5432}))["ARN"]
+            monkeypatch.setenv("DB_ADMIN_SECRET_ARN", arn)
+            monkeypatch.setenv("DB_ADMIN_HOST", "localhost")
+            monkeypatch.setenv("DB_PORT", str(proxy.port))
+            monkeypatch.setenv("DB_USER", "app_user")
+            yield monkeypatch
+
+    def test_verified_when_the_rds_ca_bundle_is_given(self, secret_env: pytest.MonkeyPatch, proxy: TlsProxy) -> None:
+        with pg.fresh_database("migtls") as dsn:
+            secret_env.setenv("DB_NAME", urlsplit(dsn).path.lstrip("/"))
+            secret_env.setenv("DB_ADMIN_SSL_ROOT_CERT", proxy.ca_file)
+            before = len(proxy.connections)
+            assert migrate.handler({}, None)["applied"][0] == "0001"
+            assert proxy.connections[before:] == ["tls"]
+
+    def test_an_unknown_ca_fails_the_deployment(self, secret_env: pytest.MonkeyPatch, proxy: TlsProxy) -> None:
+        secret_env.setenv("DB_NAME", "postgres")
+        secret_env.setenv("DB_ADMIN_SSL_ROOT_CERT", proxy.other_ca_file)
+        with pytest.raises(psycopg.OperationalError, match="certificate verify failed") as raised:
+            migrate.handler({}, None)
+        assert "s3cret" not in str(raised.value)
+
+    def test_without_a_bundle_still_encrypted_and_says_it_is_unverified(self, secret_env: pytest.MonkeyPatch,
+                                                                       proxy: TlsProxy) -> None:
+        secret_env.delenv("DB_ADMIN_SSL_ROOT_CERT", raising=False)
+        secret_env.setenv("DB_NAME", "postgres")
+        settings = config.Config({**CREDENTIALS, "DB_ADMIN_SECRET_ARN": "arn", "DB_ADMIN_HOST": "localhost",
+                                  "DB_PORT": str(proxy.port), "DB_NAME": "postgres"})
+        dsn, kwargs = migrate.admin_connection_settings(
+            settings, fetch_secret=lambda arn: json.dumps({"username": "postgres", "password": "pw"}))
+        assert dsn is None and kwargs["sslmode"] == "require" and kwargs["host"] == "localhost"
+        before = len(proxy.connections)
+        with psycopg.connect(**kwargs) as conn:
+            assert conn.pgconn.ssl_in_use
+        assert proxy.connections[before:] == ["tls"]
+
+    def test_no_secret_and_no_url_is_a_clear_error(self) -> None:
+        with pytest.raises(RuntimeError, match="DB_ADMIN_SECRET_ARN"):
+            migrate.admin_connection_settings(config.Config({}))
