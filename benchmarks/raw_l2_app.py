@@ -53,9 +53,12 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment) -> None:
         ec2.SubnetConfiguration(name="Data", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22),
         ec2.SubnetConfiguration(name="App", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22)],
         flow_logs={"All": ec2.FlowLogOptions(destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs))})
+    endpoint_sg = ec2.SecurityGroup(data, "EndpointSg", vpc=vpc, allow_all_outbound=False)
+    endpoint_sg.add_ingress_rule(ec2.Peer.ipv4("10.0.0.0/16"), ec2.Port.tcp(443))
     for name, service in (("SecretsManager", ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER),
                           ("Sqs", ec2.InterfaceVpcEndpointAwsService.SQS)):
-        vpc.add_interface_endpoint(name, service=service, subnets=ec2.SubnetSelection(subnet_group_name="App"))
+        vpc.add_interface_endpoint(name, service=service, subnets=ec2.SubnetSelection(subnet_group_name="App"),
+                                   open=False, security_groups=[endpoint_sg])
     cluster = rds.DatabaseCluster(
         data, "Cluster", engine=rds.DatabaseClusterEngine.aurora_postgres(version=rds.AuroraPostgresEngineVersion.VER_17_9),
         vpc=vpc, vpc_subnets=ec2.SubnetSelection(subnet_group_name="Data"),
@@ -78,12 +81,23 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment) -> None:
     code = lambda_.Code.from_asset(code_dir)
 
     def function(name: str, handler: str, timeout: Duration) -> lambda_.Function:
-        log_group = logs.LogGroup(api_stack, f"{name}Logs", retention=logs.RetentionDays.TWO_WEEKS)
-        return lambda_.Function(api_stack, name, code=code, handler=handler, runtime=lambda_.Runtime.PYTHON_3_13,
-                                architecture=lambda_.Architecture.ARM_64, timeout=timeout, memory_size=512,
-                                reserved_concurrent_executions=20, log_group=log_group, tracing=lambda_.Tracing.ACTIVE,
-                                logging_format=lambda_.LoggingFormat.JSON, vpc=vpc,
-                                vpc_subnets=ec2.SubnetSelection(subnet_group_name="App"))
+        # the same resources ServerlessFunction makes: own role, log group, tracing policy, egress-limited SG
+        log_group = logs.LogGroup(api_stack, f"{name}Logs", retention=logs.RetentionDays.TWO_WEEKS,
+                                  removal_policy=cdk.RemovalPolicy.DESTROY)
+        role = iam.Role(api_stack, f"{name}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        security_group = ec2.SecurityGroup(api_stack, f"{name}Sg", vpc=vpc, allow_all_outbound=False)
+        security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443))
+        fn = lambda_.Function(api_stack, name, code=code, handler=handler, runtime=lambda_.Runtime.PYTHON_3_13,
+                              architecture=lambda_.Architecture.ARM_64, timeout=timeout, memory_size=512, role=role,
+                              reserved_concurrent_executions=20, log_group=log_group,
+                              logging_format=lambda_.LoggingFormat.JSON,
+                              application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+                              system_log_level_v2=lambda_.SystemLogLevel.WARN, vpc=vpc,
+                              vpc_subnets=ec2.SubnetSelection(subnet_group_name="App"), security_groups=[security_group])
+        iam.Policy(api_stack, f"{name}Tracing", roles=[role], statements=[iam.PolicyStatement(
+            actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"])])
+        log_group.grant_write(role)
+        return fn
 
     api_function = function("ApiFunction", "lambda_src.http.handler", Duration.seconds(10))
     proxy.grant_connect(api_function, "app_user")
@@ -136,7 +150,7 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment) -> None:
                                                        dimensions_map={"ProxyName": proxy.db_proxy_name}), 592)]
     alarms = []
     for alarm_id, metric, threshold in metrics:
-        alarm = cloudwatch.Alarm(api_stack, alarm_id, metric=metric, threshold=threshold, evaluation_periods=5,
+        alarm = cloudwatch.Alarm(api_stack, f"{alarm_id}Alarm", metric=metric, threshold=threshold, evaluation_periods=5,
                                  alarm_description=f"{alarm_id}: check the logs first")
         alarm.add_alarm_action(cw_actions.SnsAction(topic))
         dashboard.add_widgets(cloudwatch.GraphWidget(title=alarm_id, left=[metric]))

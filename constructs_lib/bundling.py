@@ -91,6 +91,7 @@ class PythonBundle:
             if not self.requirements_file.is_file():
                 raise InvalidPropError("PythonBundle", "requirements_file", str(self.requirements_file), "an existing requirements file")
         self.cache_dir = Path(self.cache_dir or self.source_dir.parent / ".bundle-cache").resolve()
+        self._built: BundleResult | None = None  # functions sharing this bundle reuse one build per synth
 
     # ---- hashing -------------------------------------------------------------------------
     def _pip_args(self) -> list[str]:
@@ -170,8 +171,13 @@ class PythonBundle:
         return deps_dir, True
 
     def code(self) -> lambda_.Code:
-        """A Lambda code asset for this bundle, hashed by its contents (no directory fingerprinting)."""
-        result = self.build()
+        """A Lambda code asset for this bundle, hashed by its contents (no directory fingerprinting).
+
+        The first call builds (or finds) the bundle; later calls on the same object reuse that result.
+        """
+        if self._built is None:
+            self._built = self.build()
+        result = self._built
         return lambda_.Code.from_asset(str(result.path), asset_hash=result.asset_hash, asset_hash_type=AssetHashType.CUSTOM)
 
 
