@@ -17,7 +17,10 @@ class _LazyLogger:
     def __getattr__(self, name: str) -> Any:
         from .log_setup import logger as real
 
-        return getattr(real, name)
+        value = getattr(real, name)
+        if callable(value):  # the logger lives as long as the process: keep its bound methods
+            self.__dict__[name] = value
+        return value
 
 
 logger: Any = _LazyLogger()

@@ -18,7 +18,21 @@ from .db import connection as db
 from .log import logger
 
 
-_decode = json.JSONDecoder().decode
+_scan_once = json.scanner.make_scanner(json.JSONDecoder())  # the C scanner json.loads ends up in
+_full_decode = json.JSONDecoder().decode
+
+
+def _decode(body: str) -> Any:
+    """``json.loads(body)``, calling the C scanner directly when the body is one bare JSON value.
+
+    Bodies with surrounding whitespace, trailing data or errors go through the full decoder, which
+    accepts or rejects exactly what ``json.loads`` does.
+    """
+    try:
+        value, end = _scan_once(body, 0)
+    except (StopIteration, TypeError):
+        return _full_decode(body)
+    return value if end == len(body) else _full_decode(body)
 
 
 class MalformedMessage(ValueError):
@@ -51,9 +65,10 @@ AFTER_COMMIT: dict[str, Callable[[dict[str, Any]], None]] = {
 }
 
 
-def process_record(record: dict[str, Any], remaining_ms: int | None = None) -> bool:
+def process_record(record: dict[str, Any], remaining_ms: int | None = None, message_id: str | None = None) -> bool:
     """Process one record; True when its work committed now or earlier (a duplicate)."""
-    message_id = record["messageId"]
+    if message_id is None:
+        message_id = record["messageId"]
     try:
         message = _decode(record.get("body") or "")
     except (ValueError, TypeError, RecursionError):
@@ -99,7 +114,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             failures.append({"itemIdentifier": message_id})
             continue
         try:
-            process_record(record, remaining() if remaining else None)
+            process_record(record, remaining() if remaining else None, message_id)
         except MalformedMessage as error:
             logger.warning("malformed message", extra={"messageId": message_id, "error": str(error)})
             failures.append({"itemIdentifier": message_id})

@@ -1,0 +1,48 @@
+"""The worker's fast JSON decode accepts and rejects exactly what ``json.loads`` does."""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lambda_src.worker import _decode
+
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+                           max_leaves=12)
+
+
+def outcome(function, text):  # type: ignore[no-untyped-def]
+    try:
+        return "ok", function(text)
+    except Exception as error:  # noqa: BLE001 - compared, not swallowed
+        return "error", type(error)
+
+
+@pytest.mark.parametrize("text", ['{"a":1}', ' {"a":1}', '{"a":1} ', "{}x", "", " ", "5", "NaN", '"s"', "[1,",
+                                  "\ufeff{}", '{"a":1}\n\n', "nul", "[" * 5000 + "]" * 5000])
+def test_edge_cases_match_json_loads(text: str) -> None:
+    ours, theirs = outcome(_decode, text), outcome(json.loads, text)
+    if ours[0] == "ok" and isinstance(ours[1], float) and math.isnan(ours[1]):
+        assert math.isnan(theirs[1])
+    else:
+        assert ours == theirs
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=JSON_VALUES, padding=st.sampled_from(["", " ", "\n", "\t ", "x", "}", " 1"]))
+def test_any_document_matches_json_loads(value: object, padding: str) -> None:
+    for text in (json.dumps(value) + padding, padding + json.dumps(value)):
+        assert outcome(_decode, text) == outcome(json.loads, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=40))
+def test_any_text_matches_json_loads(text: str) -> None:
+    ours, theirs = outcome(_decode, text), outcome(json.loads, text)
+    if ours[0] == "ok" and isinstance(ours[1], float) and math.isnan(ours[1]):
+        return
+    assert ours == theirs
