@@ -29,6 +29,10 @@ PRICES: dict[str, tuple[float, str]] = {
     "proxy_acu_hour": (0.015, "RDS Proxy for Aurora Serverless v2, per ACU-hour (minimum 8 ACU)"),
     "endpoint_az_hour": (0.01, "VPC interface endpoint, per AZ-hour"),
     "secret_month": (0.40, "Secrets Manager, per secret-month"),
+    "nat_hour": (0.045, "NAT gateway, per hour (plus $0.045/GB processed)"),
+    "kms_key_month": (1.00, "KMS customer-managed key, per month"),
+    "alarm_month": (0.10, "CloudWatch standard alarm, per month"),
+    "dashboard_month": (3.00, "CloudWatch dashboard, per month (first 3 free)"),
 }
 PROXY_MINIMUM_ACU = 8
 #: SQS requests per message: send, receive and delete.
@@ -47,6 +51,10 @@ class Inventory:
     clusters: list[tuple[float, float]]  # (min ACU, max ACU)
     endpoint_azs: int
     secrets: int
+    nat_gateways: int = 0
+    kms_keys: int = 0
+    alarms: int = 0
+    dashboards: int = 0
 
 
 def inventory(assembly: Path) -> Inventory:
@@ -70,6 +78,14 @@ def inventory(assembly: Path) -> Inventory:
                 found.endpoint_azs += len(props.get("SubnetIds", []))
             elif kind == "AWS::SecretsManager::Secret":
                 found.secrets += 1
+            elif kind == "AWS::EC2::NatGateway":
+                found.nat_gateways += 1
+            elif kind == "AWS::KMS::Key":
+                found.kms_keys += 1
+            elif kind == "AWS::CloudWatch::Alarm":
+                found.alarms += 1
+            elif kind == "AWS::CloudWatch::Dashboard":
+                found.dashboards += 1
     return found
 
 
@@ -78,11 +94,15 @@ def estimate(found: Inventory, *, requests: int, duration_ms: float, messages: i
     """Monthly cost lines (label, USD)."""
     price = {key: value for key, (value, _label) in PRICES.items()}
     lines: list[tuple[str, float]] = []
-    api_functions = [f for f in found.functions if f[0].startswith("Api")] or found.functions[:1]
-    for logical_id, architecture, memory in api_functions:
-        gb_seconds = requests * duration_ms / 1000 * memory / 1024
-        lines.append((f"Lambda {logical_id} ({architecture}, {memory} MB): requests",
-                      requests * price["lambda_request"]))
+    # API functions run once per request; queue workers once per batch of up to 10 messages.
+    for logical_id, architecture, memory in found.functions:
+        invocations = requests if logical_id.startswith("Api") else \
+            -(-messages // 10) if logical_id.startswith("Worker") else 0
+        if not invocations:
+            continue
+        gb_seconds = invocations * duration_ms / 1000 * memory / 1024
+        lines.append((f"Lambda {logical_id} ({architecture}, {memory} MB): {invocations:,} invocations",
+                      invocations * price["lambda_request"]))
         lines.append((f"Lambda {logical_id}: {gb_seconds:,.0f} GB-s", gb_seconds * price[f"lambda_gb_s_{architecture}"]))
     if found.http_apis:
         lines.append((f"HTTP API: {requests:,} requests", requests * price["http_api_request"]))
@@ -104,6 +124,14 @@ def estimate(found: Inventory, *, requests: int, duration_ms: float, messages: i
                       found.endpoint_azs * HOURS_PER_MONTH * price["endpoint_az_hour"]))
     if found.secrets:
         lines.append((f"Secrets Manager: {found.secrets} secret(s)", found.secrets * price["secret_month"]))
+    if found.nat_gateways:
+        lines.append((f"NAT gateways: {found.nat_gateways}", found.nat_gateways * HOURS_PER_MONTH * price["nat_hour"]))
+    if found.kms_keys:
+        lines.append((f"KMS keys: {found.kms_keys}", found.kms_keys * price["kms_key_month"]))
+    if found.alarms:
+        lines.append((f"CloudWatch alarms: {found.alarms}", found.alarms * price["alarm_month"]))
+    if found.dashboards:
+        lines.append((f"CloudWatch dashboards: {found.dashboards}", found.dashboards * price["dashboard_month"]))
     return lines
 
 
