@@ -18,10 +18,10 @@ if TYPE_CHECKING:
 
 from . import config
 from .db.connection import Transaction
+from .json_codec import encode as _encode
 from .log import logger
 
 SEND_TIMEOUT_SECONDS = 2.0
-_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
 def record(tx: Transaction, event_type: str, payload: dict[str, Any]) -> int:

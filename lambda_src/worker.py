@@ -10,29 +10,12 @@ Each record is processed in its own transaction together with the record of its 
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from .db import connection as db
+from .json_codec import decode as _decode
 from .log import logger
-
-
-_scan_once = json.scanner.make_scanner(json.JSONDecoder())  # the C scanner json.loads ends up in
-_full_decode = json.JSONDecoder().decode
-
-
-def _decode(body: str) -> Any:
-    """``json.loads(body)``, calling the C scanner directly when the body is one bare JSON value.
-
-    Bodies with surrounding whitespace, trailing data or errors go through the full decoder, which
-    accepts or rejects exactly what ``json.loads`` does.
-    """
-    try:
-        value, end = _scan_once(body, 0)
-    except (StopIteration, TypeError):
-        return _full_decode(body)
-    return value if end == len(body) else _full_decode(body)
 
 
 class MalformedMessage(ValueError):

@@ -6,18 +6,15 @@ stage) and minus any configured base path; ``pathParameters`` in the event are i
 """
 from __future__ import annotations
 
-import json
-
 TYPE_CHECKING = False  # typing is not imported at run time: it costs milliseconds of cold start
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
 from ..errors import BadRequest, PayloadTooLarge
+from ..json_codec import encode as _encode
 from .messages import Request, Response
 
-#: One encoder for every response (json.dumps with options builds a new encoder per call).
-_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
 
 

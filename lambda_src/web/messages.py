@@ -1,13 +1,12 @@
 """The request and response every route function sees, independent of the event format."""
 from __future__ import annotations
 
-import json
-
 TYPE_CHECKING = False  # typing is not imported at run time: it costs milliseconds of cold start
 if TYPE_CHECKING:
     from typing import Any
 
 from ..errors import BadRequest, UnsupportedMediaType
+from ..json_codec import decode
 
 JSON_TYPES = ("application/json", "application/problem+json")
 
@@ -71,7 +70,7 @@ class Request:
             if not self.body:
                 raise BadRequest("A JSON body is required")
             try:
-                self._json = json.loads(self.body)
+                self._json = decode(self.body)
             except (ValueError, UnicodeDecodeError, RecursionError) as error:
                 raise BadRequest(f"Malformed JSON: {type(error).__name__}") from None
         return self._json

@@ -1,4 +1,4 @@
-"""The worker's fast JSON decode accepts and rejects exactly what ``json.loads`` does."""
+"""The fast JSON codec accepts, rejects and writes exactly what the json module does."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lambda_src.worker import _decode
+from lambda_src.json_codec import decode as _decode, encode
 
 JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
                            lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
@@ -46,3 +46,22 @@ def test_any_text_matches_json_loads(text: str) -> None:
     if ours[0] == "ok" and isinstance(ours[1], float) and math.isnan(ours[1]):
         return
     assert ours == theirs
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=JSON_VALUES)
+def test_encode_writes_what_json_dumps_writes(value: object) -> None:
+    assert encode(value) == json.dumps(value, separators=(",", ":"), default=str)
+
+
+def test_encode_falls_back_to_str_for_other_types() -> None:
+    import datetime as dt
+    import decimal
+
+    value = {"when": dt.date(2026, 11, 22), "amount": decimal.Decimal("1.50"), "nested": [{"é": "ü"}]}
+    assert encode(value) == json.dumps(value, separators=(",", ":"), default=str)
+
+
+def test_decode_bytes_like_json_loads() -> None:
+    assert _decode(b'{"a": [1]}') == {"a": [1]}
+    assert _decode('{"a": 1}'.encode("utf-16")) == {"a": 1}
