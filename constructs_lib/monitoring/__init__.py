@@ -1,5 +1,5 @@
-"""The monitoring construct: metrics, alarms and a dashboard."""
-from . import defaults, metrics
+"""The monitoring construct: metrics (:mod:`.metrics`), alarms (:mod:`.alarms`), dashboard (:mod:`.dashboard`)."""
+from . import alarms, dashboard, defaults, metrics
 from .construct import ServiceMonitoring
 
-__all__ = ["ServiceMonitoring", "defaults", "metrics"]
+__all__ = ["ServiceMonitoring", "alarms", "dashboard", "defaults", "metrics"]

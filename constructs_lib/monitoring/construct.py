@@ -1,6 +1,8 @@
 """Alarms that show trouble before users do, an SNS topic they notify, and one dashboard."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
@@ -9,143 +11,141 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
 from ..http_api import LambdaHttpApi
-from . import defaults, metrics
+from ..queue_worker import QueueWorker, WorkQueue
+from ..scheduled_task import ScheduledTask
+from . import alarms, dashboard, defaults, metrics
 
 
 class ServiceMonitoring(Construct):
-    """Alarms on functions, the HTTP API, queues and the proxy; a topic; one dashboard.
+    """Alarms on functions, the HTTP API, queues, schedules and the proxy; a topic; one dashboard.
 
-    Every alarm notifies ``topic`` and says in its description what to check first.
+    Every alarm notifies ``topic`` (on ALARM and on OK), treats missing data as not breaching
+    (no invocations, no messages: nothing failing), and says in its description what to check
+    first. Metrics come from :mod:`.metrics`, alarm thresholds from :mod:`.alarms`, widgets from
+    :mod:`.dashboard`.
 
-    :param service_name: names the dashboard's title (not a physical name). Required.
-    :param alarm_email: an email address subscribed to the topic. Default: none.
+    :param service_name: the dashboard's title and the topic's display name (not physical names). Required.
+    :param alarm_email: an email address subscribed to the topic (the example app takes it from the
+        ``alarm_email`` context). Default: none.
 
-    Methods: :meth:`monitor_function`, :meth:`monitor_http_api`, :meth:`monitor_queue`,
-    :meth:`monitor_proxy`. Attributes: ``topic``, ``topic_key``, ``dashboard``, ``alarms``.
+    Methods: :meth:`monitor_function`, :meth:`monitor_http_api`, :meth:`monitor_queue_worker`
+    (:meth:`monitor_queue` for a bare :class:`WorkQueue`), :meth:`monitor_scheduled_task`,
+    :meth:`monitor_dead_letters`, :meth:`monitor_proxy`, :meth:`add_alarm_status_widget`.
+
+    Attributes: ``topic`` (KMS-encrypted, TLS-only), ``topic_key``, ``dashboard``, ``alarms``
+    (every alarm created, in order).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, service_name: str, alarm_email: str | None = None) -> None:
         super().__init__(scope, construct_id)
+        # 1. validate -------------------------------------------------------------------
         if alarm_email is not None and ("@" not in alarm_email or " " in alarm_email):
             raise InvalidPropError("ServiceMonitoring", "alarm_email", alarm_email, "an email address")
+
+        # 2. build ----------------------------------------------------------------------
         # CloudWatch alarms can publish to an encrypted topic only with a customer-managed key that
-        # lets the CloudWatch service use it.
+        # lets the CloudWatch service use it (the AWS-managed SNS key does not).
         self.topic_key = kms.Key(self, "TopicKey", enable_key_rotation=True,
                                  description=f"Encrypts the alarm topic of {service_name}")
-        self.topic_key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
         self.topic = sns.Topic(self, "AlarmTopic", master_key=self.topic_key, enforce_ssl=True,
                                display_name=f"{service_name} alarms")
-        if alarm_email:
-            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
-        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
-        self.dashboard.add_widgets(cloudwatch.TextWidget(markdown=f"# {service_name}", width=24, height=1))
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=defaults.DASHBOARD_INTERVAL)
+        self.dashboard.add_widgets(dashboard.title(service_name))
         self.alarms: list[cloudwatch.Alarm] = []
         self._action = actions.SnsAction(self.topic)
 
-    # ---- what turns metrics into alarms --------------------------------------------------
-    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, threshold: float, description: str,
-               comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-               evaluation_periods: int = defaults.EVALUATION_PERIODS,
-               datapoints: int = defaults.DATAPOINTS_TO_ALARM) -> cloudwatch.Alarm:
-        alarm = cloudwatch.Alarm(self, construct_id, metric=metric, threshold=threshold, comparison_operator=comparison,
-                                 evaluation_periods=evaluation_periods, datapoints_to_alarm=datapoints,
-                                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                                 alarm_description=description)
+        # 3. wire -----------------------------------------------------------------------
+        self.topic_key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        if alarm_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+
+    # ---- what to monitor -------------------------------------------------------------------
+    def monitor_function(self, function: ServerlessFunction, label: str | None = None) -> list[cloudwatch.Alarm]:
+        """Errors, throttles, p99 duration ≥ 80% of the timeout, concurrency ≥ 80% of its reservation
+        (only when it has one). ``label`` prefixes ids and titles. Default: the function's construct id."""
+        label = label or function.node.id
+        found = metrics.function_metrics(function.function)
+        return self._monitor(label, found, alarms.function_alarms(
+            label, found, function.timeout, function.reserved_concurrent_executions))
+
+    def monitor_http_api(self, api: LambdaHttpApi, label: str = "HttpApi",
+                         latency_threshold: Duration | None = None) -> list[cloudwatch.Alarm]:
+        """5xx responses and p99 latency ≥ ``latency_threshold``. Default: 2 seconds."""
+        latency_ms = int((latency_threshold or Duration.millis(defaults.API_P99_LATENCY_MS)).to_milliseconds())
+        if latency_ms < 1:
+            raise InvalidPropError("ServiceMonitoring.monitor_http_api", "latency_threshold", f"{latency_ms} ms",
+                                   ">= 1 millisecond")
+        found = metrics.http_api_metrics(api)
+        return self._monitor(label, found, alarms.http_api_alarms(label, found, latency_ms))
+
+    def monitor_queue_worker(self, worker: QueueWorker, label: str | None = None,
+                             oldest_message_age: Duration | None = None) -> list[cloudwatch.Alarm]:
+        """Visible messages in the worker's DLQ (> 0) and the age of the oldest message in its queue
+        (≥ ``oldest_message_age``. Default: 5 minutes). ``label`` default: the worker's construct id."""
+        return self.monitor_queue(worker.work_queue, label or worker.node.id, oldest_message_age)
+
+    def monitor_queue(self, queue: WorkQueue | QueueWorker, label: str = "Queue",
+                      oldest_message_age: Duration | None = None) -> list[cloudwatch.Alarm]:
+        """The same alarms as :meth:`monitor_queue_worker`, for a :class:`WorkQueue` (or a worker)."""
+        age = int((oldest_message_age or Duration.seconds(defaults.QUEUE_AGE_SECONDS)).to_seconds())
+        if age < 1:
+            raise InvalidPropError("ServiceMonitoring.monitor_queue", "oldest_message_age", f"{age} seconds",
+                                   ">= 1 second")
+        found = metrics.queue_metrics(queue.queue, queue.dead_letter_queue)
+        return self._monitor(label, found, alarms.queue_alarms(label, found, age))
+
+    def monitor_scheduled_task(self, task: ScheduledTask, label: str | None = None) -> list[cloudwatch.Alarm]:
+        """Visible messages (> 0) in the task's delivery DLQ and in its failed-runs queue.
+
+        ``label`` default: the task's construct id; the alarms are ``<label>Delivery…`` and ``<label>Failures…``.
+        """
+        label = label or task.node.id
+        return [self.monitor_dead_letters(task.dead_letter_queue, f"{label}Delivery",
+                                          check_first=defaults.SCHEDULE_DELIVERY_CHECK_FIRST),
+                self.monitor_dead_letters(task.failure_queue, f"{label}Failures",
+                                          check_first=defaults.SCHEDULE_FAILURES_CHECK_FIRST)]
+
+    def monitor_dead_letters(self, queue: sqs.IQueue, label: str, check_first: str | None = None) -> cloudwatch.Alarm:
+        """Visible messages (> 0) in a dead-letter queue of its own; ``check_first`` ends the description.
+        Default: read a message and the function's logs, fix, re-run."""
+        found = metrics.dead_letter_metrics(queue)
+        (alarm,) = self._monitor(label, found, [alarms.dead_letter_alarm(label, found, check_first)])
+        return alarm
+
+    def monitor_proxy(self, proxy: rds.IDatabaseProxy | str, budget: int, label: str = "Proxy") -> list[cloudwatch.Alarm]:
+        """Client connections (AWS/RDS, dimension ProxyName) ≥ 80% of the connection ``budget``.
+
+        :param proxy: the RDS Proxy, or its name.
+        :param budget: the connections the proxy may open (``ServerlessDatabase.connection_budget``), >= 1.
+        """
+        if budget < 1:
+            raise InvalidPropError("ServiceMonitoring.monitor_proxy", "budget", budget, ">= 1 connection")
+        found = metrics.proxy_metrics(proxy)
+        return self._monitor(label, found, alarms.proxy_alarms(label, found, budget))
+
+    def add_alarm_status_widget(self) -> None:
+        """One widget showing every alarm's state (call after adding the monitors)."""
+        self.dashboard.add_widgets(dashboard.alarm_status(self.alarms))
+
+    # ---- alarms on the topic, metrics on the dashboard ---------------------------------------
+    def _monitor(self, label: str, found: dict[str, cloudwatch.IMetric],
+                 specs: Sequence[alarms.AlarmSpec]) -> list[cloudwatch.Alarm]:
+        created = [self._alarm(label, spec) for spec in specs]
+        self.dashboard.add_widgets(*dashboard.graphs(label, found))
+        return created
+
+    def _alarm(self, label: str, spec: alarms.AlarmSpec) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(self, f"{label}{spec.suffix}", metric=spec.metric, threshold=spec.threshold,
+                                 comparison_operator=spec.comparison, evaluation_periods=spec.evaluation_periods,
+                                 datapoints_to_alarm=spec.datapoints_to_alarm,
+                                 treat_missing_data=spec.treat_missing_data, alarm_description=spec.description)
         alarm.add_alarm_action(self._action)
         alarm.add_ok_action(self._action)
         self.alarms.append(alarm)
         return alarm
-
-    def monitor_function(self, function: ServerlessFunction, label: str) -> list[cloudwatch.Alarm]:
-        """Errors, throttles, p99 duration ≥ 80% of the timeout, concurrency near its reservation."""
-        found = metrics.function_metrics(function.function)
-        timeout_ms = function.timeout.to_milliseconds()
-        alarms = [
-            self._alarm(f"{label}Errors", found["errors"], 1,
-                        f"{label}: invocations are failing. Check the function's log group for ERROR records "
-                        "and the requestId of the first failure."),
-            self._alarm(f"{label}Throttles", found["throttles"], 1,
-                        f"{label}: invocations are throttled. Check reserved concurrency and the account "
-                        "concurrency limit; a traffic spike or a retry storm is the usual cause."),
-            self._alarm(f"{label}DurationP99", found["duration_p99"], timeout_ms * defaults.DURATION_SHARE_OF_TIMEOUT,
-                        f"{label}: p99 duration is at 80% of the {function.timeout.to_seconds():g} s timeout. Check "
-                        "database latency (proxy borrow time, slow queries) before raising the timeout."),
-        ]
-        if function.reserved_concurrent_executions:
-            alarms.append(self._alarm(
-                f"{label}Concurrency", found["concurrency"],
-                max(1, int(function.reserved_concurrent_executions * defaults.CONCURRENCY_SHARE)),
-                f"{label}: concurrent executions are near the reserved {function.reserved_concurrent_executions}. "
-                "Check for a traffic surge or slow invocations; raising it also raises database connections."))
-        self._graph(label, found)
-        return alarms
-
-    def monitor_http_api(self, api: LambdaHttpApi, label: str = "HttpApi") -> list[cloudwatch.Alarm]:
-        """5xx responses and p99 latency."""
-        found = metrics.http_api_metrics(api)
-        alarms = [
-            self._alarm(f"{label}5xx", found["5xx"], defaults.API_5XX_THRESHOLD,
-                        f"{label}: 5xx responses. Check the API function's Errors alarm and logs first, then "
-                        "the access log's integrationError field."),
-            self._alarm(f"{label}LatencyP99", found["latency_p99"], defaults.API_P99_LATENCY_MS,
-                        f"{label}: p99 latency above {defaults.API_P99_LATENCY_MS} ms. Check the function's duration "
-                        "and cold starts (integrationLatency in the access log)."),
-        ]
-        self._graph(label, found)
-        return alarms
-
-    def monitor_queue(self, queue: object, label: str = "Queue") -> list[cloudwatch.Alarm]:
-        """Visible messages in the DLQ (> 0) and the age of the oldest message in the queue.
-
-        ``queue`` is a :class:`~constructs_lib.queue_worker.WorkQueue` or :class:`QueueWorker`.
-        """
-        found = metrics.queue_metrics(queue.queue, queue.dead_letter_queue)  # type: ignore[attr-defined]
-        alarms = [
-            self._alarm(f"{label}DeadLetters", found["dlq_visible"], 0,
-                        f"{label}: messages reached the dead-letter queue. Read one (its body and the worker's "
-                        "logs for its messageId), fix the cause, then redrive it to the source queue.",
-                        comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, evaluation_periods=1,
-                        datapoints=1),
-            self._alarm(f"{label}OldestMessage", found["oldest_age"], defaults.QUEUE_AGE_SECONDS,
-                        f"{label}: the oldest message is {defaults.QUEUE_AGE_SECONDS} s old. Check the worker's "
-                        "errors and throttles, and its maximum concurrency against the backlog."),
-        ]
-        self._graph(label, found)
-        return alarms
-
-    def monitor_dead_letters(self, queue: object, label: str) -> cloudwatch.Alarm:
-        """Visible messages (> 0) in a dead-letter queue of its own (e.g. a scheduled task's)."""
-        metric = queue.metric_approximate_number_of_messages_visible(period=defaults.PERIOD, statistic="Maximum")  # type: ignore[attr-defined]
-        alarm = self._alarm(f"{label}DeadLetters", metric, 0,
-                            f"{label}: messages in this dead-letter queue mean runs that failed for good. Read one "
-                            "and the function's logs for its time, fix the cause, then re-run the job for that time.",
-                            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, evaluation_periods=1,
-                            datapoints=1)
-        self._graph(label, {"dead letters": metric})
-        return alarm
-
-    def monitor_proxy(self, proxy: rds.IDatabaseProxy, budget: int, label: str = "Proxy") -> list[cloudwatch.Alarm]:
-        """Client connections near the connection budget."""
-        if budget < 1:
-            raise InvalidPropError("ServiceMonitoring.monitor_proxy", "budget", budget, ">= 1 connection")
-        found = metrics.proxy_metrics(proxy)
-        threshold = max(1, int(budget * defaults.PROXY_CONNECTION_SHARE))
-        alarms = [self._alarm(f"{label}ClientConnections", found["client_connections"], threshold,
-                              f"{label}: {threshold} client connections, 80% of the {budget}-connection budget. "
-                              "Check which function's concurrency grew and its connections per container.")]
-        self._graph(label, found)
-        return alarms
-
-    # ---- what puts them on the dashboard ---------------------------------------------------
-    def _graph(self, label: str, found: dict[str, cloudwatch.IMetric]) -> None:
-        self.dashboard.add_widgets(*[cloudwatch.GraphWidget(title=f"{label}: {name}", left=[metric], width=6, height=5)
-                                     for name, metric in found.items()])
-
-    def add_alarm_status_widget(self) -> None:
-        """One widget showing every alarm's state (call after adding the monitors)."""
-        self.dashboard.add_widgets(cloudwatch.AlarmStatusWidget(alarms=self.alarms, width=24, title="Alarms"))

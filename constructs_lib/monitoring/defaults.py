@@ -17,3 +17,16 @@ API_P99_LATENCY_MS = 2000
 QUEUE_AGE_SECONDS = 300
 #: Proxy client connections alarm at this share of the connection budget.
 PROXY_CONNECTION_SHARE = 0.8
+#: Dashboard: how far back it shows by default, and the size of each graph (4 per row).
+DASHBOARD_INTERVAL = Duration.hours(3)
+GRAPH_WIDTH = 6
+GRAPH_HEIGHT = 5
+#: What a dead-letter queue of its own (e.g. a scheduled task's) tells the reader to check first.
+DEAD_LETTERS_CHECK_FIRST = ("messages in this dead-letter queue mean runs that failed for good. Read one and the "
+                            "function's logs for its time, fix the cause, then re-run the job for that time.")
+SCHEDULE_DELIVERY_CHECK_FIRST = (
+    "the scheduler could not invoke the function, even after its retries. Read a message's ERROR_CODE and "
+    "ERROR_MESSAGE attributes first (permissions, throttling, a deleted function), then re-run that time.")
+SCHEDULE_FAILURES_CHECK_FIRST = (
+    "runs failed after Lambda's asynchronous retries. Read a record's requestContext.condition and "
+    "responsePayload, then the function's logs at its timestamp; fix the cause and re-run that time.")

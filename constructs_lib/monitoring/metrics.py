@@ -1,4 +1,7 @@
-"""What builds the metrics: one function per monitored resource, returning (name, metric) pairs."""
+"""What builds the metrics: one function per monitored resource, returning ``{name: metric}``.
+
+Nothing here creates an alarm or a widget; :mod:`.alarms` and :mod:`.dashboard` do that.
+"""
 from __future__ import annotations
 
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -11,6 +14,7 @@ from . import defaults
 
 
 def function_metrics(function: lambda_.IFunction) -> dict[str, cloudwatch.IMetric]:
+    """Errors and throttles (sums), p99 duration, and concurrent executions (maximum) per minute."""
     period = defaults.PERIOD
     return {
         "errors": function.metric_errors(period=period, statistic="Sum"),
@@ -21,6 +25,7 @@ def function_metrics(function: lambda_.IFunction) -> dict[str, cloudwatch.IMetri
 
 
 def http_api_metrics(api: LambdaHttpApi) -> dict[str, cloudwatch.IMetric]:
+    """5xx responses (sum) and p99 latency per minute, on the API's ApiId dimension."""
     period = defaults.PERIOD
     return {
         "5xx": api.api.metric_server_error(period=period, statistic="Sum"),
@@ -29,6 +34,7 @@ def http_api_metrics(api: LambdaHttpApi) -> dict[str, cloudwatch.IMetric]:
 
 
 def queue_metrics(queue: sqs.IQueue, dead_letter_queue: sqs.IQueue) -> dict[str, cloudwatch.IMetric]:
+    """Visible messages in the dead-letter queue and the age of the oldest message in the queue (maxima)."""
     period = defaults.PERIOD
     return {
         "dlq_visible": dead_letter_queue.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum"),
@@ -36,7 +42,15 @@ def queue_metrics(queue: sqs.IQueue, dead_letter_queue: sqs.IQueue) -> dict[str,
     }
 
 
-def proxy_metrics(proxy: rds.IDatabaseProxy) -> dict[str, cloudwatch.IMetric]:
+def dead_letter_metrics(dead_letter_queue: sqs.IQueue) -> dict[str, cloudwatch.IMetric]:
+    """Visible messages (maximum) in a dead-letter queue of its own."""
+    return {"dead letters": dead_letter_queue.metric_approximate_number_of_messages_visible(
+        period=defaults.PERIOD, statistic="Maximum")}
+
+
+def proxy_metrics(proxy: rds.IDatabaseProxy | str) -> dict[str, cloudwatch.IMetric]:
+    """Client connections (maximum) of an RDS Proxy, given as the proxy or its name."""
+    name = proxy if isinstance(proxy, str) else proxy.db_proxy_name
     return {"client_connections": cloudwatch.Metric(
-        namespace="AWS/RDS", metric_name="ClientConnections", dimensions_map={"ProxyName": proxy.db_proxy_name},
+        namespace="AWS/RDS", metric_name="ClientConnections", dimensions_map={"ProxyName": name},
         period=defaults.PERIOD, statistic="Maximum")}

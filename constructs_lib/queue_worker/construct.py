@@ -1,6 +1,8 @@
 """SQS queues that lose nothing, and Lambda workers that report partial batch failures."""
 from __future__ import annotations
 
+import re
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -12,13 +14,18 @@ from ..errors import InvalidPropError
 from ..function import ServerlessFunction
 from . import defaults
 
+#: Lambda environment variable names, and the prefixes Lambda reserves.
+_ENV_VAR = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_RESERVED_ENV_PREFIXES = ("AWS_", "LAMBDA_")
+
 
 class WorkQueue(Construct):
     """An encrypted, TLS-only SQS queue with an equally protected dead-letter queue.
 
     Kept apart from its consumer so it can live in a stateful stack (messages are data).
 
-    :param fifo: a FIFO queue with content-based deduplication and message-group ordering. Default: False.
+    :param fifo: a FIFO queue with content-based deduplication and message-group ordering (its DLQ
+        is FIFO too; producers must send a ``MessageGroupId``). Default: False.
     :param encryption_key: a KMS key for both queues. Default: SSE-SQS (SQS-managed keys).
     :param max_receive_count: receives before a message moves to the DLQ (1–1000). Default: 5.
     :param consumer_timeout: the consuming function's timeout, to size the visibility timeout.
@@ -36,15 +43,19 @@ class WorkQueue(Construct):
                  max_batching_window: Duration | None = None, visibility_timeout: Duration | None = None,
                  dead_letter_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN) -> None:
         super().__init__(scope, construct_id)
+        # 1. validate -------------------------------------------------------------------
         self.max_receive_count = max_receive_count if max_receive_count is not None else defaults.MAX_RECEIVE_COUNT
         low, high = defaults.MAX_RECEIVE_COUNT_RANGE
         if not low <= self.max_receive_count <= high:
             raise InvalidPropError("WorkQueue", "max_receive_count", self.max_receive_count, f"{low}–{high}")
-        minimum = minimum_visibility_seconds(consumer_timeout or defaults.CONSUMER_TIMEOUT,
-                                             max_batching_window or defaults.MAX_BATCHING_WINDOW)
-        self.visibility_timeout = visibility_timeout or Duration.seconds(minimum)
-        check_visibility("WorkQueue", self.visibility_timeout, minimum)
+        consumer_timeout = consumer_timeout or defaults.CONSUMER_TIMEOUT
+        max_batching_window = max_batching_window or defaults.MAX_BATCHING_WINDOW
+        self.visibility_timeout = visibility_timeout or Duration.seconds(
+            minimum_visibility_seconds(consumer_timeout, max_batching_window))
+        check_visibility("WorkQueue", self.visibility_timeout, consumer_timeout, max_batching_window)
         self.fifo = fifo
+
+        # 2. build ----------------------------------------------------------------------
         encryption = {"encryption": sqs.QueueEncryption.KMS, "encryption_master_key": encryption_key} if encryption_key \
             else {"encryption": sqs.QueueEncryption.SQS_MANAGED}
         fifo_props = {"fifo": True} if fifo else {}
@@ -55,13 +66,21 @@ class WorkQueue(Construct):
             self, "Queue", enforce_ssl=True, visibility_timeout=self.visibility_timeout,
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=self.max_receive_count),
             content_based_deduplication=True if fifo else None, **encryption, **fifo_props)
+
+        # 3. wire -----------------------------------------------------------------------
         for finding in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
             acknowledge(self.dead_letter_queue, finding,
                         "This queue is itself the dead-letter queue of its work queue; failed messages stop here "
-                        "for 14 days under an alarm instead of moving again.")
+                        "for 14 days, watched by the monitoring construct's dead-letter alarm, instead of moving again.")
 
     def grant_send_to(self, producer: ServerlessFunction, env_var: str = "QUEUE_URL") -> None:
-        """Let ``producer`` send to the queue and tell it the queue URL through ``env_var``."""
+        """Let ``producer`` send to the queue (and encrypt with its key) and tell it the queue URL.
+
+        :param env_var: the environment variable holding the queue URL. Default: ``QUEUE_URL``.
+        """
+        if not _ENV_VAR.fullmatch(env_var) or env_var.startswith(_RESERVED_ENV_PREFIXES):
+            raise InvalidPropError("WorkQueue.grant_send_to", "env_var", env_var,
+                                   "a name of letters, digits and '_' starting with a letter, not AWS_/LAMBDA_ reserved")
         self.queue.grant_send_messages(producer.role)
         producer.add_environment(env_var, self.queue.queue_url)
 
@@ -72,25 +91,41 @@ class QueueWorker(Construct):
     ReportBatchItemFailures is always on: one bad message never re-runs its whole batch.
 
     :param function: the worker. Required.
-    :param queue: the queue to consume. Default: a new :class:`WorkQueue` sized for ``function``.
-    :param batch_size: 1–10,000 (standard; above 10 needs a batching window), 1–10 (FIFO). Default: 10.
+    :param queue: an existing queue to consume. Default: a new :class:`WorkQueue` sized for
+        ``function`` (then ``fifo``, ``max_receive_count``, ``encryption_key`` and
+        ``visibility_timeout`` apply to it; with an existing queue they must be left unset).
+    :param batch_size: 1–10,000 (standard; above 10 needs a batching window of at least 1 s),
+        1–10 (FIFO). Default: 10.
     :param max_batching_window: 0–300 s; not allowed on FIFO queues. Default: 0.
-    :param max_concurrency: concurrent invocations the event source may start (2–1000); the bound
-        the database connection budget uses. Default: none (the function's reserved concurrency).
-    :param fifo: / :param max_receive_count: / :param encryption_key: for the queue it creates.
+    :param max_concurrency: concurrent invocations the event source may start (2–1000), at most the
+        function's reserved concurrency when it has one (throttled messages would burn receives and
+        land in the DLQ); the bound the database connection budget uses. Default: none (the
+        function's reserved concurrency, else the account's).
+    :param fifo: create a FIFO queue (content-based deduplication, message-group ordering).
+        Default: False, or the given queue's kind.
+    :param max_receive_count: receives before a message moves to the DLQ (1–1000). Default: 5.
+    :param encryption_key: a KMS key for both queues. Default: SSE-SQS.
+    :param visibility_timeout: of the created queue. Default: 6 × the function timeout + the
+        batching window; a shorter value fails synth.
 
     Attributes: ``work_queue``, ``queue``, ``dead_letter_queue``, ``event_source``, ``function``,
-    ``max_concurrency``.
+    ``batch_size``, ``max_batching_window``, ``max_concurrency``, ``fifo``.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, function: ServerlessFunction,
                  queue: WorkQueue | None = None, batch_size: int | None = None,
                  max_batching_window: Duration | None = None, max_concurrency: int | None = None,
-                 fifo: bool = False, max_receive_count: int | None = None, encryption_key: kms.IKey | None = None) -> None:
+                 fifo: bool | None = None, max_receive_count: int | None = None, encryption_key: kms.IKey | None = None,
+                 visibility_timeout: Duration | None = None) -> None:
         super().__init__(scope, construct_id)
+        # 1. validate -------------------------------------------------------------------
+        if queue is not None:
+            _only_without_queue({"fifo": None if fifo is None or fifo == queue.fifo else fifo,
+                                 "max_receive_count": max_receive_count, "encryption_key": encryption_key,
+                                 "visibility_timeout": visibility_timeout})
+        fifo = queue.fifo if queue is not None else bool(fifo)
         batch_size = batch_size if batch_size is not None else defaults.BATCH_SIZE
         window = max_batching_window or defaults.MAX_BATCHING_WINDOW
-        fifo = queue.fifo if queue is not None else fifo
         window_seconds = window.to_seconds()
         if fifo and window_seconds > 0:
             raise InvalidPropError("QueueWorker", "max_batching_window", f"{window_seconds:g} seconds",
@@ -105,28 +140,54 @@ class QueueWorker(Construct):
         if batch_size > defaults.BATCH_SIZE_WITHOUT_WINDOW and window_seconds < 1:
             raise InvalidPropError("QueueWorker", "batch_size", batch_size,
                                    f"at most {defaults.BATCH_SIZE_WITHOUT_WINDOW} unless max_batching_window >= 1 second")
-        if max_concurrency is not None and not defaults.MAX_CONCURRENCY_RANGE[0] <= max_concurrency <= defaults.MAX_CONCURRENCY_RANGE[1]:
+        if max_concurrency is not None:
             low, high = defaults.MAX_CONCURRENCY_RANGE
-            raise InvalidPropError("QueueWorker", "max_concurrency", max_concurrency, f"{low}–{high}")
+            if not low <= max_concurrency <= high:
+                raise InvalidPropError("QueueWorker", "max_concurrency", max_concurrency, f"{low}–{high}")
+            reserved = function.reserved_concurrent_executions
+            if reserved is not None and max_concurrency > reserved:
+                raise InvalidPropError("QueueWorker", "max_concurrency", max_concurrency,
+                                       f"at most the function's reserved_concurrent_executions={reserved} (above it, "
+                                       "Lambda throttles the poller and throttled messages count toward max_receive_count)")
         if queue is not None:
-            check_visibility("QueueWorker", queue.visibility_timeout,
-                             minimum_visibility_seconds(function.timeout, window), prop="queue.visibility_timeout")
+            check_visibility("QueueWorker", queue.visibility_timeout, function.timeout, window,
+                             prop="queue.visibility_timeout")
+        elif visibility_timeout is not None:
+            check_visibility("QueueWorker", visibility_timeout, function.timeout, window)
+
+        # 2. build ----------------------------------------------------------------------
         self.work_queue = queue or WorkQueue(self, "Queue", fifo=fifo, max_receive_count=max_receive_count,
                                              encryption_key=encryption_key, consumer_timeout=function.timeout,
-                                             max_batching_window=window)
-        self.queue = self.work_queue.queue
-        self.dead_letter_queue = self.work_queue.dead_letter_queue
+                                             max_batching_window=window, visibility_timeout=visibility_timeout)
+        self.queue: sqs.Queue = self.work_queue.queue
+        self.dead_letter_queue: sqs.Queue = self.work_queue.dead_letter_queue
         self.function = function
+        self.fifo = fifo
+        self.batch_size = batch_size
+        self.max_batching_window = window
         self.max_concurrency = max_concurrency
         self.event_source = event_sources.SqsEventSource(
             self.queue, batch_size=batch_size, max_batching_window=window if window_seconds else None,
             report_batch_item_failures=True, max_concurrency=max_concurrency)
-        function.invoke_target.add_event_source(self.event_source)
+
+        # 3. wire -----------------------------------------------------------------------
+        function.invoke_target.add_event_source(self.event_source)  # grants consume (and kms:Decrypt)
         acknowledge(function.invoke_target, "Serverless-LambdaEventSourceMappingDestination",
                     "SQS event source mappings take no on-failure destination; a failing message returns to the "
                     "queue and its redrive policy moves it to the dead-letter queue after max_receive_count receives.")
         if self.work_queue.queue.encryption_master_key is not None:
             self.work_queue.queue.encryption_master_key.grant_decrypt(function.role)
+
+    def grant_send_to(self, producer: ServerlessFunction, env_var: str = "QUEUE_URL") -> None:
+        """Let ``producer`` send to the queue and tell it the queue URL through ``env_var``."""
+        self.work_queue.grant_send_to(producer, env_var)
+
+
+def _only_without_queue(props: dict[str, object]) -> None:
+    for prop, value in props.items():
+        if value is not None:
+            raise InvalidPropError("QueueWorker", prop, value,
+                                   "None when an existing queue is given (set it on that WorkQueue instead)")
 
 
 def minimum_visibility_seconds(consumer_timeout: Duration, max_batching_window: Duration) -> int:
@@ -134,12 +195,16 @@ def minimum_visibility_seconds(consumer_timeout: Duration, max_batching_window: 
     return int(defaults.VISIBILITY_TIMEOUT_FACTOR * consumer_timeout.to_seconds() + max_batching_window.to_seconds())
 
 
-def check_visibility(construct: str, visibility: Duration, minimum: int, prop: str = "visibility_timeout") -> None:
+def check_visibility(construct: str, visibility: Duration, consumer_timeout: Duration, max_batching_window: Duration,
+                     prop: str = "visibility_timeout") -> None:
+    """Fail unless ``visibility`` is at least 6 × the consumer timeout + the batching window, and at most 12 h."""
     seconds = visibility.to_seconds()
+    minimum = minimum_visibility_seconds(consumer_timeout, max_batching_window)
     if seconds < minimum:
         raise InvalidPropError(construct, prop, f"{seconds:g} seconds",
-                               f"at least {minimum} seconds = {defaults.VISIBILITY_TIMEOUT_FACTOR} × the function "
-                               "timeout + the batching window")
+                               f"at least {minimum} seconds = {defaults.VISIBILITY_TIMEOUT_FACTOR} × the "
+                               f"{consumer_timeout.to_seconds():g} s function timeout + the "
+                               f"{max_batching_window.to_seconds():g} s batching window")
     if seconds > defaults.VISIBILITY_TIMEOUT_MAX_SECONDS:
         raise InvalidPropError(construct, prop, f"{seconds:g} seconds",
                                f"at most {defaults.VISIBILITY_TIMEOUT_MAX_SECONDS} seconds (12 hours)")

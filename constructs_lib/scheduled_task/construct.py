@@ -1,6 +1,9 @@
 """A function run on a schedule by EventBridge Scheduler, with retries and nowhere to lose a run."""
 from __future__ import annotations
 
+import functools
+import zoneinfo
+
 from aws_cdk import Duration, RemovalPolicy, Stack, TimeZone
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_destinations as destinations
@@ -23,15 +26,18 @@ class ScheduledTask(Construct):
     ``{"scheduledTime": "<the scheduled time>"}``, which makes each run idempotent per time.
 
     :param function: the task. Required.
-    :param schedule: ``rate(1 day)``, ``cron(0 3 * * ? *)`` … checked as EventBridge would. Required.
-    :param time_zone: IANA name for cron schedules. Default: ``UTC``.
+    :param schedule: ``rate(1 day)``, ``cron(0 3 * * ? *)`` (six fields, exactly one of day-of-month
+        and day-of-week ``?``) or ``at(2030-01-01T03:00:00)``, checked at synth as EventBridge
+        Scheduler would (see :mod:`.expressions`). Required.
+    :param time_zone: IANA name the cron/at expression is read in. Default: ``UTC``.
     :param flexible_window: let the scheduler start up to this much later (0–1440 min). Default: off.
     :param retry_attempts: scheduler delivery retries (0–185). Default: 3.
     :param max_event_age: 60 s–24 h. Default: 1 hour.
     :param async_retry_attempts: Lambda retries of a failed run (0–2). Default: 2.
     :param async_max_event_age: 60 s–6 h. Default: 1 hour.
 
-    Attributes: ``schedule``, ``dead_letter_queue``, ``failure_queue``, ``function``.
+    Attributes: ``schedule``, ``dead_letter_queue`` (failed deliveries), ``failure_queue`` (failed runs),
+    ``role`` (the scheduler's), ``function``, ``expression``, ``time_zone``.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, function: ServerlessFunction, schedule: str,
@@ -43,6 +49,9 @@ class ScheduledTask(Construct):
         reason = expressions.problem(schedule)
         if reason:
             raise InvalidPropError("ScheduledTask", "schedule", schedule, reason)
+        zone_name = time_zone or defaults.TIME_ZONE
+        if zone_name not in _time_zones():
+            raise InvalidPropError("ScheduledTask", "time_zone", zone_name, "an IANA time zone name such as UTC or Europe/Paris")
         retries = retry_attempts if retry_attempts is not None else defaults.RETRY_ATTEMPTS
         age = max_event_age or defaults.MAX_EVENT_AGE
         async_retries = async_retry_attempts if async_retry_attempts is not None else defaults.ASYNC_RETRY_ATTEMPTS
@@ -56,11 +65,13 @@ class ScheduledTask(Construct):
 
         # 2. build ----------------------------------------------------------------------
         self.function = function
+        self.expression = schedule
+        self.time_zone = zone_name
         queue_props = {"retention_period": defaults.DLQ_RETENTION, "enforce_ssl": True,
                        "encryption": sqs.QueueEncryption.SQS_MANAGED, "removal_policy": RemovalPolicy.RETAIN}
         self.dead_letter_queue = sqs.Queue(self, "DeliveryDeadLetterQueue", **queue_props)
         self.failure_queue = sqs.Queue(self, "FailureQueue", **queue_props)
-        zone = TimeZone.of(time_zone or defaults.TIME_ZONE)
+        zone = TimeZone.of(zone_name)
         self.role = iam.Role(self, "SchedulerRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
                              description=f"EventBridge Scheduler invoking {function.node.path}")
         self.schedule = scheduler.Schedule(
@@ -90,6 +101,13 @@ class ScheduledTask(Construct):
         acknowledge(self.role, f"AwsSolutions-IAM5[Resource::<{function_id}.Arn>:*]",
                     "lambda:InvokeFunction on this one function's versions and aliases (ARN:*), as grantInvoke "
                     "writes it; no other function is reachable.")
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    """IANA names EventBridge Scheduler accepts: the CDK's list, the system's, and UTC."""
+    cdk_names = {getattr(TimeZone, attr).timezone_name for attr in dir(TimeZone) if attr.isupper()}
+    return frozenset(cdk_names | zoneinfo.available_timezones() | {"UTC"})
 
 
 def _check(prop: str, value: int, bounds: tuple[int, int], unit: str = "") -> None:

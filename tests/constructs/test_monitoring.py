@@ -6,8 +6,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
-from constructs_lib import (InvalidPropError, LambdaHttpApi, QueueWorker, ServerlessDatabase, ServerlessFunction,
-                            ServiceMonitoring, ServiceNetwork)
+from constructs_lib import (InvalidPropError, LambdaHttpApi, QueueWorker, ScheduledTask, ServerlessDatabase,
+                            ServerlessFunction, ServiceMonitoring, ServiceNetwork)
 from tests.cdk_helpers import new_stack
 
 INLINE = lambda_.Code.from_inline("def handler(event, context):\n    return {}\n")
@@ -106,3 +106,114 @@ class TestTopicAndDashboard:
         database = ServerlessDatabase(stack, "Db", vpc=network.vpc)
         with pytest.raises(InvalidPropError, match="invalid budget=0"):
             ServiceMonitoring(stack, "M", service_name="s").monitor_proxy(database.proxy, budget=0)
+
+
+@pytest.fixture(scope="module")
+def by_method():  # type: ignore[no-untyped-def]
+    """The named methods with default labels: monitor_queue_worker, monitor_scheduled_task, a proxy by name."""
+    stack = new_stack()
+    worker_fn = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler", timeout=Duration.seconds(20),
+                                   reserved_concurrent_executions=10)
+    job_fn = ServerlessFunction(stack, "Job", code=INLINE, handler="index.handler")
+    worker = QueueWorker(stack, "Jobs", function=worker_fn, max_concurrency=5)
+    task = ScheduledTask(stack, "Nightly", function=job_fn, schedule="rate(1 day)")
+    monitoring = ServiceMonitoring(stack, "Monitoring", service_name="users-test")
+    monitoring.monitor_function(worker_fn)
+    monitoring.monitor_queue_worker(worker, oldest_message_age=Duration.minutes(2))
+    monitoring.monitor_scheduled_task(task)
+    monitoring.monitor_proxy("users-proxy", budget=10, label="SharedProxy")
+    return stack, worker, task, monitoring, Template.from_stack(stack)
+
+
+class TestNamedMethods:
+    def test_default_labels_are_the_construct_ids(self, by_method) -> None:  # type: ignore[no-untyped-def]
+        _, _, _, monitoring, template = by_method
+        ids = sorted(template.find_resources("AWS::CloudWatch::Alarm"))
+        prefixes = ("MonitoringWorkerErrors", "MonitoringWorkerThrottles", "MonitoringWorkerDurationP99",
+                    "MonitoringWorkerConcurrency", "MonitoringJobsDeadLetters", "MonitoringJobsOldestMessage",
+                    "MonitoringNightlyDeliveryDeadLetters", "MonitoringNightlyFailuresDeadLetters",
+                    "MonitoringSharedProxyClientConnections")
+        assert len(ids) == len(prefixes) == len(monitoring.alarms)
+        for prefix in prefixes:
+            assert [i for i in ids if i.startswith(prefix)], prefix
+
+    def test_queue_worker_alarms_watch_the_dlq_and_the_queue(self, by_method) -> None:  # type: ignore[no-untyped-def]
+        stack, worker, _, _, template = by_method
+        by_id = template.find_resources("AWS::CloudWatch::Alarm")
+        dead = alarm(by_id, "MonitoringJobsDeadLetters")
+        assert dead["Dimensions"] == [{"Name": "QueueName", "Value": {
+            "Fn::GetAtt": [stack.get_logical_id(worker.dead_letter_queue.node.default_child), "QueueName"]}}]
+        assert (dead["Threshold"], dead["EvaluationPeriods"], dead["DatapointsToAlarm"], dead["Statistic"]) == (0, 1, 1, "Maximum")
+        oldest = alarm(by_id, "MonitoringJobsOldestMessage")
+        assert oldest["Dimensions"][0]["Value"] == {
+            "Fn::GetAtt": [stack.get_logical_id(worker.queue.node.default_child), "QueueName"]}
+        assert oldest["Threshold"] == 120 and oldest["Namespace"] == "AWS/SQS" and oldest["Period"] == 60
+
+    def test_scheduled_task_alarms_say_what_each_queue_holds(self, by_method) -> None:  # type: ignore[no-untyped-def]
+        stack, _, task, _, template = by_method
+        by_id = template.find_resources("AWS::CloudWatch::Alarm")
+        delivery = alarm(by_id, "MonitoringNightlyDeliveryDeadLetters")
+        failures = alarm(by_id, "MonitoringNightlyFailuresDeadLetters")
+        for props, queue in ((delivery, task.dead_letter_queue), (failures, task.failure_queue)):
+            assert props["MetricName"] == "ApproximateNumberOfMessagesVisible"
+            assert props["ComparisonOperator"] == "GreaterThanThreshold" and props["Threshold"] == 0
+            assert props["Dimensions"][0]["Value"]["Fn::GetAtt"][0] == stack.get_logical_id(queue.node.default_child)
+        assert "ERROR_CODE" in delivery["AlarmDescription"]
+        assert "requestContext.condition" in failures["AlarmDescription"]
+
+    def test_proxy_by_name_and_concurrency_from_reservation(self, by_method) -> None:  # type: ignore[no-untyped-def]
+        _, _, _, _, template = by_method
+        by_id = template.find_resources("AWS::CloudWatch::Alarm")
+        proxy = alarm(by_id, "MonitoringSharedProxyClientConnections")
+        assert proxy["Dimensions"] == [{"Name": "ProxyName", "Value": "users-proxy"}] and proxy["Threshold"] == 8
+        assert "8 client connections, 80% of the 10-connection budget" in proxy["AlarmDescription"]
+        concurrency = alarm(by_id, "MonitoringWorkerConcurrency")
+        assert concurrency["Threshold"] == 8 and concurrency["Statistic"] == "Maximum"
+        assert alarm(by_id, "MonitoringWorkerDurationP99")["Threshold"] == 16000
+
+    def test_dashboard_has_one_graph_per_metric(self, by_method) -> None:  # type: ignore[no-untyped-def]
+        _, _, _, _, template = by_method
+        (board,) = template.find_resources("AWS::CloudWatch::Dashboard").values()
+        body = "".join(part for part in board["Properties"]["DashboardBody"]["Fn::Join"][1] if isinstance(part, str))
+        for title in ("Worker: errors", "Worker: duration_p99", "Jobs: dlq_visible", "Jobs: oldest_age",
+                      "NightlyDelivery: dead letters", "SharedProxy: client_connections"):
+            assert f'"title":"{title}"' in body
+        assert "DashboardName" not in board["Properties"]
+
+
+class TestMoreOptions:
+    def test_http_api_latency_threshold(self) -> None:
+        stack = new_stack()
+        api_fn = ServerlessFunction(stack, "Api", code=INLINE, handler="index.handler")
+        monitoring = ServiceMonitoring(stack, "Monitoring", service_name="s")
+        monitoring.monitor_http_api(LambdaHttpApi(stack, "Http", function=api_fn), latency_threshold=Duration.millis(500))
+        by_id = Template.from_stack(stack).find_resources("AWS::CloudWatch::Alarm")
+        latency = alarm(by_id, "MonitoringHttpApiLatencyP99")
+        assert latency["Threshold"] == 500 and latency["Namespace"] == "AWS/ApiGateway"
+        assert latency["Dimensions"][0]["Name"] == "ApiId"
+
+    def test_topic_without_email_has_no_subscription_and_no_name(self) -> None:
+        stack = new_stack()
+        ServiceMonitoring(stack, "Monitoring", service_name="s")
+        template = Template.from_stack(stack)
+        template.resource_count_is("AWS::SNS::Subscription", 0)
+        topic = next(iter(template.find_resources("AWS::SNS::Topic").values()))["Properties"]
+        assert "TopicName" not in topic and topic["DisplayName"] == "s alarms"
+        key = next(iter(template.find_resources("AWS::KMS::Key").values()))["Properties"]
+        assert key["EnableKeyRotation"] is True
+
+    @pytest.mark.parametrize(("method", "prop"), [
+        ("monitor_http_api", "latency_threshold"), ("monitor_queue_worker", "oldest_message_age")])
+    def test_zero_thresholds_fail(self, method: str, prop: str) -> None:
+        stack = new_stack()
+        function = ServerlessFunction(stack, "Fn", code=INLINE, handler="index.handler")
+        monitoring = ServiceMonitoring(stack, "Monitoring", service_name="s")
+        if method == "monitor_http_api":
+            call = lambda: monitoring.monitor_http_api(LambdaHttpApi(stack, "Http", function=function),  # noqa: E731
+                                                       latency_threshold=Duration.millis(0))
+        else:
+            call = lambda: monitoring.monitor_queue_worker(QueueWorker(stack, "Jobs", function=function),  # noqa: E731
+                                                           oldest_message_age=Duration.seconds(0))
+        with pytest.raises(InvalidPropError) as raised:
+            call()
+        assert raised.value.prop == prop

@@ -131,15 +131,184 @@ class TestInvalidProps:
         with pytest.raises(InvalidPropError) as raised:
             WorkQueue(new_stack(), "Q", consumer_timeout=Duration.seconds(30), visibility_timeout=Duration.seconds(60))
         assert str(raised.value) == ("WorkQueue: invalid visibility_timeout='60 seconds'; allowed: at least 180 seconds "
-                                     "= 6 × the function timeout + the batching window")
+                                     "= 6 × the 30 s function timeout + the 0 s batching window")
 
     def test_existing_queue_too_short_for_this_worker(self) -> None:
         stack = new_stack()
         work_queue = WorkQueue(stack, "Q", consumer_timeout=Duration.seconds(10))  # 60 s
         function = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler", timeout=Duration.seconds(30))
-        with pytest.raises(InvalidPropError, match=r"invalid queue.visibility_timeout='60 seconds'; allowed: at least 180 seconds"):
+        with pytest.raises(InvalidPropError, match=r"invalid queue.visibility_timeout='60 seconds'; allowed: at least 180 "
+                                                   r"seconds = 6 × the 30 s function timeout"):
             QueueWorker(stack, "Jobs", function=function, queue=work_queue)
 
     def test_visibility_timeout_above_12_hours(self) -> None:
         with pytest.raises(InvalidPropError, match="at most 43200 seconds"):
             WorkQueue(new_stack(), "Q", visibility_timeout=Duration.hours(13))
+
+
+def function_environment(stack, template: Template, function: ServerlessFunction) -> dict:  # type: ignore[no-untyped-def]
+    logical_id = stack.get_logical_id(function.function.node.default_child)
+    return template.find_resources("AWS::Lambda::Function")[logical_id]["Properties"]["Environment"]["Variables"]
+
+
+def role_statements(stack, template: Template, function: ServerlessFunction) -> list[dict]:  # type: ignore[no-untyped-def]
+    role = {"Ref": stack.get_logical_id(function.role.node.default_child)}
+    return [statement for policy in template.find_resources("AWS::IAM::Policy").values()
+            if role in policy["Properties"]["Roles"] for statement in policy["Properties"]["PolicyDocument"]["Statement"]]
+
+
+class TestMoreDefaults:
+    def test_no_physical_names_and_no_batching_window_or_scaling_config(self) -> None:
+        # GIVEN a worker with every default
+        _, _, template = build()
+        # THEN CDK names the queues, and the mapping has neither window nor concurrency cap
+        for queue in template.find_resources("AWS::SQS::Queue").values():
+            assert "QueueName" not in queue["Properties"]
+        (mapping,) = template.find_resources("AWS::Lambda::EventSourceMapping").values()
+        assert "MaximumBatchingWindowInSeconds" not in mapping["Properties"]
+        assert "ScalingConfig" not in mapping["Properties"]
+
+    def test_tls_policy_covers_each_queue_and_all_sqs_actions(self) -> None:
+        stack = new_stack()
+        function = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler")
+        worker = QueueWorker(stack, "Jobs", function=function)
+        template = Template.from_stack(stack)
+        covered = set()
+        for policy in template.find_resources("AWS::SQS::QueuePolicy").values():
+            (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+            assert statement["Action"] == "sqs:*" and statement["Principal"] == {"AWS": "*"}
+            covered.update(ref["Ref"] for ref in policy["Properties"]["Queues"])
+        assert covered == {stack.get_logical_id(q.node.default_child) for q in (worker.queue, worker.dead_letter_queue)}
+
+    def test_mapping_reads_the_queue_and_the_worker_may_consume(self) -> None:
+        stack = new_stack()
+        function = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler")
+        worker = QueueWorker(stack, "Jobs", function=function)
+        template = Template.from_stack(stack)
+        queue_id = stack.get_logical_id(worker.queue.node.default_child)
+        template.has_resource_properties("AWS::Lambda::EventSourceMapping", {
+            "EventSourceArn": {"Fn::GetAtt": [queue_id, "Arn"]},
+            "FunctionName": {"Ref": stack.get_logical_id(function.function.node.default_child)}})
+        consume = [s for s in role_statements(stack, template, function) if "sqs:ReceiveMessage" in s["Action"]]
+        assert consume and "sqs:DeleteMessage" in consume[0]["Action"]
+
+    def test_mapping_targets_the_alias_when_the_function_has_one(self) -> None:
+        stack = new_stack()
+        function = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler", publish_alias=True)
+        QueueWorker(stack, "Jobs", function=function)
+        (mapping,) = Template.from_stack(stack).find_resources("AWS::Lambda::EventSourceMapping").values()
+        # the alias ARN: <function ARN>:live
+        assert ":live" in str(mapping["Properties"]["FunctionName"])
+        assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+class TestMoreOptions:
+    def test_caller_visibility_timeout_at_or_above_the_minimum(self) -> None:
+        worker, _, template = build(function_timeout=30, visibility_timeout=Duration.minutes(10))
+        assert queues(template)[0]["Properties"]["VisibilityTimeout"] == 600
+        assert worker.work_queue.visibility_timeout.to_seconds() == 600
+
+    def test_kms_key_for_both_queues_and_producer_can_encrypt(self) -> None:
+        stack = new_stack()
+        key = kms.Key(stack, "Key", enable_key_rotation=True)
+        worker_fn = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler")
+        producer = ServerlessFunction(stack, "Api", code=INLINE, handler="index.handler")
+        worker = QueueWorker(stack, "Jobs", function=worker_fn, encryption_key=key)
+        worker.grant_send_to(producer)
+        template = Template.from_stack(stack)
+        key_arn = {"Fn::GetAtt": [stack.get_logical_id(key.node.default_child), "Arn"]}
+        for queue in template.find_resources("AWS::SQS::Queue").values():
+            assert queue["Properties"]["KmsMasterKeyId"] == key_arn and "SqsManagedSseEnabled" not in queue["Properties"]
+        actions = [a for s in role_statements(stack, template, producer)
+                   for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+        assert "sqs:SendMessage" in actions and "kms:GenerateDataKey*" in actions
+
+    def test_fifo_mapping_keeps_batch_10_without_window_and_dlq_is_fifo(self) -> None:
+        worker, _, template = build(fifo=True, batch_size=10, max_concurrency=2)
+        main, dlq = queues(template)
+        assert dlq["Properties"]["FifoQueue"] is True and "ContentBasedDeduplication" not in dlq["Properties"]
+        assert "QueueName" not in main["Properties"] and worker.fifo is True
+        template.has_resource_properties("AWS::Lambda::EventSourceMapping", {
+            "BatchSize": 10, "MaximumBatchingWindowInSeconds": Match.absent(),
+            "FunctionResponseTypes": ["ReportBatchItemFailures"], "ScalingConfig": {"MaximumConcurrency": 2}})
+
+    def test_existing_fifo_queue_sets_the_worker_kind(self) -> None:
+        stack = new_stack()
+        work_queue = WorkQueue(stack, "Shared", fifo=True)
+        function = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler", timeout=Duration.seconds(30))
+        worker = QueueWorker(stack, "Jobs", function=function, queue=work_queue, fifo=True)
+        assert worker.fifo and worker.queue is work_queue.queue
+        with pytest.raises(InvalidPropError, match="invalid batch_size=11; allowed: 1–10 for a FIFO queue"):
+            QueueWorker(stack, "Jobs2", function=function, queue=work_queue, batch_size=11)
+
+    def test_grant_send_to_from_the_worker_with_a_custom_variable(self) -> None:
+        stack = new_stack()
+        worker_fn = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler")
+        producer = ServerlessFunction(stack, "Api", code=INLINE, handler="index.handler")
+        worker = QueueWorker(stack, "Jobs", function=worker_fn)
+        worker.grant_send_to(producer, env_var="JOBS_QUEUE_URL")
+        template = Template.from_stack(stack)
+        queue_id = stack.get_logical_id(worker.queue.node.default_child)
+        assert function_environment(stack, template, producer)["JOBS_QUEUE_URL"] == {"Ref": queue_id}
+        sends = [s for s in role_statements(stack, template, producer) if "sqs:SendMessage" in s["Action"]]
+        assert [s["Resource"] for s in sends] == [{"Fn::GetAtt": [queue_id, "Arn"]}]
+        assert not [s for s in role_statements(stack, template, producer) if "sqs:ReceiveMessage" in s["Action"]]
+
+    def test_max_batching_window_of_300_seconds_allows_batch_10000(self) -> None:
+        _, _, template = build(function_timeout=10, batch_size=10_000, max_batching_window=Duration.seconds(300))
+        assert queues(template)[0]["Properties"]["VisibilityTimeout"] == 360
+        template.has_resource_properties("AWS::Lambda::EventSourceMapping", {
+            "BatchSize": 10_000, "MaximumBatchingWindowInSeconds": 300})
+
+
+class TestMoreInvalidProps:
+    def test_caller_visibility_timeout_shorter_than_6x_timeout_plus_window(self) -> None:
+        # GIVEN a 20 s function with a 5 s window; WHEN the caller asks for a 2-minute visibility timeout
+        with pytest.raises(InvalidPropError) as raised:
+            build(function_timeout=20, max_batching_window=Duration.seconds(5), batch_size=50,
+                  visibility_timeout=Duration.minutes(2))
+        # THEN synth fails naming the prop, the value and both numbers the minimum comes from
+        assert raised.value.prop == "visibility_timeout" and raised.value.construct == "QueueWorker"
+        assert str(raised.value) == ("QueueWorker: invalid visibility_timeout='120 seconds'; allowed: at least 125 "
+                                     "seconds = 6 × the 20 s function timeout + the 5 s batching window")
+
+    @pytest.mark.parametrize(("props", "prop"), [
+        ({"fifo": True}, "fifo"),
+        ({"max_receive_count": 3}, "max_receive_count"),
+        ({"visibility_timeout": Duration.minutes(10)}, "visibility_timeout"),
+    ])
+    def test_queue_props_with_an_existing_queue(self, props, prop) -> None:  # type: ignore[no-untyped-def]
+        stack = new_stack()
+        work_queue = WorkQueue(stack, "Shared")
+        function = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler", timeout=Duration.seconds(30))
+        with pytest.raises(InvalidPropError) as raised:
+            QueueWorker(stack, "Jobs", function=function, queue=work_queue, **props)
+        assert raised.value.prop == prop and "None when an existing queue is given" in raised.value.allowed
+
+    def test_max_concurrency_above_reserved_concurrency(self) -> None:
+        stack = new_stack()
+        function = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler",
+                                      reserved_concurrent_executions=3)
+        with pytest.raises(InvalidPropError) as raised:
+            QueueWorker(stack, "Jobs", function=function, max_concurrency=5)
+        assert raised.value.prop == "max_concurrency" and "reserved_concurrent_executions=3" in str(raised.value)
+
+    @pytest.mark.parametrize(("props", "prop", "fragment"), [
+        ({"max_receive_count": -1}, "max_receive_count", "1–1000"),
+        ({"max_receive_count": 1001}, "max_receive_count", "1–1000"),
+        ({"max_concurrency": 1001}, "max_concurrency", "2–1000"),
+        ({"batch_size": 10_001, "max_batching_window": Duration.seconds(300)}, "batch_size", "1–10000"),
+    ])
+    def test_limits(self, props, prop, fragment) -> None:  # type: ignore[no-untyped-def]
+        with pytest.raises(InvalidPropError) as raised:
+            build(**props)
+        assert raised.value.prop == prop and fragment in raised.value.allowed
+
+    @pytest.mark.parametrize("env_var", ["1URL", "QUEUE-URL", "AWS_QUEUE_URL", "LAMBDA_URL", ""])
+    def test_invalid_environment_variable_name(self, env_var: str) -> None:
+        stack = new_stack()
+        worker = QueueWorker(stack, "Jobs", function=ServerlessFunction(stack, "W", code=INLINE, handler="index.handler"))
+        producer = ServerlessFunction(stack, "Api", code=INLINE, handler="index.handler")
+        with pytest.raises(InvalidPropError) as raised:
+            worker.grant_send_to(producer, env_var=env_var)
+        assert raised.value.prop == "env_var"
