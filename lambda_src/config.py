@@ -23,6 +23,7 @@ class Config:
     ``QUEUE_URL``               where user events are published; unset: not published    unset
     ``BASE_PATHS``              comma-separated custom-domain base paths to strip        none
     ``LOG_LEVEL``               level of the ``lambda_src`` logger                       INFO
+    ``AWS_LAMBDA_INITIALIZATION_TYPE``  ``snap-start``: register the after-restore hook (Lambda)  -
     ``DB_ADMIN_SECRET_ARN``     migrations: admin secret (Secrets Manager)               -
     ``DB_ADMIN_HOST``           migrations: cluster endpoint                             secret host
     ``DB_ADMIN_SSL_ROOT_CERT``  migrations: RDS CA bundle; unset: TLS not verified       unset
@@ -31,7 +32,7 @@ class Config:
 
     __slots__ = ("database_url", "db_host", "db_port", "db_name", "db_user", "region", "connect_timeout_seconds",
                  "max_body_bytes", "queue_url", "strip_prefixes", "ssl_root_cert", "log_level",
-                 "db_admin_secret_arn", "db_admin_host", "db_admin_ssl_root_cert")
+                 "db_admin_secret_arn", "db_admin_host", "db_admin_ssl_root_cert", "snap_start")
 
     def __init__(self, env: os._Environ[str] | dict[str, str]) -> None:
         self.database_url: str | None = env.get("DATABASE_URL") or None
@@ -47,6 +48,8 @@ class Config:
         #: CA bundle verifying the proxy's certificate; unset: found by :mod:`lambda_src.db.tls`.
         self.ssl_root_cert: str | None = env.get("DB_SSL_ROOT_CERT") or None
         self.log_level = (env.get("LOG_LEVEL") or "INFO").upper()
+        #: Set by Lambda: this init runs before a SnapStart snapshot.
+        self.snap_start = env.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start"
         # Deploy-time migrations only: the admin secret, the cluster endpoint and the CA bundle of
         # the RDS certificate authorities (Aurora's endpoints chain to them, not to a public root).
         self.db_admin_secret_arn: str | None = env.get("DB_ADMIN_SECRET_ARN") or None

@@ -153,11 +153,23 @@ def _after_restore() -> None:
     reset()
 
 
-try:  # SnapStart: connections and tokens captured in the snapshot are stale after a restore.
-    from snapshot_restore_py import register_after_restore  # type: ignore[import-not-found]
+def register_snapstart_hooks() -> bool:
+    """With SnapStart, drop the connection and tokens after each restore; True when registered.
 
+    ``snapshot_restore_py`` (provided by the Lambda Python 3.12+ runtime) is imported only when
+    this init will be snapshotted: elsewhere it would add its import (and ``typing``'s, about 3 ms)
+    to every cold start for nothing.
+    """
+    if not config.load().snap_start:
+        return False
+    try:
+        from snapshot_restore_py import register_after_restore  # type: ignore[import-not-found]
+    except ImportError:
+        return False
     register_after_restore(_after_restore)
-except ImportError:
-    pass
+    return True
+
+
+register_snapstart_hooks()
 
 __all__ = ["Transaction", "connect_timeout", "get", "remaining_ms", "reset", "tokens", "transaction"]

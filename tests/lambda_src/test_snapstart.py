@@ -45,7 +45,8 @@ print(json.dumps({"hooks": len(snapshot_restore_py.hooks), "dropped": dropped,
 
 def test_after_restore_hook_drops_connection_and_tokens(db: str, tmp_path: Path) -> None:
     (tmp_path / "snapshot_restore_py.py").write_text(FAKE_RUNTIME_MODULE)
-    env = {**os.environ, "DATABASE_URL": db, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(PROJECT)])}
+    env = {**os.environ, "DATABASE_URL": db, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(PROJECT)]),
+           "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}
     completed = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, cwd=PROJECT,
                                timeout=60)
     assert completed.returncode == 0, completed.stderr
@@ -53,9 +54,25 @@ def test_after_restore_hook_drops_connection_and_tokens(db: str, tmp_path: Path)
                                                                     "new_connection": True}
 
 
-def test_without_the_runtime_module_the_handler_still_imports(db: str) -> None:
-    # GIVEN no snapshot_restore_py (Python 3.11, or a runtime without SnapStart) THEN import works
-    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
-    completed = subprocess.run([sys.executable, "-c", "import lambda_src.http, lambda_src.worker, lambda_src.schedule"],
-                               capture_output=True, text=True, env=env, cwd=PROJECT, timeout=60)
+def test_without_snapstart_the_runtime_module_is_not_imported(db: str, tmp_path: Path) -> None:
+    # GIVEN an on-demand init (the module is available, as on the 3.12+ runtimes)
+    (tmp_path / "snapshot_restore_py.py").write_text(FAKE_RUNTIME_MODULE)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(PROJECT)]),
+           "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand"}
+    script = "import sys, lambda_src.http, lambda_src.worker, lambda_src.schedule; print('snapshot_restore_py' in sys.modules)"
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=PROJECT,
+                               timeout=60)
+    # THEN the handler imports without paying for it
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "False"
+
+
+def test_snapstart_init_without_the_module_still_imports(db: str) -> None:
+    # GIVEN SnapStart declared but no snapshot_restore_py (an older runtime) THEN import works
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}
+    script = ("import sys; sys.modules['snapshot_restore_py'] = None\n"
+              "import lambda_src.http\nfrom lambda_src.db import connection\n"
+              "assert connection.register_snapstart_hooks() is False")
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=PROJECT,
+                               timeout=60)
     assert completed.returncode == 0, completed.stderr
