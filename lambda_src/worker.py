@@ -6,7 +6,9 @@ Each record is processed in its own transaction together with the record of its 
 * a duplicate delivery finds its message id and does nothing (idempotent);
 * a malformed record fails only itself; the queue's redrive policy moves a message that keeps
   failing to the dead-letter queue;
-* on a FIFO queue, records after a failure are reported failed too, preserving order in the group.
+* on a FIFO queue, records after a failure are reported failed too, preserving order in the group;
+* with less than :data:`MIN_REMAINING_MS` left, the records not yet started are reported failed
+  (SQS redelivers them) rather than risking a timeout, which would fail the whole batch.
 """
 from __future__ import annotations
 
@@ -16,6 +18,10 @@ from typing import Any
 from .db import connection as db
 from .json_codec import decode as _decode
 from .log import logger
+
+
+#: A record is not started with less time than this left in the invocation.
+MIN_REMAINING_MS = 1_000
 
 
 class MalformedMessage(ValueError):
@@ -87,17 +93,24 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     failures: list[dict[str, str]] = []
     # One event source mapping, one queue: FIFO-ness is the same for every record of the batch.
     fifo = bool(records) and isinstance(records[0], dict) and str(records[0].get("eventSourceARN", "")).endswith(".fifo")
-    failed_fifo = False
+    failed_fifo = out_of_time = False
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     for record in records:
         message_id = record.get("messageId") if isinstance(record, dict) else None
         if not isinstance(message_id, str):
             continue  # without an id SQS cannot redrive it individually; nothing we can report
-        if failed_fifo:
+        if failed_fifo or out_of_time:
+            failures.append({"itemIdentifier": message_id})
+            continue
+        remaining_ms = remaining() if remaining else None
+        if remaining_ms is not None and remaining_ms < MIN_REMAINING_MS:
+            logger.warning("out of time: the rest of the batch is left to redelivery",
+                           extra={"messageId": message_id, "remainingMs": remaining_ms})
+            out_of_time = True
             failures.append({"itemIdentifier": message_id})
             continue
         try:
-            process_record(record, remaining() if remaining else None, message_id)
+            process_record(record, remaining_ms, message_id)
         except MalformedMessage as error:
             logger.warning("malformed message", extra={"messageId": message_id, "error": str(error)})
             failures.append({"itemIdentifier": message_id})

@@ -41,6 +41,23 @@ class TestWorker:
         assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == ["m2", "m4", "m5"]
         assert audit_rows(db) == [(1, "m1"), (3, "m3")]
 
+    def test_records_not_started_in_time_are_left_to_redelivery(self, db: str) -> None:
+        # GIVEN an invocation whose time runs out after the second record
+        class Clock(FakeContext):
+            left = [5_000, 4_000, worker.MIN_REMAINING_MS - 1, 600, 500]
+
+            def get_remaining_time_in_millis(self) -> int:
+                return self.left.pop(0) if self.left else 0
+
+        batch = {"Records": [record(f"t{i}", created(i)) for i in range(1, 6)]}
+        # WHEN the batch runs THEN the unstarted records are failed, the done ones are not
+        result = worker.handler(batch, Clock())
+        assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == ["t3", "t4", "t5"]
+        assert audit_rows(db) == [(1, "t1"), (2, "t2")]
+        # AND their redelivery does them exactly once
+        assert worker.handler(batch, FakeContext()) == {"batchItemFailures": []}
+        assert audit_rows(db) == [(1, "t1"), (2, "t2"), (3, "t3"), (4, "t4"), (5, "t5")]
+
     def test_duplicate_delivery_does_the_work_once(self, db: str) -> None:
         batch = {"Records": [record("dup-1", created(7))]}
         assert worker.handler(batch, FakeContext()) == {"batchItemFailures": []}
