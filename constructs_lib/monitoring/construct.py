@@ -14,6 +14,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from ..acknowledge import acknowledge
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
 from ..http_api import LambdaHttpApi
@@ -39,7 +40,8 @@ class ServiceMonitoring(Construct):
     :meth:`monitor_dead_letters`, :meth:`monitor_proxy`, :meth:`add_alarm_status_widget`.
 
     Attributes: ``topic`` (KMS-encrypted, TLS-only), ``topic_key``, ``dashboard``, ``alarms``
-    (every alarm created, in order).
+    (every alarm created, in order), ``subscription_dead_letter_queue`` (notifications the email
+    subscription could not deliver; None without ``alarm_email``).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, service_name: str, alarm_email: str | None = None) -> None:
@@ -62,8 +64,18 @@ class ServiceMonitoring(Construct):
 
         # 3. wire -----------------------------------------------------------------------
         self.topic_key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        self.subscription_dead_letter_queue: sqs.Queue | None = None
         if alarm_email:
-            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+            # notifications SNS cannot deliver to the address are kept, not dropped
+            self.subscription_dead_letter_queue = sqs.Queue(
+                self, "EmailDeadLetterQueue", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+                retention_period=defaults.SUBSCRIPTION_DLQ_RETENTION)
+            for finding in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
+                acknowledge(self.subscription_dead_letter_queue, finding,
+                            "This queue is itself the dead-letter queue of the alarm email subscription; undelivered "
+                            "notifications stop here for 14 days instead of moving again.")
+            self.topic.add_subscription(subscriptions.EmailSubscription(
+                alarm_email, dead_letter_queue=self.subscription_dead_letter_queue))
 
     # ---- what to monitor -------------------------------------------------------------------
     def monitor_function(self, function: ServerlessFunction, label: str | None = None) -> list[cloudwatch.Alarm]:

@@ -30,3 +30,5 @@ SCHEDULE_DELIVERY_CHECK_FIRST = (
 SCHEDULE_FAILURES_CHECK_FIRST = (
     "runs failed after Lambda's asynchronous retries. Read a record's requestContext.condition and "
     "responsePayload, then the function's logs at its timestamp; fix the cause and re-run that time.")
+#: How long notifications the email subscription could not deliver are kept.
+SUBSCRIPTION_DLQ_RETENTION = Duration.days(14)

@@ -81,7 +81,10 @@ class WorkQueue(Construct):
         if not _ENV_VAR.fullmatch(env_var) or env_var.startswith(_RESERVED_ENV_PREFIXES):
             raise InvalidPropError("WorkQueue.grant_send_to", "env_var", env_var,
                                    "a name of letters, digits and '_' starting with a letter, not AWS_/LAMBDA_ reserved")
-        self.queue.grant_send_messages(producer.role)
+        self.queue.grant(producer.role, *defaults.SEND_ACTIONS)
+        if self.queue.encryption_master_key is not None:
+            # what an SSE-KMS producer needs, without the kms:ReEncrypt*/GenerateDataKey* wildcards of grant_send_messages
+            self.queue.encryption_master_key.grant(producer.role, *defaults.SEND_KMS_ACTIONS)
         producer.add_environment(env_var, self.queue.queue_url)
 
 
@@ -175,8 +178,9 @@ class QueueWorker(Construct):
         acknowledge(function.invoke_target, "Serverless-LambdaEventSourceMappingDestination",
                     "SQS event source mappings take no on-failure destination; a failing message returns to the "
                     "queue and its redrive policy moves it to the dead-letter queue after max_receive_count receives.")
-        if self.work_queue.queue.encryption_master_key is not None:
-            self.work_queue.queue.encryption_master_key.grant_decrypt(function.role)
+        acknowledge(function.function, "Serverless-LambdaDLQ",
+                    "This function is the queue's worker, invoked synchronously by the SQS event source mapping: "
+                    "failed messages reach the queue's dead-letter queue through its redrive policy instead.")
 
     def grant_send_to(self, producer: ServerlessFunction, env_var: str = "QUEUE_URL") -> None:
         """Let ``producer`` send to the queue and tell it the queue URL through ``env_var``."""

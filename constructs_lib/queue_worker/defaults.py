@@ -13,6 +13,11 @@ VISIBILITY_TIMEOUT_FACTOR = 6
 #: What WorkQueue assumes of its consumer when no consumer timeout is given.
 CONSUMER_TIMEOUT = Duration.seconds(30)
 
+#: What a producer is granted: the actions of ``grant_send_messages``, and for a KMS-encrypted
+#: queue exactly the two key actions SQS documents for producers (no ``*`` wildcards).
+SEND_ACTIONS = ("sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl")
+SEND_KMS_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
+
 # ---- limits ---------------------------------------------------------------------------
 MAX_RECEIVE_COUNT_RANGE = (1, 1000)
 VISIBILITY_TIMEOUT_MAX_SECONDS = 43_200  # 12 hours

@@ -94,6 +94,15 @@ class TestTopicAndDashboard:
         key_policy = next(iter(template.find_resources("AWS::KMS::Key").values()))["Properties"]["KeyPolicy"]
         assert any(s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"} for s in key_policy["Statement"])
 
+    def test_email_subscription_keeps_undelivered_notifications(self, monitored) -> None:  # type: ignore[no-untyped-def]
+        monitoring, template, _ = monitored
+        stack = monitoring.topic.stack
+        dlq_id = stack.get_logical_id(monitoring.subscription_dead_letter_queue.node.default_child)
+        template.has_resource_properties("AWS::SNS::Subscription", {
+            "Protocol": "email", "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]}}})
+        dlq = template.find_resources("AWS::SQS::Queue")[dlq_id]["Properties"]
+        assert dlq["SqsManagedSseEnabled"] is True and dlq["MessageRetentionPeriod"] == 14 * 86400
+
     def test_one_dashboard(self, monitored) -> None:  # type: ignore[no-untyped-def]
         _, template, _ = monitored
         template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
@@ -197,6 +206,7 @@ class TestMoreOptions:
         ServiceMonitoring(stack, "Monitoring", service_name="s")
         template = Template.from_stack(stack)
         template.resource_count_is("AWS::SNS::Subscription", 0)
+        template.resource_count_is("AWS::SQS::Queue", 0)
         topic = next(iter(template.find_resources("AWS::SNS::Topic").values()))["Properties"]
         assert "TopicName" not in topic and topic["DisplayName"] == "s alarms"
         key = next(iter(template.find_resources("AWS::KMS::Key").values()))["Properties"]

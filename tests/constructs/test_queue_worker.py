@@ -214,14 +214,20 @@ class TestMoreOptions:
         worker_fn = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler")
         producer = ServerlessFunction(stack, "Api", code=INLINE, handler="index.handler")
         worker = QueueWorker(stack, "Jobs", function=worker_fn, encryption_key=key)
+        # WHEN a producer is granted
         worker.grant_send_to(producer)
         template = Template.from_stack(stack)
         key_arn = {"Fn::GetAtt": [stack.get_logical_id(key.node.default_child), "Arn"]}
         for queue in template.find_resources("AWS::SQS::Queue").values():
             assert queue["Properties"]["KmsMasterKeyId"] == key_arn and "SqsManagedSseEnabled" not in queue["Properties"]
-        actions = [a for s in role_statements(stack, template, producer)
-                   for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
-        assert "sqs:SendMessage" in actions and "kms:GenerateDataKey*" in actions
+        # THEN the producer gets exactly what an SSE-KMS producer needs, with no kms wildcards
+        statements = role_statements(stack, template, producer)
+        assert {"Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Effect": "Allow", "Resource": key_arn} in statements
+        actions = [a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+        assert "sqs:SendMessage" in actions and not [a for a in actions if a.startswith("kms:") and "*" in a]
+        # AND the worker may decrypt what it receives
+        assert any(s["Action"] == "kms:Decrypt" and s["Resource"] == key_arn
+                   for s in role_statements(stack, template, worker_fn))
 
     def test_fifo_mapping_keeps_batch_10_without_window_and_dlq_is_fifo(self) -> None:
         worker, _, template = build(fifo=True, batch_size=10, max_concurrency=2)
