@@ -27,6 +27,22 @@ def per_call_us(function: Callable[[], Any], *, repeat: int = 7, number: int = 2
     return statistics.median(samples)
 
 
+def interleaved_us(functions: dict[str, Callable[[], Any]], *, repeat: int = 9, number: int = 2000) -> dict[str, float]:
+    """Like :func:`per_call_us` for several functions, their runs interleaved.
+
+    Each round times every function once, in turn, so a burst of load from elsewhere on a shared
+    machine hits all of them alike instead of whichever happened to be measured at that moment.
+    """
+    samples: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(repeat):
+        for name, function in functions.items():
+            started = time.perf_counter()
+            for _ in range(number):
+                function()
+            samples[name].append((time.perf_counter() - started) / number * 1e6)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
 def v2_event(method: str, path: str, body: Any = None) -> dict[str, Any]:
     event = json.loads((PROJECT / "tests" / "events" / "http_api_v2_post.json").read_text())
     event["rawPath"] = path
