@@ -35,7 +35,7 @@ def parse(event: dict[str, Any], context: Any, *, max_body_bytes: int, strip_pre
         path = event.get("path") or "/"
         headers = _lower(event.get("headers"))
         multi = event.get("multiValueHeaders")
-        if multi:
+        if isinstance(multi, dict):
             for key, values in multi.items():
                 if isinstance(values, list) and values:
                     headers[str(key).lower()] = ",".join(str(v) for v in values)
@@ -112,7 +112,7 @@ def _v1_query(event: dict[str, Any]) -> str:
 
     multi = event.get("multiValueQueryStringParameters")
     if isinstance(multi, dict) and multi:
-        return urlencode([(k, v) for k, values in multi.items() for v in (values or [])])
+        return urlencode([(k, v) for k, values in multi.items() if isinstance(values, list) for v in values])
     single = event.get("queryStringParameters")
     if isinstance(single, dict) and single:
         return urlencode([(k, v) for k, v in single.items() if v is not None])
