@@ -13,6 +13,7 @@ from constructs import Construct
 from ..acknowledge import acknowledge
 from ..bundling import PythonBundle
 from ..errors import InvalidPropError
+from ..logging_settings import retention
 from . import defaults
 
 
@@ -100,7 +101,8 @@ class ServerlessFunction(Construct):
         architecture = architecture or defaults.ARCHITECTURE
         memory_size = memory_size if memory_size is not None else defaults.MEMORY_SIZE_MB
         timeout = timeout or defaults.TIMEOUT
-        retention = _retention(log_retention if log_retention is not None else defaults.LOG_RETENTION)
+        log_retention_days = retention(log_retention if log_retention is not None else defaults.LOG_RETENTION,
+                                       construct="ServerlessFunction", prop="log_retention")
         url_auth = function_url_auth_type or defaults.FUNCTION_URL_AUTH_TYPE
         _check_range("memory_size", memory_size, defaults.MEMORY_SIZE_RANGE_MB, "MB")
         _check_range("timeout", int(timeout.to_seconds()), defaults.TIMEOUT_RANGE_SECONDS, "seconds")
@@ -140,7 +142,7 @@ class ServerlessFunction(Construct):
                                                description=f"{self.node.path}: HTTPS out; other egress by grants")
             security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
             security_groups = [security_group]
-        self.log_group = logs.LogGroup(self, "LogGroup", retention=retention, removal_policy=log_removal_policy)
+        self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention_days, removal_policy=log_removal_policy)
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                              description=f"Execution role of {self.node.path}")
         self.function = lambda_.Function(
@@ -225,12 +227,3 @@ def _check_range(prop: str, value: int, bounds: tuple[int, int], unit: str) -> N
     low, high = bounds
     if not low <= value <= high:
         raise InvalidPropError("ServerlessFunction", prop, value, f"{low}–{high} {unit}")
-
-
-def _retention(value: logs.RetentionDays | int) -> logs.RetentionDays:
-    if isinstance(value, logs.RetentionDays):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool) and value in defaults.RETENTION_BY_DAYS:
-        return defaults.RETENTION_BY_DAYS[value]
-    raise InvalidPropError("ServerlessFunction", "log_retention", value,
-                           f"a RetentionDays or one of {', '.join(map(str, defaults.RETENTION_BY_DAYS))} days")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-import jsii
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
@@ -17,7 +16,7 @@ from constructs import Construct
 
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
-from ..function.construct import _retention
+from ..logging_settings import AccessLogSettings, retention
 from . import defaults
 
 
@@ -66,7 +65,9 @@ class LambdaHttpApi(Construct):
         authorization = authorization or defaults.AUTHORIZATION
         rate = throttle_rate_limit if throttle_rate_limit is not None else defaults.THROTTLE_RATE_LIMIT
         burst = throttle_burst_limit if throttle_burst_limit is not None else defaults.THROTTLE_BURST_LIMIT
-        retention = _retention(access_log_retention if access_log_retention is not None else defaults.ACCESS_LOG_RETENTION)
+        log_retention_days = retention(
+            access_log_retention if access_log_retention is not None else defaults.ACCESS_LOG_RETENTION,
+            construct="LambdaHttpApi", prop="access_log_retention")
         timeout_seconds = function.timeout.to_seconds()
         if timeout_seconds > defaults.MAX_INTEGRATION_TIMEOUT_SECONDS:
             raise InvalidPropError("LambdaHttpApi", "function.timeout", f"{timeout_seconds:g} seconds",
@@ -105,7 +106,7 @@ class LambdaHttpApi(Construct):
             cors_preflight=cors,
             create_default_stage=False,
         )
-        self.access_log_group = logs.LogGroup(self, "AccessLogs", retention=retention,
+        self.access_log_group = logs.LogGroup(self, "AccessLogs", retention=log_retention_days,
                                               removal_policy=access_log_removal_policy)
         self.stage = apigwv2.HttpStage(
             self, "DefaultStage",
@@ -113,7 +114,7 @@ class LambdaHttpApi(Construct):
             stage_name="$default",
             auto_deploy=True,
             throttle=apigwv2.ThrottleSettings(rate_limit=rate, burst_limit=burst),
-            access_log_settings=_AccessLogSettings(
+            access_log_settings=AccessLogSettings(
                 apigwv2.LogGroupLogDestination(self.access_log_group),
                 apigw.AccessLogFormat.custom(json.dumps(defaults.ACCESS_LOG_FIELDS)),
             ),
@@ -123,23 +124,6 @@ class LambdaHttpApi(Construct):
     def url(self) -> str:
         """The invoke URL of the ``$default`` stage."""
         return self.stage.url
-
-
-@jsii.implements(apigwv2.IAccessLogSettings)
-class _AccessLogSettings:
-    """Access log settings for a stage (jsii interface, so it needs a class in Python)."""
-
-    def __init__(self, destination: apigwv2.IAccessLogDestination, log_format: apigw.AccessLogFormat) -> None:
-        self._destination = destination
-        self._format = log_format
-
-    @property
-    def destination(self) -> apigwv2.IAccessLogDestination:
-        return self._destination
-
-    @property
-    def format(self) -> apigw.AccessLogFormat:
-        return self._format
 
 
 def _authorizer(kind: str, issuer: str | None, audience: Sequence[str] | None,

@@ -17,8 +17,7 @@ from constructs import Construct
 from ..acknowledge import acknowledge
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
-from ..function.construct import _retention
-from ..http_api.construct import _AccessLogSettings
+from ..logging_settings import AccessLogSettings, retention
 from . import defaults
 
 
@@ -69,7 +68,9 @@ class LambdaWebSocketApi(Construct):
         stage_name = stage_name or defaults.STAGE_NAME
         rate = throttle_rate_limit if throttle_rate_limit is not None else defaults.THROTTLE_RATE_LIMIT
         burst = throttle_burst_limit if throttle_burst_limit is not None else defaults.THROTTLE_BURST_LIMIT
-        retention = _retention(access_log_retention if access_log_retention is not None else defaults.ACCESS_LOG_RETENTION)
+        log_retention_days = retention(
+            access_log_retention if access_log_retention is not None else defaults.ACCESS_LOG_RETENTION,
+            construct="LambdaWebSocketApi", prop="access_log_retention")
         selection = route_selection_expression or defaults.ROUTE_SELECTION_EXPRESSION
         if authorization not in defaults.AUTHORIZATION_TYPES:
             raise InvalidPropError("LambdaWebSocketApi", "authorization", authorization,
@@ -111,14 +112,14 @@ class LambdaWebSocketApi(Construct):
         )
         for route in routes:
             self.api.add_route(route, integration=self.integration)
-        self.access_log_group = logs.LogGroup(self, "AccessLogs", retention=retention, removal_policy=RemovalPolicy.DESTROY)
+        self.access_log_group = logs.LogGroup(self, "AccessLogs", retention=log_retention_days, removal_policy=RemovalPolicy.DESTROY)
         self.stage = apigwv2.WebSocketStage(
             self, "Stage",
             web_socket_api=self.api,
             stage_name=stage_name,
             auto_deploy=True,
             throttle=apigwv2.ThrottleSettings(rate_limit=rate, burst_limit=burst),
-            access_log_settings=_AccessLogSettings(
+            access_log_settings=AccessLogSettings(
                 apigwv2.LogGroupLogDestination(self.access_log_group),
                 apigw.AccessLogFormat.custom(json.dumps(defaults.ACCESS_LOG_FIELDS))),
         )

@@ -122,7 +122,7 @@ class TestInvalidProps:
         ({}, {"jwt_issuer": "https://i", "jwt_audience": ["a"]}, "jwt_issuer/jwt_audience", "only with authorization='JWT'"),
         ({}, {"throttle_rate_limit": -1}, "throttle_rate_limit", ">= 0"),
         ({}, {"throttle_burst_limit": -1}, "throttle_burst_limit", ">= 0"),
-        ({}, {"access_log_retention": 2}, "log_retention", "1, 3, 5"),
+        ({}, {"access_log_retention": 2}, "access_log_retention", "1, 3, 5"),
         ({}, {"cors": apigwv2.CorsPreflightOptions(allow_origins=["*"], allow_credentials=True)},
          "cors.allow_origins", "explicit origins"),
     ])

@@ -93,7 +93,7 @@ class TestInvalidProps:
         ({"route_selection_expression": "action"}, "route_selection_expression"),
         ({"stage_name": "$default"}, "stage_name"),
         ({"throttle_rate_limit": -1}, "throttle_rate_limit/throttle_burst_limit"),
-        ({"access_log_retention": 4}, "log_retention"),
+        ({"access_log_retention": 4}, "access_log_retention"),
     ])
     def test_fails_at_synth_naming_the_prop(self, props, prop) -> None:  # type: ignore[no-untyped-def]
         with pytest.raises(InvalidPropError) as raised:
