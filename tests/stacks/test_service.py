@@ -86,3 +86,18 @@ def test_realtime_variant_adds_the_websocket_api_nat_and_broadcast_grants(realti
 def test_default_service_has_no_websocket_api_and_no_nat(service: SynthesizedService) -> None:
     assert service.stacks.stateless.websocket_api is None
     service.template(service.stacks.stateful).resource_count_is("AWS::EC2::NatGateway", 0)
+
+
+def test_the_deployed_asset_holds_the_handler_package_and_aarch64_dependencies_without_boto(service: SynthesizedService) -> None:
+    from tests.constructs.test_bundling import elf_machines
+
+    stateless = service.stacks.stateless
+    code = service.template_json(stateless)["Resources"][
+        stateless.get_logical_id(stateless.api_function.function.node.default_child)]["Properties"]["Code"]
+    asset_hash = code["S3Key"].removesuffix(".zip")
+    asset = service.outdir / f"asset.{asset_hash}"
+    names = {path.name for path in asset.iterdir()}
+    assert {"lambda_src", "psycopg", "psycopg_binary"} <= names
+    assert not {"boto3", "botocore"} & names and not (asset / "lambda_src" / "local").exists()
+    assert (asset / "lambda_src" / "http.py").is_file() and (asset / "lambda_src" / "migrations" / "0001_schema.sql").is_file()
+    assert elf_machines(asset) == {"aarch64"}
