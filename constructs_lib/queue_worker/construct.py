@@ -102,8 +102,8 @@ class QueueWorker(Construct):
     :param max_batching_window: 0–300 s; not allowed on FIFO queues. Default: 0.
     :param max_concurrency: concurrent invocations the event source may start (2–1000), at most the
         function's reserved concurrency when it has one (throttled messages would burn receives and
-        land in the DLQ); the bound the database connection budget uses. Default: none (the
-        function's reserved concurrency, else the account's).
+        land in the DLQ); the bound the database connection budget uses. Default: the function's
+        reserved concurrency when it has one of 2 or more, else none (the account's concurrency).
     :param fifo: create a FIFO queue (content-based deduplication, message-group ordering).
         Default: False, or the given queue's kind.
     :param max_receive_count: receives before a message moves to the DLQ (1–1000). Default: 5.
@@ -143,11 +143,13 @@ class QueueWorker(Construct):
         if batch_size > defaults.BATCH_SIZE_WITHOUT_WINDOW and window_seconds < 1:
             raise InvalidPropError("QueueWorker", "batch_size", batch_size,
                                    f"at most {defaults.BATCH_SIZE_WITHOUT_WINDOW} unless max_batching_window >= 1 second")
+        reserved = function.reserved_concurrent_executions
+        if max_concurrency is None and reserved is not None and reserved >= defaults.MAX_CONCURRENCY_RANGE[0]:
+            max_concurrency = min(reserved, defaults.MAX_CONCURRENCY_RANGE[1])
         if max_concurrency is not None:
             low, high = defaults.MAX_CONCURRENCY_RANGE
             if not low <= max_concurrency <= high:
                 raise InvalidPropError("QueueWorker", "max_concurrency", max_concurrency, f"{low}–{high}")
-            reserved = function.reserved_concurrent_executions
             if reserved is not None and max_concurrency > reserved:
                 raise InvalidPropError("QueueWorker", "max_concurrency", max_concurrency,
                                        f"at most the function's reserved_concurrent_executions={reserved} (above it, "

@@ -318,3 +318,23 @@ class TestMoreInvalidProps:
         with pytest.raises(InvalidPropError) as raised:
             worker.grant_send_to(producer, env_var=env_var)
         assert raised.value.prop == "env_var"
+
+
+class TestMaxConcurrencyFromReservation:
+    def test_defaults_to_the_reserved_concurrency_so_the_poller_never_throttles(self) -> None:
+        # GIVEN a worker function with 8 reserved executions and no max_concurrency
+        stack = new_stack()
+        function = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler",
+                                      reserved_concurrent_executions=8)
+        # WHEN it consumes a queue
+        worker = QueueWorker(stack, "Jobs", function=function)
+        # THEN the mapping is capped at the reservation, and the budget reads the same bound
+        Template.from_stack(stack).has_resource_properties("AWS::Lambda::EventSourceMapping", {
+            "ScalingConfig": {"MaximumConcurrency": 8}})
+        assert worker.max_concurrency == 8
+
+    def test_a_reservation_below_the_sqs_minimum_leaves_it_unset(self) -> None:
+        stack = new_stack()
+        function = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler",
+                                      reserved_concurrent_executions=1)
+        assert QueueWorker(stack, "Jobs", function=function).max_concurrency is None
