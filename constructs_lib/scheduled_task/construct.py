@@ -50,7 +50,7 @@ class ScheduledTask(Construct):
         if reason:
             raise InvalidPropError("ScheduledTask", "schedule", schedule, reason)
         zone_name = time_zone or defaults.TIME_ZONE
-        if zone_name not in _time_zones():
+        if not _is_time_zone(zone_name):
             raise InvalidPropError("ScheduledTask", "time_zone", zone_name, "an IANA time zone name such as UTC or Europe/Paris")
         retries = retry_attempts if retry_attempts is not None else defaults.RETRY_ATTEMPTS
         age = max_event_age or defaults.MAX_EVENT_AGE
@@ -103,11 +103,14 @@ class ScheduledTask(Construct):
                     "writes it; no other function is reachable.")
 
 
+def _is_time_zone(name: str) -> bool:
+    """An IANA name EventBridge Scheduler accepts: UTC, the system's zones, or the CDK's list."""
+    return name == "UTC" or name in zoneinfo.available_timezones() or name in _cdk_time_zones()
+
+
 @functools.cache
-def _time_zones() -> frozenset[str]:
-    """IANA names EventBridge Scheduler accepts: the CDK's list, the system's, and UTC."""
-    cdk_names = {getattr(TimeZone, attr).timezone_name for attr in dir(TimeZone) if attr.isupper()}
-    return frozenset(cdk_names | zoneinfo.available_timezones() | {"UTC"})
+def _cdk_time_zones() -> frozenset[str]:
+    return frozenset(getattr(TimeZone, attr).timezone_name for attr in dir(TimeZone) if attr.isupper())
 
 
 def _check(prop: str, value: int, bounds: tuple[int, int], unit: str = "") -> None:
