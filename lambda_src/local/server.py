@@ -32,6 +32,18 @@ GATEWAY_ERRORS = {
 }
 
 
+#: HTTP APIs refuse request payloads above 10 MB.
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+
+
+class _BadFraming(Exception):
+    """The HTTP request itself is malformed (length, chunking) or too large: answered by the gateway."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
 class Forwarder:
     """Sends events to a deployed function with boto3 Invoke; errors become 502s."""
 
@@ -112,11 +124,42 @@ def make_server(worker: Any, *, host: str = "127.0.0.1", port: int = 3000, timeo
             self.end_headers()
             self.wfile.write(body)
 
+        def _read_body(self) -> bytes:
+            """The request body, from Content-Length or chunked transfer encoding."""
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                chunks, total = [], 0
+                while True:
+                    size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
+                    try:
+                        size = int(size_line, 16)
+                    except ValueError:
+                        raise _BadFraming(400, "Bad Request") from None
+                    if size == 0:
+                        while self.rfile.readline(1024).strip():  # trailers
+                            pass
+                        return b"".join(chunks)
+                    total += size
+                    if total > MAX_PAYLOAD_BYTES:
+                        raise _BadFraming(413, "Request Entity Too Large")
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline(1024)  # the CRLF after each chunk
+            raw = self.headers.get("Content-Length") or "0"
+            if not raw.strip().isdigit():
+                raise _BadFraming(400, "Bad Request")
+            length = int(raw)
+            if length > MAX_PAYLOAD_BYTES:
+                raise _BadFraming(413, "Request Entity Too Large")
+            return self.rfile.read(length) if length else b""
+
         def _handle(self) -> None:
             started = time.perf_counter()
             raw_path, _, raw_query = self.path.partition("?")
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            try:
+                body = self._read_body()
+            except _BadFraming as error:  # as API Gateway does: an HTTP-level error, not an invocation
+                self.close_connection = True
+                return self._send(error.status, [("content-type", "application/json")],
+                                  json.dumps({"message": error.message}).encode())
             if raw_path == "/_local/stats" and self.command == "GET":
                 return self._send(200, [("content-type", "application/json")], json.dumps(stats.report()).encode())
             event = events.http_api_event(method=self.command, raw_path=raw_path, raw_query=raw_query,

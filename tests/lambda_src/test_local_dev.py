@@ -144,3 +144,47 @@ class TestFallbackAndForwarding:
                 assert body["message"].startswith("Bad Gateway") and body["error"]
         finally:
             server.shutdown()
+
+
+class TestRequestFraming:
+    """Malformed HTTP framing is answered by the local gateway (as API Gateway does), never crashing it."""
+
+    @pytest.fixture
+    def address(self, db: str) -> Iterator[tuple[str, int]]:
+        worker = InProcessWorker("lambda_src.http.handler", {"DATABASE_URL": db})
+        server = make_server(worker, port=0, timeout=10)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        yield "127.0.0.1", server.server_address[1]
+        server.shutdown()
+
+    @staticmethod
+    def exchange(address: tuple[str, int], raw: bytes) -> tuple[int, bytes]:
+        import socket
+
+        with socket.create_connection(address, timeout=10) as sock:
+            sock.sendall(raw)
+            sock.shutdown(socket.SHUT_WR)
+            data = b""
+            while chunk := sock.recv(65536):
+                data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        return int(head.split()[1]), body
+
+    def test_invalid_content_length_is_400(self, address: tuple[str, int]) -> None:
+        status, body = self.exchange(address, b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}")
+        assert status == 400 and json.loads(body) == {"message": "Bad Request"}
+
+    def test_body_over_the_http_api_limit_is_413_without_reading_it(self, address: tuple[str, int]) -> None:
+        status, _ = self.exchange(address, b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Length: 20000000\r\n\r\n{}")
+        assert status == 413
+
+    def test_chunked_body_reaches_the_handler(self, address: tuple[str, int]) -> None:
+        payload = json.dumps({"email": "chunked@example.com", "name": "C"}).encode()
+        chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (payload[:10], payload[10:])) + b"0\r\n\r\n"
+        status, body = self.exchange(address, b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                              b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks)
+        assert status == 201 and json.loads(body)["email"] == "chunked@example.com"
+
+    def test_broken_chunk_size_is_400(self, address: tuple[str, int]) -> None:
+        status, _ = self.exchange(address, b"POST /users HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+        assert status == 400
