@@ -1,0 +1,43 @@
+"""What the Lambda asset may import: the bundler drops ``lambda_src/local/``, and boto3 stays off the request path."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "lambda_src"
+DEPLOYED = sorted(p for p in PACKAGE.rglob("*.py") if "local" not in p.relative_to(PACKAGE).parts)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Absolute names of everything ``path`` imports (relative imports resolved)."""
+    package = ["lambda_src", *path.relative_to(PACKAGE).with_suffix("").parts[:-1]]
+    if path.name == "__init__.py":
+        package = ["lambda_src", *path.relative_to(PACKAGE).parts[:-1]]
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, node.module] if node.module else base)
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+@pytest.mark.parametrize("path", DEPLOYED, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_deployed_modules_never_import_local_tooling(path: Path) -> None:
+    assert not {m for m in imported_modules(path) if m.startswith("lambda_src.local")}
+
+
+@pytest.mark.parametrize("path", DEPLOYED, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_only_the_migration_runner_imports_boto3(path: Path) -> None:
+    uses_sdk = {m for m in imported_modules(path) if m.split(".")[0] in ("boto3", "botocore")}
+    assert not uses_sdk or path.name == "migrate.py", uses_sdk
+
+
+def test_resolution_of_relative_imports() -> None:
+    names = imported_modules(PACKAGE / "db" / "connection.py")
+    assert "lambda_src.config" in names and "lambda_src.db.iam_token.TokenCache" in names
