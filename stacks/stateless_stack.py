@@ -94,10 +94,8 @@ class StatelessStack(Stack):
             if function is not None:
                 self.monitoring.monitor_function(function, label)
         self.monitoring.monitor_http_api(self.http_api)
-        self.monitoring.monitor_queue(self.queue_worker, "UserEvents")
-        for label, task_queue in (("ScheduleDelivery", self.scheduled_task.dead_letter_queue),
-                                  ("ScheduleFailures", self.scheduled_task.failure_queue)):
-            self.monitoring.monitor_dead_letters(task_queue, label)
+        self.monitoring.monitor_queue_worker(self.queue_worker, "UserEvents")
+        self.monitoring.monitor_scheduled_task(self.scheduled_task, "DailyMaintenance")
         self.monitoring.monitor_proxy(database.proxy, database.connection_budget)
         self.monitoring.add_alarm_status_widget()
 
@@ -119,6 +117,3 @@ class StatelessStack(Stack):
             acknowledge(self.websocket_function.function, "Serverless-LambdaDLQ",
                         "Invoked synchronously by the WebSocket API: a failure returns to API Gateway, so an "
                         "asynchronous dead-letter queue would never receive anything.")
-        acknowledge(self.worker_function.function, "Serverless-LambdaDLQ",
-                    "Invoked by an SQS event source mapping: failed messages go to the work queue's DLQ through "
-                    "its redrive policy; a function-level DLQ applies only to asynchronous invocations.")
