@@ -6,14 +6,14 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-ROW = (1, "ada@example.com", "Ada", "", datetime(2026, 11, 22, tzinfo=timezone.utc), datetime(2026, 11, 22, tzinfo=timezone.utc))
+#: A users row as the database returns it (timestamps formatted by the query, see lambda_src.users).
+ROW = (1, "ada@example.com", "Ada", "", "2026-11-22T00:00:00.000000Z", "2026-11-22T00:00:00.000000Z")
 
 
 def per_call_us(function: Callable[[], Any], *, repeat: int = 7, number: int = 2000) -> float:

@@ -42,7 +42,7 @@ app = APIGatewayHttpResolver()
 @app.get('/users/<user_id>')
 def get_user(user_id):
     row = stub_transaction(lambda tx: tx.one('SELECT', (int(user_id),)))
-    return {'id': row[0], 'email': row[1], 'name': row[2], 'createdAt': row[4].isoformat(), 'updatedAt': row[5].isoformat()}
+    return {'id': row[0], 'email': row[1], 'name': row[2], 'createdAt': row[4], 'updatedAt': row[5]}
 assert app.resolve(event, None)['statusCode'] == 200
 """
 OURS_TOKEN = """

@@ -15,12 +15,16 @@ from .web.validation import Field, validate
 FIELDS = {"email": Field(email=True, max_length=254), "name": Field(max_length=200),
           "bio": Field(required=False, min_length=0, max_length=2000)}
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
-_COLUMNS = "id, email, name, bio, created_at, updated_at"
+#: Timestamps leave the database as fixed-width ISO 8601 UTC text (``2026-11-22T09:30:00.000000Z``):
+#: one format for every row (``datetime.isoformat`` drops zero microseconds and follows the session
+#: time zone), and no datetime built and formatted per value on the request path.
+ISO_8601 = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+_COLUMNS = (f"id, email, name, bio, to_char(created_at AT TIME ZONE 'UTC', '{ISO_8601}'), "
+            f"to_char(updated_at AT TIME ZONE 'UTC', '{ISO_8601}')")
 
 
 def _user(row: tuple[Any, ...]) -> dict[str, Any]:
-    return {"id": row[0], "email": row[1], "name": row[2], "bio": row[3], "createdAt": row[4].isoformat(),
-            "updatedAt": row[5].isoformat()}
+    return {"id": row[0], "email": row[1], "name": row[2], "bio": row[3], "createdAt": row[4], "updatedAt": row[5]}
 
 
 def _user_id(request: Request) -> int:

@@ -34,6 +34,34 @@ class TestCrud:
         assert call(v2("DELETE", "/users/1"))[0] == 204
         assert call(v2("GET", "/users/1"))[0] == 404
 
+    def test_timestamps_are_fixed_width_utc_iso_8601(self, db: str) -> None:
+        import re
+        from datetime import datetime, timedelta, timezone
+
+        # GIVEN a user created with the database session in another time zone
+        from psycopg import sql
+
+        def set_zone(zone: str | None) -> None:
+            with psycopg.connect(db, autocommit=True) as conn:
+                name = sql.Identifier(conn.info.dbname)
+                conn.execute(sql.SQL("ALTER DATABASE {} SET timezone TO 'Asia/Kolkata'").format(name) if zone
+                             else sql.SQL("ALTER DATABASE {} RESET timezone").format(name))
+
+        set_zone("Asia/Kolkata")
+        try:
+            from lambda_src.db import connection
+
+            connection.reset()
+            user = create()
+            # THEN both timestamps are UTC with microseconds, whatever the session's zone
+            for key in ("createdAt", "updatedAt"):
+                assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", user[key]), user[key]
+                when = datetime.fromisoformat(user[key].replace("Z", "+00:00"))
+                assert abs(datetime.now(timezone.utc) - when) < timedelta(minutes=5)
+            assert call(v2("GET", f"/users/{user['id']}"))[1] == user
+        finally:
+            set_zone(None)
+
     def test_create_returns_location_and_writes_outbox_event(self, db: str) -> None:
         _, _, response = call(v2("POST", "/users", {"email": "a@b.co", "name": "A"}))
         assert response["headers"]["location"] == "/users/1"
