@@ -119,6 +119,7 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment) -> None:
 
     nightly = function("ScheduleFunction", "lambda_src.schedule.handler", Duration.minutes(2))
     proxy.grant_connect(nightly, "app_user")
+    nightly.connections.allow_to(proxy, ec2.Port.tcp(5432))
     delivery_dlq = sqs.Queue(api_stack, "DeliveryDlq", enforce_ssl=True, retention_period=Duration.days(14))
     failures = sqs.Queue(api_stack, "Failures", enforce_ssl=True, retention_period=Duration.days(14))
     scheduler.Schedule(api_stack, "Nightly", schedule=scheduler.ScheduleExpression.expression("cron(0 3 * * ? *)"),
@@ -146,6 +147,8 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment) -> None:
                 ("OldestMessage", events.metric_approximate_age_of_oldest_message(), 300),
                 ("DeliveryDlq", delivery_dlq.metric_approximate_number_of_messages_visible(), 0),
                 ("Failures", failures.metric_approximate_number_of_messages_visible(), 0),
+                ("WorkerConcurrency", worker.metric("ConcurrentExecutions", statistic="Maximum"), 4),
+                ("ScheduleConcurrency", nightly.metric("ConcurrentExecutions", statistic="Maximum"), 1),
                 ("ProxyConnections", cloudwatch.Metric(namespace="AWS/RDS", metric_name="ClientConnections",
                                                        dimensions_map={"ProxyName": proxy.db_proxy_name}), 592)]
     alarms = []

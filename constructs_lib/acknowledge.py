@@ -8,12 +8,17 @@ from constructs import IConstruct
 _PACKS = ("AwsSolutions", "Serverless")
 
 
-def acknowledge(scope: IConstruct, finding: str, reason: str) -> None:
-    """Acknowledge one cdk-nag finding (e.g. ``AwsSolutions-IAM5[Resource::*]``) on ``scope``.
+def acknowledge(scope: IConstruct, finding: str | tuple[str, ...], reason: str) -> None:
+    """Acknowledge cdk-nag findings (e.g. ``AwsSolutions-IAM5[Resource::*]``) on ``scope``, each by
+    its full id, all for the same ``reason``.
 
     The pack prefix (``AwsSolutions::``) that CDK's validation needs is derived from the rule id.
     """
-    pack = finding.split("-", 1)[0]
-    if pack not in _PACKS:
-        raise ValueError(f"unknown cdk-nag pack in finding {finding!r}; expected one of {_PACKS}")
-    Validations.of(scope).acknowledge(Acknowledgment(id=f"{pack}::{finding}", reason=reason))
+    findings = (finding,) if isinstance(finding, str) else finding
+    rules = []
+    for one in findings:
+        pack = one.split("-", 1)[0]
+        if pack not in _PACKS:
+            raise ValueError(f"unknown cdk-nag pack in finding {one!r}; expected one of {_PACKS}")
+        rules.append(Acknowledgment(id=f"{pack}::{one}", reason=reason))
+    Validations.of(scope).acknowledge(*rules)

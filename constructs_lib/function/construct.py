@@ -181,10 +181,9 @@ class ServerlessFunction(Construct):
         self.log_group.grant_write(self.role)
         self.tracing_policy = self._enable_tracing(tracing or defaults.TRACING)
         if runtime.name == defaults.RUNTIME.name:
-            for finding in ("Serverless-LambdaLatestVersion", "AwsSolutions-L1"):
-                acknowledge(self.function, finding,
-                            "Python 3.13 is the runtime the handler package and its bundled binary wheels are built "
-                            "and tested for; a newer runtime is a deliberate opt-in through the runtime prop.")
+            acknowledge(self.function, ("Serverless-LambdaLatestVersion", "AwsSolutions-L1"),
+                        "Python 3.13 is the runtime the handler package and its bundled binary wheels are built "
+                        "and tested for; a newer runtime is a deliberate opt-in through the runtime prop.")
 
     def _enable_tracing(self, mode: lambda_.Tracing) -> iam.Policy | None:
         """Set the X-Ray mode, with its grant in a policy of its own.

@@ -70,10 +70,9 @@ class ServiceMonitoring(Construct):
             self.subscription_dead_letter_queue = sqs.Queue(
                 self, "EmailDeadLetterQueue", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
                 retention_period=defaults.SUBSCRIPTION_DLQ_RETENTION)
-            for finding in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
-                acknowledge(self.subscription_dead_letter_queue, finding,
-                            "This queue is itself the dead-letter queue of the alarm email subscription; undelivered "
-                            "notifications stop here for 14 days instead of moving again.")
+            acknowledge(self.subscription_dead_letter_queue, ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"),
+                        "This queue is itself the dead-letter queue of the alarm email subscription; undelivered "
+                        "notifications stop here for 14 days instead of moving again.")
             self.topic.add_subscription(subscriptions.EmailSubscription(
                 alarm_email, dead_letter_queue=self.subscription_dead_letter_queue))
 

@@ -68,10 +68,9 @@ class WorkQueue(Construct):
             content_based_deduplication=True if fifo else None, **encryption, **fifo_props)
 
         # 3. wire -----------------------------------------------------------------------
-        for finding in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
-            acknowledge(self.dead_letter_queue, finding,
-                        "This queue is itself the dead-letter queue of its work queue; failed messages stop here "
-                        "for 14 days, watched by the monitoring construct's dead-letter alarm, instead of moving again.")
+        acknowledge(self.dead_letter_queue, ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"),
+                    "This queue is itself the dead-letter queue of its work queue; failed messages stop here "
+                    "for 14 days, watched by the monitoring construct's dead-letter alarm, instead of moving again.")
 
     def grant_send_to(self, producer: ServerlessFunction, env_var: str = "QUEUE_URL") -> None:
         """Let ``producer`` send to the queue (and encrypt with its key) and tell it the queue URL.

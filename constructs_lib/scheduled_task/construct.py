@@ -89,10 +89,9 @@ class ScheduledTask(Construct):
         function.invoke_target.configure_async_invoke(
             on_failure=destinations.SqsDestination(self.failure_queue), retry_attempts=async_retries, max_event_age=async_age)
         for queue in (self.dead_letter_queue, self.failure_queue):
-            for finding in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
-                acknowledge(queue, finding,
-                            "This queue is a dead-letter destination itself (failed deliveries/runs); it is watched "
-                            "by an alarm rather than redriven to another queue.")
+            acknowledge(queue, ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"),
+                        "This queue is a dead-letter destination itself (failed deliveries/runs); it is watched "
+                        "by an alarm rather than redriven to another queue.")
         acknowledge(function.function, "Serverless-LambdaDLQ",
                     "Failed asynchronous runs go to the on-failure destination (failure_queue) of the function's "
                     "event invoke config, which supersedes a dead-letter queue and keeps the full context.")
