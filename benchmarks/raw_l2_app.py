@@ -152,10 +152,14 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment) -> None:
                 ("ProxyConnections", cloudwatch.Metric(namespace="AWS/RDS", metric_name="ClientConnections",
                                                        dimensions_map={"ProxyName": proxy.db_proxy_name}), 592)]
     alarms = []
+    dashboard.add_widgets(cloudwatch.TextWidget(markdown="# users-dev", width=24, height=1))
+    action = cw_actions.SnsAction(topic)
     for alarm_id, metric, threshold in metrics:
         alarm = cloudwatch.Alarm(api_stack, f"{alarm_id}Alarm", metric=metric, threshold=threshold, evaluation_periods=5,
+                                 datapoints_to_alarm=3, treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
                                  alarm_description=f"{alarm_id}: check the logs first")
-        alarm.add_alarm_action(cw_actions.SnsAction(topic))
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
         dashboard.add_widgets(cloudwatch.GraphWidget(title=alarm_id, left=[metric]))
         alarms.append(alarm)
     dashboard.add_widgets(cloudwatch.AlarmStatusWidget(alarms=alarms))
