@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     T = TypeVar("T")
 #: Time kept back from the invocation's remaining time for the request after connecting.
 RESPONSE_MARGIN_SECONDS = 1.0
-MIN_CONNECT_TIMEOUT_SECONDS = 1
+#: Below this, no connection attempt is made (psycopg would stretch a shorter timeout to 2 s).
+MIN_CONNECT_TIMEOUT_SECONDS = 2
 RETRY_AFTER_SECONDS = 5
 
 tokens = TokenCache()
@@ -59,17 +60,23 @@ def _open(remaining_ms: int | None) -> psycopg.Connection:
         else:
             if not settings.db_host:
                 raise ServiceUnavailable("The database is not configured (DB_HOST or DATABASE_URL)")
-            from . import tls
+            from . import attempts, tls
             from .sigv4 import Credentials
 
             password = tokens.get(host=settings.db_host, port=settings.db_port, user=settings.db_user,
                                   region=settings.region, credentials=Credentials.from_environment())
-            connection = psycopg.connect(host=settings.db_host, port=settings.db_port, dbname=settings.db_name,
-                                         user=settings.db_user, password=password, connect_timeout=timeout,
-                                         sslmode="verify-full", sslrootcert=tls.root_cert(settings.ssl_root_cert),
-                                         autocommit=True,
-                                         application_name="lambda_src")
-    except psycopg.OperationalError as error:
+            params = {"host": settings.db_host, "port": settings.db_port, "dbname": settings.db_name,
+                      "user": settings.db_user, "password": password, "sslmode": "verify-full",
+                      "sslrootcert": tls.root_cert(settings.ssl_root_cert), "autocommit": True,
+                      "application_name": "lambda_src"}
+
+            def attempt(address: str | None, seconds: int) -> psycopg.Connection:
+                extra = {"hostaddr": address} if address else {}
+                return psycopg.connect(**params, **extra, connect_timeout=seconds)
+
+            connection = attempts.connect_within(attempt, attempts.resolve(settings.db_host, settings.db_port),
+                                                 timeout, retry_on=(psycopg.OperationalError,))
+    except (psycopg.OperationalError, OSError) as error:  # OSError: the endpoint's name did not resolve
         logger.warning("database connect failed", extra={"error": str(error).splitlines()[0] if str(error) else "",
                                                          "timeoutSeconds": timeout})
         raise ServiceUnavailable(retry_after=RETRY_AFTER_SECONDS) from None
