@@ -23,11 +23,12 @@ class Config:
     ``QUEUE_URL``               where user events are published; unset: not published    unset
     ``BASE_PATHS``              comma-separated custom-domain base paths to strip        none
     ``LOG_LEVEL``               level of the ``lambda_src`` logger                       INFO
-    ``AWS_LAMBDA_INITIALIZATION_TYPE``  ``snap-start``: register the after-restore hook (Lambda)  -
     ``DB_ADMIN_SECRET_ARN``     migrations: admin secret (Secrets Manager)               -
     ``DB_ADMIN_HOST``           migrations: cluster endpoint                             secret host
     ``DB_ADMIN_SSL_ROOT_CERT``  migrations: RDS CA bundle; unset: TLS not verified       unset
     ==========================  =======================================================  ===========
+
+    Lambda also sets ``AWS_LAMBDA_INITIALIZATION_TYPE``; ``snap-start`` registers the SnapStart hook.
     """
 
     __slots__ = ("database_url", "db_host", "db_port", "db_name", "db_user", "region", "connect_timeout_seconds",

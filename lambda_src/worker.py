@@ -54,10 +54,8 @@ AFTER_COMMIT: dict[str, Callable[[dict[str, Any]], None]] = {
 }
 
 
-def process_record(record: dict[str, Any], remaining_ms: int | None = None, message_id: str | None = None) -> bool:
+def process_record(record: dict[str, Any], message_id: str, remaining_ms: int | None = None) -> bool:
     """Process one record; True when its work committed now or earlier (a duplicate)."""
-    if message_id is None:
-        message_id = record["messageId"]
     try:
         message = _decode(record.get("body") or "")
     except (ValueError, TypeError, RecursionError):
@@ -93,30 +91,30 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     failures: list[dict[str, str]] = []
     # One event source mapping, one queue: FIFO-ness is the same for every record of the batch.
     fifo = bool(records) and isinstance(records[0], dict) and str(records[0].get("eventSourceARN", "")).endswith(".fifo")
-    failed_fifo = out_of_time = False
+    fail_rest = False  # after a failure on a FIFO queue, or when time runs out
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     for record in records:
         message_id = record.get("messageId") if isinstance(record, dict) else None
         if not isinstance(message_id, str):
             continue  # without an id SQS cannot redrive it individually; nothing we can report
-        if failed_fifo or out_of_time:
+        if fail_rest:
             failures.append({"itemIdentifier": message_id})
             continue
         remaining_ms = remaining() if remaining else None
         if remaining_ms is not None and remaining_ms < MIN_REMAINING_MS:
             logger.warning("out of time: the rest of the batch is left to redelivery",
                            extra={"messageId": message_id, "remainingMs": remaining_ms})
-            out_of_time = True
             failures.append({"itemIdentifier": message_id})
+            fail_rest = True
             continue
         try:
-            process_record(record, remaining_ms, message_id)
+            process_record(record, message_id, remaining_ms)
         except MalformedMessage as error:
             logger.warning("malformed message", extra={"messageId": message_id, "error": str(error)})
             failures.append({"itemIdentifier": message_id})
-            failed_fifo = fifo
+            fail_rest = fifo
         except Exception:
             logger.exception("message failed", extra={"messageId": message_id})
             failures.append({"itemIdentifier": message_id})
-            failed_fifo = fifo
+            fail_rest = fifo
     return {"batchItemFailures": failures}

@@ -30,7 +30,7 @@ OS_BUNDLES = (
     "/etc/pki/tls/cert.pem",  # older Red Hat
 )
 
-_resolved: str | None = None
+_resolved: dict[str | None, str] = {}
 
 
 def find_root_cert(configured: str | None, env: os._Environ[str] | dict[str, str] = os.environ,
@@ -49,13 +49,12 @@ def find_root_cert(configured: str | None, env: os._Environ[str] | dict[str, str
 
 def root_cert(configured: str | None) -> str:
     """:func:`find_root_cert`, resolved once per container (the file system does not change)."""
-    global _resolved
-    if _resolved is None:
-        _resolved = find_root_cert(configured)
-    return _resolved
+    found = _resolved.get(configured)
+    if found is None:
+        found = _resolved[configured] = find_root_cert(configured)
+    return found
 
 
 def forget() -> None:
-    """Resolve again on next use (tests, SnapStart restore)."""
-    global _resolved
-    _resolved = None
+    """Resolve again on next use (tests)."""
+    _resolved.clear()
