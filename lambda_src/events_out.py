@@ -24,10 +24,11 @@ from .log import logger
 SEND_TIMEOUT_SECONDS = 2.0
 
 
-def record(tx: Transaction, event_type: str, payload: dict[str, Any]) -> int:
-    """Write an event in the caller's transaction; returns its outbox id."""
+def record(tx: Transaction, event_type: str, payload: dict[str, Any] | str) -> int:
+    """Write an event in the caller's transaction (``payload`` as a dict, or already JSON text);
+    returns its outbox id."""
     return tx.one("INSERT INTO outbox (event_type, payload) VALUES (%s, %s) RETURNING id",
-                  (event_type, _encode(payload)))[0]
+                  (event_type, payload if isinstance(payload, str) else _encode(payload)))[0]
 
 
 def send_to_sqs(queue_url: str, body: str, *, region: str, credentials: Credentials,

@@ -8,6 +8,7 @@ if TYPE_CHECKING:
 from . import events_out
 from .db import connection as db
 from .errors import BadRequest, Conflict, NotFound
+from .json_codec import encode
 from .web.messages import Request, Response
 from .web.router import HttpApp
 from .web.validation import Field, validate
@@ -73,15 +74,16 @@ def register(app: HttpApp) -> None:
     def create_user(request: Request) -> Response:
         fields = validate(request.json(), FIELDS)
 
-        def work(tx: db.Transaction) -> dict[str, Any]:
+        def work(tx: db.Transaction) -> tuple[dict[str, Any], str]:
             user = _user(tx.one(f"INSERT INTO users (email, name, bio) VALUES (%s, %s, %s) RETURNING {_COLUMNS}",
                                 (fields["email"], fields["name"], fields.get("bio", ""))))
-            events_out.record(tx, "user.created", {"user": user})
-            return user
+            user_json = encode(user)  # serialised once: for the event and for the response
+            events_out.record(tx, "user.created", '{"user":' + user_json + "}")
+            return user, user_json
 
-        user = _unique_email(lambda: db.transaction(work, remaining_ms=db.remaining_ms(request.context)))
+        user, user_json = _unique_email(lambda: db.transaction(work, remaining_ms=db.remaining_ms(request.context)))
         _publish_quietly(user)
-        return Response(201, user, {"location": f"/users/{user['id']}"})
+        return Response(201, user_json, {"content-type": "application/json", "location": f"/users/{user['id']}"})
 
     @app.route("GET", "/users")
     def list_users(request: Request) -> dict[str, Any]:
