@@ -95,9 +95,10 @@ class ServerlessDatabase(Construct):
         if not 1 <= self.max_connections_percent <= 100:
             raise InvalidPropError("ServerlessDatabase", "proxy_max_connections_percent",
                                    self.max_connections_percent, "1–100")
-        if not 1 <= self.borrow_timeout.to_seconds() <= 3600:
+        self.borrow_timeout_seconds: float = self.borrow_timeout.to_seconds()
+        if not 1 <= self.borrow_timeout_seconds <= 3600:
             raise InvalidPropError("ServerlessDatabase", "proxy_borrow_timeout",
-                                   f"{self.borrow_timeout.to_seconds():g} seconds", "1–3600 seconds")
+                                   f"{self.borrow_timeout_seconds:g} seconds", "1–3600 seconds")
 
         # 2. build ----------------------------------------------------------------------
         subnets = vpc_subnets or ec2.SubnetSelection(subnet_group_name="Data")
@@ -163,24 +164,24 @@ class ServerlessDatabase(Construct):
         per_container = connections_per_container if connections_per_container is not None else defaults.CONNECTIONS_PER_CONTAINER
         if per_container < 1:
             raise InvalidPropError("ServerlessDatabase.grant_connect", "connections_per_container", per_container, ">= 1")
-        if self.borrow_timeout.to_seconds() >= function.timeout.to_seconds():
+        if self.borrow_timeout_seconds >= function.timeout_seconds:
             raise InvalidPropError(
-                "ServerlessDatabase", "proxy_borrow_timeout", f"{self.borrow_timeout.to_seconds():g} seconds",
-                f"less than the timeout of {function.node.path} ({function.timeout.to_seconds():g} seconds), "
+                "ServerlessDatabase", "proxy_borrow_timeout", f"{self.borrow_timeout_seconds:g} seconds",
+                f"less than the timeout of {function.path} ({function.timeout_seconds:g} seconds), "
                 "so a request waiting for a connection fails before Lambda kills it")
         if function.function.is_bound_to_vpc is False:
-            raise InvalidPropError("ServerlessDatabase.grant_connect", "function", function.node.path,
+            raise InvalidPropError("ServerlessDatabase.grant_connect", "function", function.path,
                                    "a function placed in the database's VPC (vpc=...)")
         self.proxy.grant_connect(function.role, user)
         # allow_to from the function's side keeps the ingress rule in the function's stack, so a
         # stateless stack can connect to a stateful one without a reference back.
-        function.connections.allow_to(self.proxy, ec2.Port.tcp(self.port), f"{function.node.path} to the proxy")
+        function.connections.allow_to(self.proxy, ec2.Port.tcp(self.port), f"{function.path} to the proxy")
         function.add_environment("DB_HOST", self.proxy.endpoint)
         function.add_environment("DB_PORT", str(self.port))
         function.add_environment("DB_NAME", self.database_name)
         function.add_environment("DB_USER", user)
         bound, source = _concurrency_bound(function, max_concurrency)
-        self.consumers.append(budget.Consumer(function.node.path, bound, per_container, source))
+        self.consumers.append(budget.Consumer(function.path, bound, per_container, source))
 
     def grant_admin(self, function: ServerlessFunction) -> None:
         """Let ``function`` (the migration runner) connect to the cluster as the admin user.
@@ -190,14 +191,14 @@ class ServerlessDatabase(Construct):
         (the application user the migrations create). Counts one connection in the budget.
         """
         self.secret.grant_read(function.role)
-        function.connections.allow_to(self.cluster, ec2.Port.tcp(self.port), f"{function.node.path} (migrations)")
+        function.connections.allow_to(self.cluster, ec2.Port.tcp(self.port), f"{function.path} (migrations)")
         function.add_environment("DB_ADMIN_SECRET_ARN", self.secret.secret_arn)
         function.add_environment("DB_ADMIN_HOST", self.cluster.cluster_endpoint.hostname)
         function.add_environment("DB_PORT", str(self.port))
         function.add_environment("DB_NAME", self.database_name)
         function.add_environment("DB_USER", self.app_db_user)
         bound, source = _concurrency_bound(function, None)
-        self.consumers.append(budget.Consumer(function.node.path, bound, 1, source))
+        self.consumers.append(budget.Consumer(function.path, bound, 1, source))
 
     def budget_errors(self) -> list[str]:
         """The connection budget check: error messages, empty when every consumer fits."""

@@ -34,8 +34,8 @@ class DatabaseMigrations(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, database: ServerlessDatabase,
                  function: ServerlessFunction, execute_before: Sequence[IConstruct] = ()) -> None:
         super().__init__(scope, construct_id)
-        if function.timeout.to_seconds() > MAX_TRIGGER_TIMEOUT.to_seconds():
-            raise InvalidPropError("DatabaseMigrations", "function.timeout", function.timeout.to_seconds(),
+        if function.timeout_seconds > MAX_TRIGGER_TIMEOUT.to_seconds():
+            raise InvalidPropError("DatabaseMigrations", "function.timeout", function.timeout_seconds,
                                    f"at most {MAX_TRIGGER_TIMEOUT.to_seconds():g} seconds")
         database.grant_admin(function)
         self.function = function

@@ -91,11 +91,13 @@ class ServerlessFunction(Construct):
         description: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        #: This construct's path (read once: every jsii property read is a round trip to Node).
+        self.path: str = self.node.path
         # 1. validate -------------------------------------------------------------------
         runtime = runtime or defaults.RUNTIME
         if isinstance(code, PythonBundle):
             architecture = architecture or code.architecture
-            if architecture.name != code.architecture.name:
+            if architecture is not code.architecture and architecture.name != code.architecture.name:
                 raise InvalidPropError("ServerlessFunction", "architecture", architecture.name,
                                        f"{code.architecture.name}, the architecture the code bundle was built for")
         architecture = architecture or defaults.ARCHITECTURE
@@ -105,7 +107,8 @@ class ServerlessFunction(Construct):
                                        construct="ServerlessFunction", prop="log_retention")
         url_auth = function_url_auth_type or defaults.FUNCTION_URL_AUTH_TYPE
         _check_range("memory_size", memory_size, defaults.MEMORY_SIZE_RANGE_MB, "MB")
-        _check_range("timeout", int(timeout.to_seconds()), defaults.TIMEOUT_RANGE_SECONDS, "seconds")
+        timeout_seconds = timeout.to_seconds()
+        _check_range("timeout", int(timeout_seconds), defaults.TIMEOUT_RANGE_SECONDS, "seconds")
         if reserved_concurrent_executions is not None and reserved_concurrent_executions < 0:
             raise InvalidPropError("ServerlessFunction", "reserved_concurrent_executions",
                                    reserved_concurrent_executions, "an integer >= 0 (or None for unreserved)")
@@ -134,17 +137,19 @@ class ServerlessFunction(Construct):
 
         # 2. build ----------------------------------------------------------------------
         self.timeout: Duration = timeout
+        #: ``timeout`` in seconds, for checks in other constructs without a jsii round trip.
+        self.timeout_seconds: float = timeout_seconds
         self.architecture: lambda_.Architecture = architecture
         self.reserved_concurrent_executions = reserved_concurrent_executions
         self.provisioned_concurrent_executions = provisioned_concurrent_executions
         if vpc is not None and not security_groups:
             security_group = ec2.SecurityGroup(self, "SecurityGroup", vpc=vpc, allow_all_outbound=False,
-                                               description=f"{self.node.path}: HTTPS out; other egress by grants")
+                                               description=f"{self.path}: HTTPS out; other egress by grants")
             security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
             security_groups = [security_group]
         self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention_days, removal_policy=log_removal_policy)
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                             description=f"Execution role of {self.node.path}")
+                             description=f"Execution role of {self.path}")
         self.function = lambda_.Function(
             self, "Function",
             code=code.code() if isinstance(code, PythonBundle) else code,
@@ -180,7 +185,7 @@ class ServerlessFunction(Construct):
         # 3. wire -----------------------------------------------------------------------
         self.log_group.grant_write(self.role)
         self.tracing_policy = self._enable_tracing(tracing or defaults.TRACING)
-        if runtime.name == defaults.RUNTIME.name:
+        if runtime is defaults.RUNTIME or runtime.name == defaults.RUNTIME.name:
             acknowledge(self.function, ("Serverless-LambdaLatestVersion", "AwsSolutions-L1"),
                         "Python 3.13 is the runtime the handler package and its bundled binary wheels are built "
                         "and tested for; a newer runtime is a deliberate opt-in through the runtime prop.")

@@ -68,7 +68,7 @@ class LambdaHttpApi(Construct):
         log_retention_days = retention(
             access_log_retention if access_log_retention is not None else defaults.ACCESS_LOG_RETENTION,
             construct="LambdaHttpApi", prop="access_log_retention")
-        timeout_seconds = function.timeout.to_seconds()
+        timeout_seconds = function.timeout_seconds
         if timeout_seconds > defaults.MAX_INTEGRATION_TIMEOUT_SECONDS:
             raise InvalidPropError("LambdaHttpApi", "function.timeout", f"{timeout_seconds:g} seconds",
                                    f"at most {defaults.MAX_INTEGRATION_TIMEOUT_SECONDS} seconds, the HTTP API integration limit")

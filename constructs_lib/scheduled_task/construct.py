@@ -73,7 +73,7 @@ class ScheduledTask(Construct):
         self.failure_queue = sqs.Queue(self, "FailureQueue", **queue_props)
         zone = TimeZone.of(zone_name)
         self.role = iam.Role(self, "SchedulerRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
-                             description=f"EventBridge Scheduler invoking {function.node.path}")
+                             description=f"EventBridge Scheduler invoking {function.path}")
         self.schedule = scheduler.Schedule(
             self, "Schedule",
             schedule=scheduler.ScheduleExpression.expression(schedule, zone),
@@ -82,7 +82,7 @@ class ScheduledTask(Construct):
                                         input=scheduler.ScheduleTargetInput.from_object(
                                             {"scheduledTime": scheduler.ContextAttribute.scheduled_time})),
             time_window=scheduler.TimeWindow.flexible(window) if window.to_minutes() else scheduler.TimeWindow.off(),
-            description=f"Runs {function.node.path} on {schedule}",
+            description=f"Runs {function.path} on {schedule}",
         )
 
         # 3. wire -----------------------------------------------------------------------
