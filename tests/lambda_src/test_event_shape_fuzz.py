@@ -35,6 +35,17 @@ def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
+def mutate(draw: st.DrawFn, event: dict[str, Any], path: tuple[Any, ...]) -> None:
+    """Delete the value at ``path`` (when its parent is an object) or replace it with any JSON value."""
+    parent: Any = event
+    for key in path[:-1]:
+        parent = parent[key]
+    if draw(st.booleans()) and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = draw(JSON_VALUES)
+
+
 @st.composite
 def mutated_events(draw: st.DrawFn) -> dict[str, Any]:
     event = copy.deepcopy(load_event(draw(st.sampled_from(SOURCES))))
@@ -42,14 +53,7 @@ def mutated_events(draw: st.DrawFn) -> dict[str, Any]:
         candidates = paths(event)
         if not candidates:
             break
-        path = draw(st.sampled_from(candidates))
-        parent = event
-        for key in path[:-1]:
-            parent = parent[key]
-        if draw(st.booleans()) and isinstance(parent, dict):
-            del parent[path[-1]]
-        else:
-            parent[path[-1]] = draw(JSON_VALUES)
+        mutate(draw, event, draw(st.sampled_from(candidates)))
     return event
 
 
@@ -66,14 +70,8 @@ def test_any_event_shape_gets_a_non_5xx_json_response(db: str, event: dict[str, 
 def mutated_batches(draw: st.DrawFn) -> dict[str, Any]:
     event = copy.deepcopy(load_event("sqs_batch.json"))
     for _ in range(draw(st.integers(1, 3))):
-        path = draw(st.sampled_from([p for p in paths(event) if p[0] == "Records" and len(p) >= 2] or [("Records",)]))
-        parent: Any = event
-        for key in path[:-1]:
-            parent = parent[key]
-        if draw(st.booleans()) and isinstance(parent, dict):
-            del parent[path[-1]]
-        else:
-            parent[path[-1]] = draw(JSON_VALUES)
+        mutate(draw, event, draw(st.sampled_from([p for p in paths(event) if p[0] == "Records" and len(p) >= 2]
+                                                 or [("Records",)])))
     return event
 
 
