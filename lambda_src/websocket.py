@@ -19,7 +19,6 @@ from .log import logger
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from typing import Any
 
 MAX_MESSAGE_BYTES = 32 * 1024  # API Gateway's WebSocket frame limit

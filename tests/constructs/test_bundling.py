@@ -1,7 +1,6 @@
 """PythonBundle: Docker-free, cached, shared, and built for the target architecture."""
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import pytest
