@@ -1,6 +1,8 @@
 """Acknowledging a cdk-nag finding: always one specific finding, always with its reason."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import Acknowledgment, Validations
 from constructs import IConstruct
 
@@ -15,10 +17,16 @@ def acknowledge(scope: IConstruct, finding: str | tuple[str, ...], reason: str) 
     The pack prefix (``AwsSolutions::``) that CDK's validation needs is derived from the rule id.
     """
     findings = (finding,) if isinstance(finding, str) else finding
+    acknowledge_each(scope, {one: reason for one in findings})
+
+
+def acknowledge_each(scope: IConstruct, reasons: Mapping[str, str]) -> None:
+    """Acknowledge several findings on ``scope``, each with its own reason, in one call to CDK
+    (each call is two round trips to Node)."""
     rules = []
-    for one in findings:
-        pack = one.split("-", 1)[0]
+    for finding, reason in reasons.items():
+        pack = finding.split("-", 1)[0]
         if pack not in _PACKS:
-            raise ValueError(f"unknown cdk-nag pack in finding {one!r}; expected one of {_PACKS}")
-        rules.append(Acknowledgment(id=f"{pack}::{one}", reason=reason))
+            raise ValueError(f"unknown cdk-nag pack in finding {finding!r}; expected one of {_PACKS}")
+        rules.append(Acknowledgment(id=f"{pack}::{finding}", reason=reason))
     Validations.of(scope).acknowledge(*rules)

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Callable
 
 from aws_cdk import AssetHashType
 from aws_cdk import aws_lambda as lambda_
+from constructs import IConstruct
 
 from .errors import InvalidPropError
 
@@ -92,6 +94,9 @@ class PythonBundle:
                 raise InvalidPropError("PythonBundle", "requirements_file", str(self.requirements_file), "an existing requirements file")
         self.cache_dir = Path(self.cache_dir or self.source_dir.parent / ".bundle-cache").resolve()
         self._built: BundleResult | None = None  # functions sharing this bundle reuse one build per synth
+        # one asset object per scope: its functions bind the same asset construct (one Node round trip,
+        # one staging) instead of one each; a scope never spans stacks, and an asset may not either
+        self._codes: weakref.WeakKeyDictionary[IConstruct, lambda_.Code] = weakref.WeakKeyDictionary()
 
     # ---- hashing -------------------------------------------------------------------------
     def _pip_args(self) -> list[str]:
@@ -170,15 +175,25 @@ class PythonBundle:
         _publish(staging, deps_dir)
         return deps_dir, True
 
-    def code(self) -> lambda_.Code:
+    def code(self, scope: IConstruct | None = None) -> lambda_.Code:
         """A Lambda code asset for this bundle, hashed by its contents (no directory fingerprinting).
 
         The first call builds (or finds) the bundle; later calls on the same object reuse that result.
+
+        :param scope: the construct the functions using the code are created in. Calls with the same
+            scope get the same code object, so its functions share one asset construct. Default: a
+            new code object on every call.
         """
+        if scope is not None and scope in self._codes:
+            return self._codes[scope]
         if self._built is None:
             self._built = self.build()
         result = self._built
-        return lambda_.Code.from_asset(str(result.path), asset_hash=result.asset_hash, asset_hash_type=AssetHashType.CUSTOM)
+        code = lambda_.Code.from_asset(str(result.path), asset_hash=result.asset_hash,
+                                       asset_hash_type=AssetHashType.CUSTOM)
+        if scope is not None:
+            self._codes[scope] = code
+        return code
 
 
 def _remove_runtime_provided(target: Path) -> None:

@@ -1,6 +1,7 @@
 """Aurora PostgreSQL Serverless v2 behind an RDS Proxy with IAM auth, and least-privilege grants."""
 from __future__ import annotations
 
+import functools
 import re
 
 import jsii
@@ -13,6 +14,7 @@ from constructs import Construct
 from ..acknowledge import acknowledge
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
+from ..node_values import seconds
 from . import budget, defaults
 
 
@@ -95,7 +97,7 @@ class ServerlessDatabase(Construct):
         if not 1 <= self.max_connections_percent <= 100:
             raise InvalidPropError("ServerlessDatabase", "proxy_max_connections_percent",
                                    self.max_connections_percent, "1–100")
-        self.borrow_timeout_seconds: float = self.borrow_timeout.to_seconds()
+        self.borrow_timeout_seconds: float = seconds(self.borrow_timeout)
         if not 1 <= self.borrow_timeout_seconds <= 3600:
             raise InvalidPropError("ServerlessDatabase", "proxy_borrow_timeout",
                                    f"{self.borrow_timeout_seconds:g} seconds", "1–3600 seconds")
@@ -169,14 +171,14 @@ class ServerlessDatabase(Construct):
                 "ServerlessDatabase", "proxy_borrow_timeout", f"{self.borrow_timeout_seconds:g} seconds",
                 f"less than the timeout of {function.path} ({function.timeout_seconds:g} seconds), "
                 "so a request waiting for a connection fails before Lambda kills it")
-        if function.function.is_bound_to_vpc is False:
+        if function.vpc is None:
             raise InvalidPropError("ServerlessDatabase.grant_connect", "function", function.path,
                                    "a function placed in the database's VPC (vpc=...)")
         self.proxy.grant_connect(function.role, user)
         # allow_to from the function's side keeps the ingress rule in the function's stack, so a
         # stateless stack can connect to a stateful one without a reference back.
         function.connections.allow_to(self.proxy, ec2.Port.tcp(self.port), f"{function.path} to the proxy")
-        function.add_environment("DB_HOST", self.proxy.endpoint)
+        function.add_environment("DB_HOST", self.proxy_endpoint)
         function.add_environment("DB_PORT", str(self.port))
         function.add_environment("DB_NAME", self.database_name)
         function.add_environment("DB_USER", user)
@@ -199,6 +201,11 @@ class ServerlessDatabase(Construct):
         function.add_environment("DB_USER", self.app_db_user)
         bound, source = _concurrency_bound(function, None)
         self.consumers.append(budget.Consumer(function.path, bound, 1, source))
+
+    @functools.cached_property
+    def proxy_endpoint(self) -> str:
+        """The proxy's endpoint (a token), read from Node once for every function connected."""
+        return self.proxy.endpoint
 
     def budget_errors(self) -> list[str]:
         """The connection budget check: error messages, empty when every consumer fits."""

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration
 from aws_cdk import triggers
 from constructs import Construct, IConstruct
 
@@ -12,7 +11,7 @@ from ..function import ServerlessFunction
 from .construct import ServerlessDatabase
 
 #: A trigger waits at most 15 minutes for its function (the Lambda maximum).
-MAX_TRIGGER_TIMEOUT = Duration.minutes(15)
+MAX_TRIGGER_TIMEOUT_SECONDS = 15 * 60
 
 
 class DatabaseMigrations(Construct):
@@ -34,9 +33,9 @@ class DatabaseMigrations(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, database: ServerlessDatabase,
                  function: ServerlessFunction, execute_before: Sequence[IConstruct] = ()) -> None:
         super().__init__(scope, construct_id)
-        if function.timeout_seconds > MAX_TRIGGER_TIMEOUT.to_seconds():
+        if function.timeout_seconds > MAX_TRIGGER_TIMEOUT_SECONDS:
             raise InvalidPropError("DatabaseMigrations", "function.timeout", function.timeout_seconds,
-                                   f"at most {MAX_TRIGGER_TIMEOUT.to_seconds():g} seconds")
+                                   f"at most {MAX_TRIGGER_TIMEOUT_SECONDS} seconds")
         database.grant_admin(function)
         self.function = function
         self.trigger = triggers.Trigger(

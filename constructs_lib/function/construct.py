@@ -14,6 +14,7 @@ from ..acknowledge import acknowledge
 from ..bundling import PythonBundle
 from ..errors import InvalidPropError
 from ..logging_settings import retention
+from ..node_values import own_path, seconds
 from . import defaults
 
 
@@ -57,7 +58,7 @@ class ServerlessFunction(Construct):
 
     Attributes: ``function``, ``role``, ``log_group``, ``version`` (or None), ``alias`` (or None),
     ``function_url`` (or None), ``invoke_target`` (the alias when there is one, else the function),
-    ``timeout``, ``architecture``, and ``reserved_concurrent_executions`` /
+    ``timeout``, ``timeout_seconds``, ``path``, ``architecture``, ``vpc`` (or None), and ``reserved_concurrent_executions`` /
     ``provisioned_concurrent_executions`` as given.
     """
 
@@ -91,8 +92,8 @@ class ServerlessFunction(Construct):
         description: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        #: This construct's path (read once: every jsii property read is a round trip to Node).
-        self.path: str = self.node.path
+        #: This construct's path, worked out here (every jsii property read is a round trip to Node).
+        self.path: str = own_path(self, scope, construct_id)
         # 1. validate -------------------------------------------------------------------
         runtime = runtime or defaults.RUNTIME
         if isinstance(code, PythonBundle):
@@ -107,7 +108,9 @@ class ServerlessFunction(Construct):
                                        construct="ServerlessFunction", prop="log_retention")
         url_auth = function_url_auth_type or defaults.FUNCTION_URL_AUTH_TYPE
         _check_range("memory_size", memory_size, defaults.MEMORY_SIZE_RANGE_MB, "MB")
-        timeout_seconds = timeout.to_seconds()
+        timeout_seconds = seconds(timeout)
+        if not float(timeout_seconds).is_integer():
+            raise InvalidPropError("ServerlessFunction", "timeout", f"{timeout_seconds:g} seconds", "whole seconds")
         _check_range("timeout", int(timeout_seconds), defaults.TIMEOUT_RANGE_SECONDS, "seconds")
         if reserved_concurrent_executions is not None and reserved_concurrent_executions < 0:
             raise InvalidPropError("ServerlessFunction", "reserved_concurrent_executions",
@@ -140,6 +143,8 @@ class ServerlessFunction(Construct):
         #: ``timeout`` in seconds, for checks in other constructs without a jsii round trip.
         self.timeout_seconds: float = timeout_seconds
         self.architecture: lambda_.Architecture = architecture
+        #: The VPC the function is placed in, or None.
+        self.vpc: ec2.IVpc | None = vpc
         self.reserved_concurrent_executions = reserved_concurrent_executions
         self.provisioned_concurrent_executions = provisioned_concurrent_executions
         if vpc is not None and not security_groups:
@@ -152,7 +157,7 @@ class ServerlessFunction(Construct):
                              description=f"Execution role of {self.path}")
         self.function = lambda_.Function(
             self, "Function",
-            code=code.code() if isinstance(code, PythonBundle) else code,
+            code=code.code(scope) if isinstance(code, PythonBundle) else code,
             handler=handler,
             runtime=runtime,
             architecture=architecture,

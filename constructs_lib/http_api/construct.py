@@ -17,6 +17,7 @@ from constructs import Construct
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
 from ..logging_settings import AccessLogSettings, retention
+from ..node_values import own_path
 from . import defaults
 
 
@@ -100,7 +101,7 @@ class LambdaHttpApi(Construct):
             "Integration", function.invoke_target, payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0)
         self.api = apigwv2.HttpApi(
             self, "Api",
-            description=f"HTTP API of {self.node.path}",
+            description=f"HTTP API of {own_path(self, scope, construct_id)}",
             default_integration=self.integration,
             default_authorizer=self.authorizer,
             cors_preflight=cors,

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 
 from . import defaults
@@ -33,9 +32,9 @@ class AlarmSpec:
     treat_missing_data: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING
 
 
-def function_alarms(label: str, found: Mapping[str, cloudwatch.IMetric], timeout: Duration,
+def function_alarms(label: str, found: Mapping[str, cloudwatch.IMetric], timeout_seconds: float,
                     reserved_concurrent_executions: int | None) -> list[AlarmSpec]:
-    """Errors ≥ 1, throttles ≥ 1, p99 duration ≥ 80% of ``timeout``, and — only with reserved
+    """Errors ≥ 1, throttles ≥ 1, p99 duration ≥ 80% of ``timeout_seconds``, and — only with reserved
     concurrency — concurrent executions ≥ 80% of it."""
     specs = [
         AlarmSpec("Errors", found["errors"], 1,
@@ -44,8 +43,8 @@ def function_alarms(label: str, found: Mapping[str, cloudwatch.IMetric], timeout
         AlarmSpec("Throttles", found["throttles"], 1,
                   f"{label}: invocations are throttled. Check reserved concurrency and the account "
                   "concurrency limit; a traffic spike or a retry storm is the usual cause."),
-        AlarmSpec("DurationP99", found["duration_p99"], timeout.to_milliseconds() * defaults.DURATION_SHARE_OF_TIMEOUT,
-                  f"{label}: p99 duration is at 80% of the {timeout.to_seconds():g} s timeout. Check "
+        AlarmSpec("DurationP99", found["duration_p99"], timeout_seconds * 1000 * defaults.DURATION_SHARE_OF_TIMEOUT,
+                  f"{label}: p99 duration is at 80% of the {timeout_seconds:g} s timeout. Check "
                   "database latency (proxy borrow time, slow queries) before raising the timeout."),
     ]
     if reserved_concurrent_executions:

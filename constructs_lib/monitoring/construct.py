@@ -18,6 +18,7 @@ from ..acknowledge import acknowledge
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
 from ..http_api import LambdaHttpApi
+from ..node_values import seconds
 from ..queue_worker import QueueWorker, WorkQueue
 from ..scheduled_task import ScheduledTask
 from . import alarms, dashboard, defaults, metrics
@@ -83,12 +84,13 @@ class ServiceMonitoring(Construct):
         label = label or function.node.id
         found = metrics.function_metrics(function.function)
         return self._monitor(label, found, alarms.function_alarms(
-            label, found, function.timeout, function.reserved_concurrent_executions))
+            label, found, function.timeout_seconds, function.reserved_concurrent_executions))
 
     def monitor_http_api(self, api: LambdaHttpApi, label: str = "HttpApi",
                          latency_threshold: Duration | None = None) -> list[cloudwatch.Alarm]:
         """5xx responses and p99 latency ≥ ``latency_threshold``. Default: 2 seconds."""
-        latency_ms = int((latency_threshold or Duration.millis(defaults.API_P99_LATENCY_MS)).to_milliseconds())
+        latency_ms = (int(seconds(latency_threshold) * 1000) if latency_threshold is not None
+                      else defaults.API_P99_LATENCY_MS)
         if latency_ms < 1:
             raise InvalidPropError("ServiceMonitoring.monitor_http_api", "latency_threshold", f"{latency_ms} ms",
                                    ">= 1 millisecond")
@@ -104,7 +106,7 @@ class ServiceMonitoring(Construct):
     def monitor_queue(self, queue: WorkQueue | QueueWorker, label: str = "Queue",
                       oldest_message_age: Duration | None = None) -> list[cloudwatch.Alarm]:
         """The same alarms as :meth:`monitor_queue_worker`, for a :class:`WorkQueue` (or a worker)."""
-        age = int((oldest_message_age or Duration.seconds(defaults.QUEUE_AGE_SECONDS)).to_seconds())
+        age = int(seconds(oldest_message_age)) if oldest_message_age is not None else defaults.QUEUE_AGE_SECONDS
         if age < 1:
             raise InvalidPropError("ServiceMonitoring.monitor_queue", "oldest_message_age", f"{age} seconds",
                                    ">= 1 second")

@@ -9,9 +9,10 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ..acknowledge import acknowledge
+from ..acknowledge import acknowledge, acknowledge_each
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
+from ..node_values import seconds
 from . import defaults
 
 #: Lambda environment variable names, and the prefixes Lambda reserves.
@@ -35,7 +36,8 @@ class WorkQueue(Construct):
         value must be at least that (and at most 12 hours).
     :param dead_letter_removal_policy: Default: RETAIN (the DLQ holds failed messages; the work queue is DESTROY).
 
-    Attributes: ``queue``, ``dead_letter_queue``, ``max_receive_count``, ``visibility_timeout``, ``fifo``.
+    Attributes: ``queue``, ``dead_letter_queue``, ``max_receive_count``, ``visibility_timeout``, ``fifo``,
+    ``encryption_key`` (or None for SSE-SQS).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, fifo: bool = False, encryption_key: kms.IKey | None = None,
@@ -54,6 +56,7 @@ class WorkQueue(Construct):
             minimum_visibility_seconds(consumer_timeout, max_batching_window))
         check_visibility("WorkQueue", self.visibility_timeout, consumer_timeout, max_batching_window)
         self.fifo = fifo
+        self.encryption_key = encryption_key
 
         # 2. build ----------------------------------------------------------------------
         encryption = {"encryption": sqs.QueueEncryption.KMS, "encryption_master_key": encryption_key} if encryption_key \
@@ -81,9 +84,9 @@ class WorkQueue(Construct):
             raise InvalidPropError("WorkQueue.grant_send_to", "env_var", env_var,
                                    "a name of letters, digits and '_' starting with a letter, not AWS_/LAMBDA_ reserved")
         self.queue.grant(producer.role, *defaults.SEND_ACTIONS)
-        if self.queue.encryption_master_key is not None:
+        if self.encryption_key is not None:
             # what an SSE-KMS producer needs, without the kms:ReEncrypt*/GenerateDataKey* wildcards of grant_send_messages
-            self.queue.encryption_master_key.grant(producer.role, *defaults.SEND_KMS_ACTIONS)
+            self.encryption_key.grant(producer.role, *defaults.SEND_KMS_ACTIONS)
         producer.add_environment(env_var, self.queue.queue_url)
 
 
@@ -128,7 +131,9 @@ class QueueWorker(Construct):
         fifo = queue.fifo if queue is not None else bool(fifo)
         batch_size = batch_size if batch_size is not None else defaults.BATCH_SIZE
         window = max_batching_window or defaults.MAX_BATCHING_WINDOW
-        window_seconds = window.to_seconds()
+        window_seconds = seconds(window)
+        if not float(window_seconds).is_integer():
+            raise InvalidPropError("QueueWorker", "max_batching_window", f"{window_seconds:g} seconds", "whole seconds")
         if fifo and window_seconds > 0:
             raise InvalidPropError("QueueWorker", "max_batching_window", f"{window_seconds:g} seconds",
                                    "0 on a FIFO queue (SQS FIFO event sources have no batching window)")
@@ -176,12 +181,17 @@ class QueueWorker(Construct):
 
         # 3. wire -----------------------------------------------------------------------
         function.invoke_target.add_event_source(self.event_source)  # grants consume (and kms:Decrypt)
-        acknowledge(function.invoke_target, "Serverless-LambdaEventSourceMappingDestination",
-                    "SQS event source mappings take no on-failure destination; a failing message returns to the "
-                    "queue and its redrive policy moves it to the dead-letter queue after max_receive_count receives.")
-        acknowledge(function.function, "Serverless-LambdaDLQ",
-                    "This function is the queue's worker, invoked synchronously by the SQS event source mapping: "
-                    "failed messages reach the queue's dead-letter queue through its redrive policy instead.")
+        mapping_reason = ("SQS event source mappings take no on-failure destination; a failing message returns to "
+                          "the queue and its redrive policy moves it to the dead-letter queue after max_receive_count "
+                          "receives.")
+        dlq_reason = ("This function is the queue's worker, invoked synchronously by the SQS event source mapping: "
+                      "failed messages reach the queue's dead-letter queue through its redrive policy instead.")
+        if function.alias is None:  # the mapping is on the function itself: one acknowledgement call for both
+            acknowledge_each(function.function, {"Serverless-LambdaEventSourceMappingDestination": mapping_reason,
+                                                 "Serverless-LambdaDLQ": dlq_reason})
+        else:
+            acknowledge(function.invoke_target, "Serverless-LambdaEventSourceMappingDestination", mapping_reason)
+            acknowledge(function.function, "Serverless-LambdaDLQ", dlq_reason)
 
     def grant_send_to(self, producer: ServerlessFunction, env_var: str = "QUEUE_URL") -> None:
         """Let ``producer`` send to the queue and tell it the queue URL through ``env_var``."""
@@ -197,19 +207,19 @@ def _only_without_queue(props: dict[str, object]) -> None:
 
 def minimum_visibility_seconds(consumer_timeout: Duration, max_batching_window: Duration) -> int:
     """6 × the consumer's timeout + its batching window, in seconds."""
-    return int(defaults.VISIBILITY_TIMEOUT_FACTOR * consumer_timeout.to_seconds() + max_batching_window.to_seconds())
+    return int(defaults.VISIBILITY_TIMEOUT_FACTOR * seconds(consumer_timeout) + seconds(max_batching_window))
 
 
 def check_visibility(construct: str, visibility: Duration, consumer_timeout: Duration, max_batching_window: Duration,
                      prop: str = "visibility_timeout") -> None:
     """Fail unless ``visibility`` is at least 6 × the consumer timeout + the batching window, and at most 12 h."""
-    seconds = visibility.to_seconds()
+    given = seconds(visibility)
     minimum = minimum_visibility_seconds(consumer_timeout, max_batching_window)
-    if seconds < minimum:
-        raise InvalidPropError(construct, prop, f"{seconds:g} seconds",
+    if given < minimum:
+        raise InvalidPropError(construct, prop, f"{given:g} seconds",
                                f"at least {minimum} seconds = {defaults.VISIBILITY_TIMEOUT_FACTOR} × the "
-                               f"{consumer_timeout.to_seconds():g} s function timeout + the "
-                               f"{max_batching_window.to_seconds():g} s batching window")
-    if seconds > defaults.VISIBILITY_TIMEOUT_MAX_SECONDS:
-        raise InvalidPropError(construct, prop, f"{seconds:g} seconds",
+                               f"{seconds(consumer_timeout):g} s function timeout + the "
+                               f"{seconds(max_batching_window):g} s batching window")
+    if given > defaults.VISIBILITY_TIMEOUT_MAX_SECONDS:
+        raise InvalidPropError(construct, prop, f"{given:g} seconds",
                                f"at most {defaults.VISIBILITY_TIMEOUT_MAX_SECONDS} seconds (12 hours)")

@@ -15,6 +15,7 @@ from constructs import Construct
 from ..acknowledge import acknowledge
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
+from ..node_values import seconds
 from . import defaults, expressions
 
 
@@ -58,10 +59,13 @@ class ScheduledTask(Construct):
         async_age = async_max_event_age or defaults.ASYNC_MAX_EVENT_AGE
         window = flexible_window or defaults.FLEXIBLE_WINDOW
         _check("retry_attempts", retries, defaults.RETRY_ATTEMPTS_RANGE)
-        _check("max_event_age", int(age.to_seconds()), defaults.MAX_EVENT_AGE_RANGE_SECONDS, " seconds")
+        _check("max_event_age", int(seconds(age)), defaults.MAX_EVENT_AGE_RANGE_SECONDS, " seconds")
         _check("async_retry_attempts", async_retries, defaults.ASYNC_RETRY_ATTEMPTS_RANGE)
-        _check("async_max_event_age", int(async_age.to_seconds()), defaults.ASYNC_MAX_EVENT_AGE_RANGE_SECONDS, " seconds")
-        _check("flexible_window", int(window.to_minutes()), (0, defaults.FLEXIBLE_WINDOW_MAX_MINUTES), " minutes")
+        _check("async_max_event_age", int(seconds(async_age)), defaults.ASYNC_MAX_EVENT_AGE_RANGE_SECONDS, " seconds")
+        window_minutes = seconds(window) / 60
+        if not window_minutes.is_integer():
+            raise InvalidPropError("ScheduledTask", "flexible_window", f"{seconds(window):g} seconds", "whole minutes")
+        _check("flexible_window", int(window_minutes), (0, defaults.FLEXIBLE_WINDOW_MAX_MINUTES), " minutes")
 
         # 2. build ----------------------------------------------------------------------
         self.function = function
@@ -81,7 +85,7 @@ class ScheduledTask(Construct):
                                         retry_attempts=retries, max_event_age=age,
                                         input=scheduler.ScheduleTargetInput.from_object(
                                             {"scheduledTime": scheduler.ContextAttribute.scheduled_time})),
-            time_window=scheduler.TimeWindow.flexible(window) if window.to_minutes() else scheduler.TimeWindow.off(),
+            time_window=scheduler.TimeWindow.flexible(window) if window_minutes else scheduler.TimeWindow.off(),
             description=f"Runs {function.path} on {schedule}",
         )
 

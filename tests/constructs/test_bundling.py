@@ -4,7 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from aws_cdk import Stack
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk.assertions import Template
 
 from constructs_lib import InvalidPropError, PythonBundle, ServerlessFunction
@@ -118,6 +120,28 @@ class TestSharing:
         assert len(keys) == 1
         assets = [path for path in Path(assembly.directory).iterdir() if path.name.startswith("asset.")]
         assert len(assets) == 1
+
+    def test_functions_in_one_scope_bind_one_asset_construct(self, package: Path, cache: Path) -> None:
+        # GIVEN two functions from one bundle in one stack
+        stack = new_stack()
+        shared = bundle(package, cache)
+        one = ServerlessFunction(stack, "One", code=shared, handler="handlers.app.handler")
+        two = ServerlessFunction(stack, "Two", code=shared, handler="handlers.app.handler")
+        # THEN they use the same code object: the asset construct exists once, under the first function
+        assert shared.code(stack) is shared.code(stack)
+        assert [c.node.id for c in one.function.node.children if isinstance(c, s3_assets.Asset)] == ["Code"]
+        assert not [c for c in two.function.node.children if isinstance(c, s3_assets.Asset)]
+
+    def test_functions_in_two_stacks_get_an_asset_each(self, package: Path, cache: Path) -> None:
+        # GIVEN one bundle used by functions in two stacks of one app (an asset may not span stacks)
+        first = new_stack()
+        second = Stack(first.node.root, "Second")
+        shared = bundle(package, cache)
+        for stack in (first, second):
+            ServerlessFunction(stack, "Fn", code=shared, handler="handlers.app.handler")
+        # WHEN the app synthesizes THEN it succeeds, each stack with its own code object
+        first.node.root.synth()
+        assert shared.code(first) is not shared.code(second)
 
 
 class TestInvalidProps:

@@ -185,6 +185,7 @@ class TestInvalidProps:
         ({"log_retention": 10}, "log_retention", "1, 3, 5, 7, 14, 30"),
         ({"memory_size": 64}, "memory_size", "128–10240 MB"),
         ({"timeout": Duration.minutes(16)}, "timeout", "1–900 seconds"),
+        ({"timeout": Duration.millis(1500)}, "timeout", "whole seconds"),
         ({"reserved_concurrent_executions": -1}, "reserved_concurrent_executions", ">= 0"),
         ({"provisioned_concurrent_executions": 0}, "provisioned_concurrent_executions", ">= 1"),
         ({"provisioned_concurrent_executions": 5, "reserved_concurrent_executions": 2},

@@ -118,6 +118,7 @@ class TestInvalidProps:
         ({"batch_size": 20}, "batch_size", "unless max_batching_window >= 1 second"),
         ({"batch_size": 0}, "batch_size", "1–10000"),
         ({"fifo": True, "max_batching_window": Duration.seconds(5)}, "max_batching_window", "0 on a FIFO queue"),
+        ({"max_batching_window": Duration.millis(2500)}, "max_batching_window", "whole seconds"),
         ({"max_batching_window": Duration.seconds(301)}, "max_batching_window", "0–300 seconds"),
         ({"max_receive_count": 0}, "max_receive_count", "1–1000"),
         ({"max_concurrency": 1}, "max_concurrency", "2–1000"),

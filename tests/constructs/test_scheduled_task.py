@@ -102,6 +102,7 @@ class TestInvalidProps:
         ({"async_retry_attempts": 3}, "async_retry_attempts"),
         ({"async_max_event_age": Duration.hours(7)}, "async_max_event_age"),
         ({"flexible_window": Duration.minutes(1441)}, "flexible_window"),
+        ({"flexible_window": Duration.seconds(90)}, "flexible_window"),
         ({"time_zone": "Mars/Olympus_Mons"}, "time_zone"),
         ({"max_event_age": Duration.hours(25)}, "max_event_age"),
         ({"async_max_event_age": Duration.seconds(59)}, "async_max_event_age"),
