@@ -58,8 +58,8 @@ class ServerlessFunction(Construct):
 
     Attributes: ``function``, ``role``, ``log_group``, ``version`` (or None), ``alias`` (or None),
     ``function_url`` (or None), ``invoke_target`` (the alias when there is one, else the function),
-    ``timeout``, ``timeout_seconds``, ``path``, ``architecture``, ``vpc`` (or None), and ``reserved_concurrent_executions`` /
-    ``provisioned_concurrent_executions`` as given.
+    ``timeout``, ``timeout_seconds``, ``path``, ``architecture``, ``vpc`` (or None), and
+    ``reserved_concurrent_executions`` / ``provisioned_concurrent_executions`` as given.
     """
 
     def __init__(
