@@ -11,6 +11,8 @@ import weakref
 from aws_cdk import Duration
 from constructs import IConstruct
 
+from .errors import InvalidPropError
+
 _SECONDS: weakref.WeakKeyDictionary[Duration, float] = weakref.WeakKeyDictionary()
 _PATHS: weakref.WeakKeyDictionary[IConstruct, str] = weakref.WeakKeyDictionary()
 
@@ -24,6 +26,16 @@ def seconds(duration: Duration) -> float:
     if found is None:
         found = _SECONDS[duration] = duration.to_seconds(integral=False)
     return found
+
+
+def whole_units(duration: Duration, *, construct: str, prop: str, unit_seconds: int = 1, unit: str = "seconds") -> int:
+    """The duration as a whole number of units (seconds by default); raise naming ``construct`` and
+    ``prop`` when it is not one, instead of the error CDK would give later."""
+    given = seconds(duration)
+    units = given / unit_seconds
+    if not units.is_integer():
+        raise InvalidPropError(construct, prop, f"{given:g} seconds", f"whole {unit}")
+    return int(units)
 
 
 def path_of(construct: IConstruct) -> str:

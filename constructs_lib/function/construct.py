@@ -14,7 +14,7 @@ from ..acknowledge import acknowledge
 from ..bundling import PythonBundle
 from ..errors import InvalidPropError
 from ..logging_settings import retention
-from ..node_values import own_path, seconds
+from ..node_values import own_path, whole_units
 from . import defaults
 
 
@@ -108,10 +108,8 @@ class ServerlessFunction(Construct):
                                        construct="ServerlessFunction", prop="log_retention")
         url_auth = function_url_auth_type or defaults.FUNCTION_URL_AUTH_TYPE
         _check_range("memory_size", memory_size, defaults.MEMORY_SIZE_RANGE_MB, "MB")
-        timeout_seconds = seconds(timeout)
-        if not float(timeout_seconds).is_integer():
-            raise InvalidPropError("ServerlessFunction", "timeout", f"{timeout_seconds:g} seconds", "whole seconds")
-        _check_range("timeout", int(timeout_seconds), defaults.TIMEOUT_RANGE_SECONDS, "seconds")
+        timeout_seconds = whole_units(timeout, construct="ServerlessFunction", prop="timeout")
+        _check_range("timeout", timeout_seconds, defaults.TIMEOUT_RANGE_SECONDS, "seconds")
         if reserved_concurrent_executions is not None and reserved_concurrent_executions < 0:
             raise InvalidPropError("ServerlessFunction", "reserved_concurrent_executions",
                                    reserved_concurrent_executions, "an integer >= 0 (or None for unreserved)")

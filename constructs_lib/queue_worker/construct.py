@@ -12,7 +12,7 @@ from constructs import Construct
 from ..acknowledge import acknowledge, acknowledge_each
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
-from ..node_values import seconds
+from ..node_values import seconds, whole_units
 from . import defaults
 
 #: Lambda environment variable names, and the prefixes Lambda reserves.
@@ -131,9 +131,7 @@ class QueueWorker(Construct):
         fifo = queue.fifo if queue is not None else bool(fifo)
         batch_size = batch_size if batch_size is not None else defaults.BATCH_SIZE
         window = max_batching_window or defaults.MAX_BATCHING_WINDOW
-        window_seconds = seconds(window)
-        if not float(window_seconds).is_integer():
-            raise InvalidPropError("QueueWorker", "max_batching_window", f"{window_seconds:g} seconds", "whole seconds")
+        window_seconds = whole_units(window, construct="QueueWorker", prop="max_batching_window")
         if fifo and window_seconds > 0:
             raise InvalidPropError("QueueWorker", "max_batching_window", f"{window_seconds:g} seconds",
                                    "0 on a FIFO queue (SQS FIFO event sources have no batching window)")
@@ -181,17 +179,14 @@ class QueueWorker(Construct):
 
         # 3. wire -----------------------------------------------------------------------
         function.invoke_target.add_event_source(self.event_source)  # grants consume (and kms:Decrypt)
-        mapping_reason = ("SQS event source mappings take no on-failure destination; a failing message returns to "
-                          "the queue and its redrive policy moves it to the dead-letter queue after max_receive_count "
-                          "receives.")
-        dlq_reason = ("This function is the queue's worker, invoked synchronously by the SQS event source mapping: "
-                      "failed messages reach the queue's dead-letter queue through its redrive policy instead.")
-        if function.alias is None:  # the mapping is on the function itself: one acknowledgement call for both
-            acknowledge_each(function.function, {"Serverless-LambdaEventSourceMappingDestination": mapping_reason,
-                                                 "Serverless-LambdaDLQ": dlq_reason})
-        else:
-            acknowledge(function.invoke_target, "Serverless-LambdaEventSourceMappingDestination", mapping_reason)
-            acknowledge(function.function, "Serverless-LambdaDLQ", dlq_reason)
+        acknowledge_each([  # one call when both are on the function (no alias)
+            (function.invoke_target, "Serverless-LambdaEventSourceMappingDestination",
+             "SQS event source mappings take no on-failure destination; a failing message returns to the queue "
+             "and its redrive policy moves it to the dead-letter queue after max_receive_count receives."),
+            (function.function, "Serverless-LambdaDLQ",
+             "This function is the queue's worker, invoked synchronously by the SQS event source mapping: "
+             "failed messages reach the queue's dead-letter queue through its redrive policy instead."),
+        ])
 
     def grant_send_to(self, producer: ServerlessFunction, env_var: str = "QUEUE_URL") -> None:
         """Let ``producer`` send to the queue and tell it the queue URL through ``env_var``."""

@@ -15,7 +15,7 @@ from constructs import Construct
 from ..acknowledge import acknowledge
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
-from ..node_values import seconds
+from ..node_values import seconds, whole_units
 from . import defaults, expressions
 
 
@@ -62,10 +62,9 @@ class ScheduledTask(Construct):
         _check("max_event_age", int(seconds(age)), defaults.MAX_EVENT_AGE_RANGE_SECONDS, " seconds")
         _check("async_retry_attempts", async_retries, defaults.ASYNC_RETRY_ATTEMPTS_RANGE)
         _check("async_max_event_age", int(seconds(async_age)), defaults.ASYNC_MAX_EVENT_AGE_RANGE_SECONDS, " seconds")
-        window_minutes = seconds(window) / 60
-        if not window_minutes.is_integer():
-            raise InvalidPropError("ScheduledTask", "flexible_window", f"{seconds(window):g} seconds", "whole minutes")
-        _check("flexible_window", int(window_minutes), (0, defaults.FLEXIBLE_WINDOW_MAX_MINUTES), " minutes")
+        window_minutes = whole_units(window, construct="ScheduledTask", prop="flexible_window", unit_seconds=60,
+                                     unit="minutes")
+        _check("flexible_window", window_minutes, (0, defaults.FLEXIBLE_WINDOW_MAX_MINUTES), " minutes")
 
         # 2. build ----------------------------------------------------------------------
         self.function = function
