@@ -84,7 +84,11 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment) -> None:
         backup=rds.BackupProps(retention=Duration.days(7)), removal_policy=cdk.RemovalPolicy.SNAPSHOT, port=5432)
     secret = cluster.secret
     cluster.add_rotation_single_user(automatically_after=Duration.days(30), vpc_subnets=data_subnets)
-    proxy = rds.DatabaseProxy(data, "Proxy", proxy_target=rds.ProxyTarget.from_cluster(cluster), vpc=vpc,
+    proxy_role = iam.Role(data, "ProxyRole", assumed_by=iam.ServicePrincipal("rds.amazonaws.com"),
+                          description="RDS Proxy: logs in to the Aurora cluster with IAM")
+    proxy_role.add_to_principal_policy(iam.PolicyStatement(actions=["rds-db:connect"], resources=[
+        f"arn:aws:rds-db:eu-west-1:123456789012:dbuser:{cluster.cluster_resource_identifier}/app_user"]))
+    proxy = rds.DatabaseProxy(data, "Proxy", proxy_target=rds.ProxyTarget.from_cluster(cluster), vpc=vpc, role=proxy_role,
                               vpc_subnets=data_subnets, default_auth_scheme=rds.DefaultAuthScheme.IAM_AUTH,
                               iam_auth=True, require_tls=True, max_connections_percent=90,
                               idle_client_timeout=Duration.minutes(30), borrow_timeout=Duration.seconds(5))
@@ -194,8 +198,15 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment) -> None:
                      invocation_type=triggers.InvocationType.REQUEST_RESPONSE)
 
     key = kms.Key(api_stack, "TopicKey", enable_key_rotation=True, description="Encrypts the alarm topic of users-dev")
-    key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+    alarms_here = {"StringEquals": {"aws:SourceAccount": "123456789012"},
+                   "ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:*"}}
+    key.add_to_resource_policy(iam.PolicyStatement(principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                                                   actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=["*"],
+                                                   conditions=alarms_here))
     topic = sns.Topic(api_stack, "Alarms", master_key=key, enforce_ssl=True, display_name="users-dev alarms")
+    topic.add_to_resource_policy(iam.PolicyStatement(principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                                                     actions=["sns:Publish"], resources=[topic.topic_arn],
+                                                     conditions=alarms_here))
     dashboard = cloudwatch.Dashboard(api_stack, "Dashboard", default_interval=Duration.hours(3))
     dashboard.add_widgets(cloudwatch.TextWidget(markdown="# users-dev", width=24, height=1))
     period = Duration.minutes(1)

@@ -1,10 +1,18 @@
-"""Print a short summary of a cloud assembly: stacks, resource counts per type, asset sizes."""
+"""Print a short summary of a cloud assembly: stacks, resource counts per type, asset sizes, and the
+deploy contract (every runtime flow of the example decided from the templates; ``flows.md`` beside them).
+
+Exits non-zero when a flow of the contract fails, so ``make synth`` fails as a lint would.
+"""
 from __future__ import annotations
 
 import json
 import sys
 from collections import Counter
 from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+if str(PROJECT) not in sys.path:
+    sys.path.insert(0, str(PROJECT))
 
 
 def summarize(assembly: Path) -> str:
@@ -24,5 +32,26 @@ def summarize(assembly: Path) -> str:
     return "\n".join(lines)
 
 
+def deploy_contract(assembly: Path) -> tuple[str, bool]:
+    """``(report line, every flow holds)``; writes ``<assembly>/flows.md``."""
+    from constructs_lib.contract import Templates, check_all, markdown, summary
+    from stacks.flows import is_realtime, service_flows, stages_of
+
+    sections, outcomes = {}, []
+    for stage, templates in stages_of(Templates.from_assembly(assembly)).items():
+        realtime = is_realtime(templates)
+        found = check_all(service_flows(realtime), templates)
+        sections[f"{stage}{' (realtime)' if realtime else ''}"] = found
+        outcomes += found
+    if not sections:
+        return "deploy contract: no stage of the example service in this assembly", True
+    (assembly / "flows.md").write_text(markdown(sections))
+    return summary(outcomes) + f"\n(chart and table: {assembly / 'flows.md'})", all(o.ok for o in outcomes)
+
+
 if __name__ == "__main__":
-    print(summarize(Path(sys.argv[1] if len(sys.argv) > 1 else "cdk.out")))
+    directory = Path(sys.argv[1] if len(sys.argv) > 1 else "cdk.out")
+    print(summarize(directory))
+    line, ok = deploy_contract(directory)
+    print(line)
+    sys.exit(0 if ok else 1)

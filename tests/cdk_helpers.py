@@ -15,6 +15,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 def cdk_context(**overrides: Any) -> dict[str, Any]:
     """The context the CLI passes: cdk.json's context (feature flags, stage…) plus cdk.context.json."""
     context = json.loads((PROJECT / "cdk.json").read_text())["context"]
+    context["aws:cdk:enable-path-metadata"] = True  # as the CLI sets it: resources name their construct path
     context.update(json.loads((PROJECT / "cdk.context.json").read_text()))
     context.update(overrides)
     return context

@@ -21,7 +21,14 @@ _REPLACEMENTS = (
 
 
 def normalise(template: dict[str, Any]) -> dict[str, Any]:
-    """Return ``template`` with asset hashes, keys and paths replaced by constants."""
+    """Return ``template`` with asset hashes, keys and paths replaced by constants, and without the
+    construct-path metadata (``aws:cdk:path``) that names where each resource was declared."""
+    template = json.loads(json.dumps(template))
+    for resource in template.get("Resources", {}).values():
+        metadata = resource.get("Metadata", {})
+        metadata.pop("aws:cdk:path", None)
+        if "Metadata" in resource and not metadata:
+            del resource["Metadata"]
     text = json.dumps(template, sort_keys=True)
     for pattern, replacement in _REPLACEMENTS:
         text = pattern.sub(replacement, text)

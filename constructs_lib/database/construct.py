@@ -5,9 +5,10 @@ import functools
 import re
 
 import jsii
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from constructs import IValidation
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
@@ -44,8 +45,9 @@ class ServerlessDatabase(Construct):
     :param accept_unbounded_concurrency: allow connected functions without a concurrency bound.
         Default: False (synth fails instead).
 
-    Attributes: ``cluster``, ``proxy``, ``secret``, ``writer``, ``port``, ``database_name``,
-    ``app_db_user``, ``consumers`` (the connection budget entries).
+    Attributes: ``cluster``, ``proxy``, ``proxy_role`` (with ``rds-db:connect`` on the cluster for each
+    user granted through :meth:`grant_connect`, and nothing else), ``proxy_users``, ``secret``,
+    ``writer``, ``port``, ``database_name``, ``app_db_user``, ``consumers`` (the connection budget entries).
     """
 
     def __init__(
@@ -127,9 +129,14 @@ class ServerlessDatabase(Construct):
         self.writer = self.cluster.node.find_child("Writer")
         if secret_rotation is not None:
             self.cluster.add_rotation_single_user(automatically_after=secret_rotation, vpc_subnets=subnets)
+        # End-to-end IAM: the proxy logs in to the cluster with this role, as each user a function
+        # connects as; grant_connect gives it rds-db:connect on exactly those users of the cluster.
+        self.proxy_role = iam.Role(self, "ProxyRole", assumed_by=iam.ServicePrincipal("rds.amazonaws.com"),
+                                   description="RDS Proxy: logs in to the Aurora cluster with IAM")
         self.proxy = rds.DatabaseProxy(
             self, "Proxy",
             proxy_target=rds.ProxyTarget.from_cluster(self.cluster),
+            role=self.proxy_role,
             vpc=vpc,
             vpc_subnets=subnets,
             default_auth_scheme=rds.DefaultAuthScheme.IAM_AUTH,
@@ -140,6 +147,7 @@ class ServerlessDatabase(Construct):
             borrow_timeout=self.borrow_timeout,
         )
         self.consumers: list[budget.Consumer] = []
+        self.proxy_users: set[str] = set()
 
         # 3. wire -----------------------------------------------------------------------
         self.node.add_validation(_BudgetValidation(self))
@@ -152,7 +160,8 @@ class ServerlessDatabase(Construct):
                       max_concurrency: int | None = None, connections_per_container: int | None = None) -> None:
         """Let ``function`` connect through the proxy as ``db_user`` with IAM, and count it in the budget.
 
-        Grants ``rds-db:connect`` on exactly ``dbuser:<prx- id>/<db_user>``, opens the proxy's port to
+        Grants ``rds-db:connect`` on exactly ``dbuser:<prx- id>/<db_user>``, lets the proxy's role log in
+        to the cluster as ``db_user`` (``dbuser:<cluster resource id>/<db_user>``), opens the proxy's port to
         the function's security group only, and sets ``DB_HOST``, ``DB_PORT``, ``DB_NAME`` and
         ``DB_USER`` in its environment (no password: the token is minted from the function's role).
 
@@ -175,6 +184,7 @@ class ServerlessDatabase(Construct):
             raise InvalidPropError("ServerlessDatabase.grant_connect", "function", function.path,
                                    "a function placed in the database's VPC (vpc=...)")
         self.proxy.grant_connect(function.role, user)
+        self._let_proxy_log_in_as(user)
         # allow_to from the function's side keeps the ingress rule in the function's stack, so a
         # stateless stack can connect to a stateful one without a reference back.
         function.connections.allow_to(self.proxy, ec2.Port.tcp(self.port), f"{function.path} to the proxy")
@@ -201,6 +211,22 @@ class ServerlessDatabase(Construct):
         function.add_environment("DB_USER", self.app_db_user)
         bound, source = _concurrency_bound(function, None)
         self.consumers.append(budget.Consumer(function.path, bound, 1, source))
+
+    def _let_proxy_log_in_as(self, user: str) -> None:
+        """``rds-db:connect`` for the proxy's role on ``dbuser:<cluster resource id>/<user>``, once per user.
+
+        With ``DefaultAuthScheme: IAM_AUTH`` the proxy authenticates to the cluster with IAM as the
+        client's user (Amazon RDS User Guide, "Setting up IAM authentication for RDS Proxy"): without
+        this statement every connection through the proxy fails at login.
+        """
+        if user in self.proxy_users:
+            return
+        self.proxy_users.add(user)
+        self.proxy_role.add_to_principal_policy(iam.PolicyStatement(
+            actions=["rds-db:connect"],
+            resources=[Stack.of(self).format_arn(
+                service="rds-db", resource="dbuser", arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                resource_name=f"{self.cluster.cluster_resource_identifier}/{user}")]))
 
     @functools.cached_property
     def proxy_endpoint(self) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
@@ -40,7 +40,8 @@ class ServiceMonitoring(Construct):
     (:meth:`monitor_queue` for a bare :class:`WorkQueue`), :meth:`monitor_scheduled_task`,
     :meth:`monitor_dead_letters`, :meth:`monitor_proxy`, :meth:`add_alarm_status_widget`.
 
-    Attributes: ``topic`` (KMS-encrypted, TLS-only), ``topic_key``, ``dashboard``, ``alarms``
+    Attributes: ``topic`` (KMS-encrypted, TLS-only; CloudWatch alarms of this account may publish),
+    ``topic_key`` (CloudWatch may use it for alarms of this account only), ``dashboard``, ``alarms``
     (every alarm created, in order), ``subscription_dead_letter_queue`` (notifications the email
     subscription could not deliver; None without ``alarm_email``).
     """
@@ -64,7 +65,20 @@ class ServiceMonitoring(Construct):
         self._action = actions.SnsAction(self.topic)
 
         # 3. wire -----------------------------------------------------------------------
-        self.topic_key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        # A topic policy replaces SNS's default one: without this statement no alarm can publish. The
+        # same conditions on the key keep another account's alarms (confused deputy) out of both.
+        alarms_of_this_account = {
+            "StringEquals": {"aws:SourceAccount": Stack.of(self).account},
+            "ArnLike": {"aws:SourceArn": Stack.of(self).format_arn(
+                service="cloudwatch", resource="alarm", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME)},
+        }
+        cloudwatch_principal = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+        self.topic.add_to_resource_policy(iam.PolicyStatement(
+            sid="AllowCloudWatchAlarmsOfThisAccount", principals=[cloudwatch_principal], actions=["sns:Publish"],
+            resources=[self.topic.topic_arn], conditions=alarms_of_this_account))
+        self.topic_key.add_to_resource_policy(iam.PolicyStatement(
+            sid="AllowCloudWatchAlarmsOfThisAccount", principals=[cloudwatch_principal],
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=["*"], conditions=alarms_of_this_account))
         self.subscription_dead_letter_queue: sqs.Queue | None = None
         if alarm_email:
             # notifications SNS cannot deliver to the address are kept, not dropped

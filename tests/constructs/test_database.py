@@ -133,7 +133,9 @@ class TestGrantConnect:
         function = connected_function(stack, network)
         database.grant_connect(function)
         template = Template.from_stack(stack)
+        function_role = stack.resolve(function.role.role_name)
         statements = [s for p in template.find_resources("AWS::IAM::Policy").values()
+                      if function_role in p["Properties"]["Roles"]
                       for s in p["Properties"]["PolicyDocument"]["Statement"] if s["Action"] == "rds-db:connect"]
         assert len(statements) == 1
         proxy_id = next(iter(template.find_resources("AWS::RDS::DBProxy")))
