@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -149,20 +150,38 @@ class TestMigrationConnection:
             migrate.handler({}, None)
         assert "s3cret" not in str(raised.value)
 
-    def test_without_a_bundle_still_encrypted_and_says_it_is_unverified(self, secret_env: pytest.MonkeyPatch,
-                                                                       proxy: TlsProxy) -> None:
-        secret_env.delenv("DB_ADMIN_SSL_ROOT_CERT", raising=False)
-        secret_env.setenv("DB_NAME", "postgres")
-        settings = config.Config({**CREDENTIALS, "DB_ADMIN_SECRET_ARN": "arn", "DB_ADMIN_HOST": "localhost",
-                                  "DB_PORT": str(proxy.port), "DB_NAME": "postgres"})
-        dsn, kwargs = migrate.admin_connection_settings(
-            settings, fetch_secret=lambda arn: json.dumps({"username": "postgres", "password": "pw"}))
-        assert dsn is None and kwargs["sslmode"] == "require" and kwargs["host"] == "localhost"
-        before = len(proxy.connections)
-        with psycopg.connect(**kwargs) as conn:
-            assert conn.pgconn.ssl_in_use
-        assert proxy.connections[before:] == ["tls"]
-
     def test_no_secret_and_no_url_is_a_clear_error(self) -> None:
         with pytest.raises(RuntimeError, match="DB_ADMIN_SECRET_ARN"):
             migrate.admin_connection_settings(config.Config({}))
+
+
+ADMIN_SECRET = json.dumps({"username": "postgres", "password": "s3cret!", "host": "ignored.cluster.example"})
+
+
+def admin_settings(proxy: TlsProxy, **env: str) -> config.Config:
+    """The migration function's configuration, with the cluster endpoint at the local TLS proxy."""
+    return config.Config({"DB_ADMIN_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:admin",
+                          "DB_ADMIN_HOST": "localhost", "DB_PORT": str(proxy.port), "DB_NAME": "postgres", **env})
+
+
+class TestMigrationsVerifyTheCluster:
+    """admin_connection_settings: the deployed admin connection is verified or not made."""
+
+    def test_without_a_bundle_nothing_connects_unverified(self, proxy: TlsProxy) -> None:
+        # GIVEN a deployed configuration without DB_ADMIN_SSL_ROOT_CERT
+        fetched: list[str] = []
+        # WHEN the admin connection is prepared THEN it is an error, before the secret is even read
+        with pytest.raises(RuntimeError, match="DB_ADMIN_SSL_ROOT_CERT is not set"):
+            migrate.admin_connection_settings(admin_settings(proxy),
+                                              fetch_secret=lambda arn: fetched.append(arn) or ADMIN_SECRET)
+        assert fetched == []
+
+    def test_a_bundle_path_that_does_not_exist_is_an_error(self, proxy: TlsProxy, tmp_path: Path) -> None:
+        missing = tmp_path / "gone" / "rds-ca-bundle.pem"
+        with pytest.raises(RuntimeError, match=re.escape(f"DB_ADMIN_SSL_ROOT_CERT={missing}")):
+            migrate.admin_connection_settings(admin_settings(proxy, DB_ADMIN_SSL_ROOT_CERT=str(missing)),
+                                              fetch_secret=lambda arn: ADMIN_SECRET)
+
+    def test_local_database_url_is_used_as_given(self) -> None:
+        assert migrate.admin_connection_settings(config.Config({"DATABASE_URL": "postgresql:///app"})) == (
+            "postgresql:///app", {})
