@@ -12,6 +12,7 @@ import pytest
 
 from lambda_src import config, http, migrate
 from lambda_src.db import connection, tls
+from tests.cdk_helpers import SynthesizedService, layer_file
 from tests.lambda_src import pg
 from tests.lambda_src.conftest import FakeContext
 from tests.lambda_src.events import body_of, v2
@@ -158,6 +159,16 @@ class TestMigrationConnection:
 ADMIN_SECRET = json.dumps({"username": "postgres", "password": "s3cret!", "host": "ignored.cluster.example"})
 
 
+@pytest.fixture(scope="module")
+def rds_ca_bundle(service: SynthesizedService) -> Path:
+    """The CA bundle synth ships to the migration function: the file its DB_ADMIN_SSL_ROOT_CERT names, in cdk.out."""
+    stateless = service.stacks.stateless
+    function_id = stateless.get_logical_id(stateless.migrate_function.function.node.default_child)
+    template = service.template_json(stateless)
+    path = template["Resources"][function_id]["Properties"]["Environment"]["Variables"]["DB_ADMIN_SSL_ROOT_CERT"]
+    return layer_file(service.outdir, template, function_id, path)
+
+
 def admin_settings(proxy: TlsProxy, **env: str) -> config.Config:
     """The migration function's configuration, with the cluster endpoint at the local TLS proxy."""
     return config.Config({"DB_ADMIN_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:admin",
@@ -165,7 +176,31 @@ def admin_settings(proxy: TlsProxy, **env: str) -> config.Config:
 
 
 class TestMigrationsVerifyTheCluster:
-    """admin_connection_settings: the deployed admin connection is verified or not made."""
+    """admin_connection_settings → migrate, against a real PostgreSQL behind a TLS proxy, with the shipped bundle."""
+
+    def test_a_server_certificate_from_another_ca_is_refused(self, proxy: TlsProxy, rds_ca_bundle: Path) -> None:
+        # GIVEN the RDS CA bundle as deployed, and a server whose certificate another CA (the test CA) signed
+        settings = admin_settings(proxy, DB_ADMIN_SSL_ROOT_CERT=str(rds_ca_bundle))
+        dsn, kwargs = migrate.admin_connection_settings(settings, fetch_secret=lambda arn: ADMIN_SECRET)
+        # WHEN the migrations connect THEN the server is refused: the chain is verified, not only encrypted
+        assert kwargs["sslmode"] == "verify-full" and kwargs["sslrootcert"] == str(rds_ca_bundle)
+        with pytest.raises(psycopg.OperationalError, match="certificate verify failed") as raised:
+            migrate.migrate(dsn, app_user=settings.db_user, connect_kwargs=kwargs)
+        assert "s3cret" not in str(raised.value)
+
+    def test_a_server_signed_by_a_ca_appended_to_the_bundle_is_accepted(self, proxy: TlsProxy, rds_ca_bundle: Path,
+                                                                        tmp_path: Path) -> None:
+        # GIVEN the RDS CA bundle with the test CA appended
+        bundle = tmp_path / "rds-and-test-ca.pem"
+        bundle.write_bytes(rds_ca_bundle.read_bytes() + Path(proxy.ca_file).read_bytes())
+        with pg.fresh_database("migrdsca") as database:
+            settings = admin_settings(proxy, DB_NAME=urlsplit(database).path.lstrip("/"),
+                                      DB_ADMIN_SSL_ROOT_CERT=str(bundle))
+            dsn, kwargs = migrate.admin_connection_settings(settings, fetch_secret=lambda arn: ADMIN_SECRET)
+            before = len(proxy.connections)
+            # WHEN the migrations run THEN they connect over verified TLS and apply
+            assert migrate.migrate(dsn, app_user=settings.db_user, connect_kwargs=kwargs)[0] == "0001"
+            assert proxy.connections[before:] == ["tls"]
 
     def test_without_a_bundle_nothing_connects_unverified(self, proxy: TlsProxy) -> None:
         # GIVEN a deployed configuration without DB_ADMIN_SSL_ROOT_CERT
