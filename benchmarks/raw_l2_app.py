@@ -2,7 +2,8 @@
 
 Same resources as ``stacks/`` (VPC with endpoints, Aurora Serverless v2, RDS Proxy, a work queue
 and DLQ, four functions with log groups, an HTTP API with access logs, the queue's event source, a
-schedule with its queues, alarms on a topic with a dashboard, a migration trigger), with the same
+schedule with its queues, alarms on a topic with a dashboard, a migration trigger and the CA bundle
+layer of its function), with the same
 properties (descriptions, environment, X-Ray, retention...) and the same cdk-nag acknowledgements
 (the app must pass the same checks), without our constructs. ``tests/test_benchmarks.py`` checks that
 both apps synthesize the same resource types with the same property names.
@@ -54,7 +55,9 @@ class _AccessLogs:
         return apigw.AccessLogFormat.custom(json.dumps({"requestId": "$context.requestId", "status": "$context.status"}))
 
 
-def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment) -> None:
+def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment, ca_bundle_dir: str) -> None:
+    """Add both stacks to ``app``; ``code_dir`` is the prebuilt handler bundle, ``ca_bundle_dir`` the
+    prebuilt layer directory putting the RDS CA bundle at ``/opt/cdk-serverless-postgres/rds-ca-bundle.pem``."""
     data = cdk.Stack(app, "Raw-Stateful", env=env, termination_protection=True,
                      description="cdk-serverless-postgres example service (dev): data")
     flow_logs = logs.LogGroup(data, "FlowLogs", retention=logs.RetentionDays.ONE_MONTH,
@@ -190,7 +193,11 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment) -> None:
     migrate = function("MigrateFunction", "lambda_src.migrate.handler", Duration.minutes(5),
                        "Applies database migrations during deployment",
                        {"DB_ADMIN_SECRET_ARN": secret.secret_arn, "DB_ADMIN_HOST": cluster.cluster_endpoint.hostname,
+                        "DB_ADMIN_SSL_ROOT_CERT": "/opt/cdk-serverless-postgres/rds-ca-bundle.pem",
                         "DB_PORT": "5432", "DB_NAME": "app", "DB_USER": "app_user"}, 1)
+    migrate.add_layers(lambda_.LayerVersion(
+        api_stack, "MigrationsCaBundle", code=lambda_.Code.from_asset(ca_bundle_dir),
+        description="CA certificates verifying the database cluster's TLS certificate (migrations)"))
     secret.grant_read(migrate)
     migrate.connections.allow_to(cluster, ec2.Port.tcp(5432), "Raw-Stateless/MigrateFunction (migrations)")
     triggers.Trigger(api_stack, "Migrations", handler=migrate, execute_after=[cluster, proxy], execute_before=[stage],

@@ -25,7 +25,7 @@ class Config:
     ``LOG_LEVEL``               level of the ``lambda_src`` logger                       INFO
     ``DB_ADMIN_SECRET_ARN``     migrations: admin secret (Secrets Manager)               -
     ``DB_ADMIN_HOST``           migrations: cluster endpoint                             secret host
-    ``DB_ADMIN_SSL_ROOT_CERT``  migrations: RDS CA bundle; unset: TLS not verified       unset
+    ``DB_ADMIN_SSL_ROOT_CERT``  migrations: RDS CA bundle; required with the secret      -
     ==========================  =======================================================  ===========
 
     Lambda also sets ``AWS_LAMBDA_INITIALIZATION_TYPE``; ``snap-start`` registers the SnapStart hook.

@@ -72,28 +72,32 @@ def admin_connection_settings(settings: Config, fetch_secret: Callable[[str], st
                               ) -> tuple[str | None, dict[str, Any]]:
     """``(dsn, connect kwargs)`` of the admin connection.
 
-    Local: ``DATABASE_URL``. Deployed: the admin secret (Secrets Manager) and the cluster endpoint
-    (``DB_ADMIN_HOST``), always over TLS. Aurora's certificate chains to the RDS certificate
-    authorities, which no operating-system bundle holds: with ``DB_ADMIN_SSL_ROOT_CERT`` (a PEM
-    bundle of them shipped with the function) the server is verified (``verify-full``); without
-    it the connection is encrypted but not verified (``require``) and a warning says so.
+    Local: ``DATABASE_URL``, as given. Deployed: the admin secret (Secrets Manager) and the cluster
+    endpoint (``DB_ADMIN_HOST``), always over verified TLS (``sslmode=verify-full``). Aurora's
+    certificate chains to the RDS certificate authorities, which no operating-system bundle holds:
+    ``DB_ADMIN_SSL_ROOT_CERT`` names a PEM bundle of them shipped with the function
+    (``DatabaseMigrations`` puts it in a layer). Without it, or when the file is missing, this
+    raises before the secret is read: the admin password never goes to an unverified server.
     """
     if settings.database_url:
         return settings.database_url, {}
     if not settings.db_admin_secret_arn:
         raise RuntimeError("neither DATABASE_URL nor DB_ADMIN_SECRET_ARN is set: nothing to migrate")
+    root_cert = settings.db_admin_ssl_root_cert
+    if not root_cert:
+        raise RuntimeError("DB_ADMIN_SSL_ROOT_CERT is not set: the cluster's TLS certificate cannot be verified, "
+                           "so the migrations do not connect (DatabaseMigrations sets it to the RDS CA bundle it ships)")
+    if not os.path.isfile(root_cert):
+        raise RuntimeError(f"DB_ADMIN_SSL_ROOT_CERT={root_cert} does not exist: the cluster's TLS certificate cannot "
+                           "be verified, so the migrations do not connect (is the CA bundle layer attached?)")
     arn = settings.db_admin_secret_arn
     secret = json.loads(fetch_secret(arn) if fetch_secret else _fetch_secret(arn, settings.region))
     host = settings.db_admin_host or secret.get("host")
     if not host:
         raise RuntimeError("DB_ADMIN_HOST is not set and the admin secret has no host")
-    if settings.db_admin_ssl_root_cert:
-        tls = {"sslmode": "verify-full", "sslrootcert": settings.db_admin_ssl_root_cert}
-    else:
-        logger.warning("DB_ADMIN_SSL_ROOT_CERT is not set: the cluster's TLS certificate is not verified")
-        tls = {"sslmode": "require"}
     return None, {"host": host, "port": settings.db_port, "dbname": settings.db_name, "user": secret["username"],
-                  "password": secret["password"], "connect_timeout": 10, "application_name": "lambda_src.migrate", **tls}
+                  "password": secret["password"], "connect_timeout": 10, "application_name": "lambda_src.migrate",
+                  "sslmode": "verify-full", "sslrootcert": root_cert}
 
 
 def _fetch_secret(arn: str, region: str) -> str:

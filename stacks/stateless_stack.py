@@ -26,8 +26,8 @@ class StatelessStack(Stack):
     :param alarm_email: subscribed to the alarm topic. Default: none.
     :param realtime: add the WebSocket API with its live ``users`` channel. Broadcasting from VPC
         functions needs internet egress, so the stateful stack must have a NAT gateway. Default: False.
-    :param bundle_cache_dir: where the Docker-free bundle is cached. Default: ``.bundle-cache``
-        in the project directory.
+    :param bundle_cache_dir: where the Docker-free bundle and the migrations' CA bundle layer are
+        cached. Default: ``.bundle-cache`` in the project directory.
 
     Attributes: ``bundle``, ``api_function``, ``http_api``, ``worker_function``, ``queue_worker``,
     ``schedule_function``, ``scheduled_task``, ``migrate_function``, ``migrations``, ``monitoring``,
@@ -85,7 +85,7 @@ class StatelessStack(Stack):
             timeout=Duration.minutes(5), reserved_concurrent_executions=1,
             description="Applies database migrations during deployment", **in_vpc)
         self.migrations = DatabaseMigrations(self, "Migrations", database=database, function=self.migrate_function,
-                                             execute_before=[self.http_api.stage])
+                                             execute_before=[self.http_api.stage], cache_dir=self.bundle.cache_dir)
 
         self.monitoring = ServiceMonitoring(self, "Monitoring", service_name=f"users-{stage}", alarm_email=alarm_email)
         for label, function in (("Api", self.api_function), ("Worker", self.worker_function),

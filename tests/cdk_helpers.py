@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
 PROJECT = Path(__file__).resolve().parent.parent
+#: Where Lambda extracts a function's layers.
+LAYER_ROOT = PurePosixPath("/opt")
 
 
 def cdk_context(**overrides: Any) -> dict[str, Any]:
@@ -59,3 +61,20 @@ def synthesize_service(outdir: Path, *, with_checks: bool = False, **context: An
         add_compliance_checks(app)
     assembly = app.synth()
     return SynthesizedService(app=app, stacks=stages[0], assembly=assembly, outdir=outdir, all_stages=stages)
+
+
+def layer_file(outdir: Path, template: dict[str, Any], function_id: str, path: str) -> Path:
+    """The file that a function sees at ``path`` (under ``/opt``), found in the synthesized assets of its layers.
+
+    :param outdir: the cloud assembly directory (``cdk.out``).
+    :param template: the synthesized template holding the function and its layers.
+    :param function_id: the function's logical ID.
+    """
+    resources = template["Resources"]
+    relative = PurePosixPath(path).relative_to(LAYER_ROOT)
+    for layer in resources[function_id]["Properties"].get("Layers", []):
+        key = resources[layer["Ref"]]["Properties"]["Content"]["S3Key"]
+        candidate = outdir / f"asset.{key.removesuffix('.zip')}" / relative
+        if candidate.is_file():
+            return candidate
+    raise AssertionError(f"no layer of {function_id} holds {path}")

@@ -10,6 +10,7 @@ import aws_cdk as cdk
 
 from benchmarks.raw_l2_app import build_raw
 from constructs_lib import PythonBundle
+from constructs_lib.database.ca_bundle import find_npm_package, layer_directory, rds_ca_bundle
 from tests.cdk_helpers import PROJECT, SynthesizedService, cdk_context
 
 
@@ -32,9 +33,11 @@ def _acknowledged(outdir: Path) -> collections.Counter[str]:
 def test_raw_l2_anchor_synthesizes_the_same_resources_and_acknowledgements(
         service: SynthesizedService, tmp_path: Path) -> None:
     # GIVEN the example service and the raw-L2 anchor of benchmarks/synth.py
-    code_dir = str(PythonBundle(source_dir=PROJECT / "lambda_src", log=lambda _line: None).build().path)
+    bundle = PythonBundle(source_dir=PROJECT / "lambda_src", log=lambda _line: None)
+    code_dir = str(bundle.build().path)
+    ca_bundle_dir = str(layer_directory(rds_ca_bundle(find_npm_package(PROJECT)), bundle.cache_dir).path)
     app = cdk.App(outdir=str(tmp_path), context=cdk_context())
-    build_raw(app, code_dir, cdk.Environment(account="123456789012", region="eu-west-1"))
+    build_raw(app, code_dir, cdk.Environment(account="123456789012", region="eu-west-1"), ca_bundle_dir)
     # WHEN both are synthesized
     raw = app.synth()
     ours = [service.template_json(stack) for stack in (service.stacks.stateful, service.stacks.stateless)]

