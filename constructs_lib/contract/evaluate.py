@@ -195,6 +195,7 @@ def conditions_hold(where: str, conditions: Mapping[str, Mapping[str, Any]], con
             raise EvaluationError(f"{where}: set operator {operator} is not modelled")
         if_exists = operator.endswith("IfExists")
         base = operator.removesuffix("IfExists")
+        compare = None if base == "Null" else _operator(where, base)
         for key, expected in keys.items():
             values = [str(value) for value in (expected if isinstance(expected, list) else [expected])]
             actual = context.get(key.lower())
@@ -206,7 +207,7 @@ def conditions_hold(where: str, conditions: Mapping[str, Mapping[str, Any]], con
                 if if_exists or base in _NEGATED:
                     continue
                 return False
-            if not _operator(where, base)(values, actual):
+            if not compare(values, actual):  # type: ignore[misc]
                 return False
     return True
 
