@@ -1,11 +1,16 @@
-"""The example service's deploy contract: every runtime flow AWS authorizes, as data.
+"""The deploy contract: every runtime flow AWS authorizes, as data, in one table.
 
 Each entry names the caller, the actions and the resource, the documents that must allow it and
 the AWS page that says so. ``make synth`` and ``tests/contract`` decide every entry against the
 synthesized templates (:mod:`constructs_lib.contract`); denials are requests AWS must refuse.
-``service_flows(realtime)`` is the list for one variant of the app.
+
+- :func:`service_flows` (``realtime``): the example service, in each variant;
+- :func:`alone_flows` (one of :data:`CONSTRUCTS_ALONE`): each construct used alone, in the smallest
+  app :func:`build_alone` makes with it.
 """
 from __future__ import annotations
+
+from typing import Any
 
 from constructs_lib.contract import At, ExternalRole, Flow, Fmt, OtherAccount, Role, Service, Templates
 
@@ -274,3 +279,239 @@ def is_realtime(templates: Templates) -> bool:
     """Whether the stage was synthesized with ``-c realtime=true`` (it has a WebSocket API)."""
     return any(r.type == "AWS::ApiGatewayV2::Api" and r.properties.get("ProtocolType") == "WEBSOCKET"
                for r in templates.resources())
+
+
+# ---- each construct used alone ------------------------------------------------------------------
+#: The stack every construct-alone app synthesizes into.
+ALONE = "Alone"
+
+
+def _alone_function(name: str) -> At:
+    return At(ALONE, f"{name}/Function", "AWS::Lambda::Function")
+
+
+def _alone_role(name: str) -> Role:
+    return Role(_alone_function(name).prop("Role"))
+
+
+def build_alone(scope: Any, construct: str) -> None:
+    """Add to ``scope`` (a stack named :data:`ALONE`) the smallest app using ``construct`` alone."""
+    from aws_cdk import Duration
+    from aws_cdk import aws_kms as kms
+    from aws_cdk import aws_lambda as lambda_
+
+    from constructs_lib import (DatabaseMigrations, LambdaHttpApi, LambdaWebSocketApi, QueueWorker, ScheduledTask,
+                                ServerlessDatabase, ServerlessFunction, ServiceMonitoring, ServiceNetwork, WorkQueue)
+
+    code = lambda_.Code.from_inline("def handler(event, context):\n    return {}\n")
+
+    def fn(name: str, **props: Any) -> ServerlessFunction:
+        return ServerlessFunction(scope, name, code=code, handler="index.handler", **props)
+
+    if construct == "ServerlessFunction":
+        fn("Fn")
+    elif construct == "LambdaHttpApi":
+        LambdaHttpApi(scope, "Api", function=fn("Fn"), authorization="NONE")
+    elif construct == "WorkQueue":
+        queue = WorkQueue(scope, "Events", encryption_key=kms.Key(scope, "QueueKey", enable_key_rotation=True))
+        QueueWorker(scope, "EventsWorker", function=fn("Worker", timeout=Duration.seconds(30)), queue=queue)
+        queue.grant_send_to(fn("Producer"))
+    elif construct == "ScheduledTask":
+        ScheduledTask(scope, "Nightly", function=fn("Job"), schedule="cron(0 3 * * ? *)")
+    elif construct == "ServiceMonitoring":
+        monitoring = ServiceMonitoring(scope, "Monitoring", service_name="alone")
+        monitoring.monitor_function(fn("Fn"), "Fn")
+    elif construct == "LambdaWebSocketApi":
+        function = fn("Fn")
+        LambdaWebSocketApi(scope, "Ws", function=function, authorization="NONE").grant_manage_connections(function)
+    elif construct == "ServiceNetwork":
+        ServiceNetwork(scope, "Network")
+    elif construct in ("ServerlessDatabase", "DatabaseMigrations"):
+        network = ServiceNetwork(scope, "Network")
+        in_vpc = {"vpc": network.vpc, "vpc_subnets": network.app_subnets}
+        database = ServerlessDatabase(scope, "Database", vpc=network.vpc, vpc_subnets=network.data_subnets)
+        if construct == "ServerlessDatabase":
+            database.grant_connect(fn("App", reserved_concurrent_executions=5, **in_vpc))
+            database.grant_connect(fn("Reports", reserved_concurrent_executions=2, **in_vpc), db_user="reporting")
+        else:
+            DatabaseMigrations(scope, "Migrations", database=database,
+                               function=fn("Migrate", timeout=Duration.minutes(5), reserved_concurrent_executions=1,
+                                           **in_vpc))
+    else:
+        raise ValueError(f"no construct-alone app for {construct!r}")
+
+
+def _logs_and_tracing(name: str) -> list[Flow]:
+    group = At(ALONE, f"{name}/LogGroup", "AWS::Logs::LogGroup")
+    return [
+        Flow(f"{name} → its log group", _alone_role(name), ("logs:CreateLogStream", "logs:PutLogEvents"),
+             Fmt("arn:{partition}:logs:{region}:{account}:log-group:{0}:log-stream:s", (group,), ALONE),
+             ("identity",), DOCS["logs"], label=(name, f"{name} logs")),
+        Flow(f"{name} → X-Ray", _alone_role(name), ("xray:PutTraceSegments",), Fmt("*"), ("identity",), DOCS["xray"],
+             label=(name, "X-Ray")),
+        Flow(f"Lambda → {name} role", Service("lambda.amazonaws.com"), ("sts:AssumeRole",),
+             _alone_function(name).prop("Role"), ("resource",), DOCS["assume"], label=("Lambda", f"{name} role")),
+    ]
+
+
+def _operator_reads(label: str, queue: At, key_actions: tuple[str, ...] = ()) -> list[Flow]:
+    """An operator reads a dead-letter queue over TLS, and is refused without TLS."""
+    kms = ("kms",) if key_actions else ()
+    return [
+        Flow(f"operator → {label}", OPERATOR, ("sqs:ReceiveMessage",), queue.attr("Arn"), ("identity", *kms),
+             DOCS["sqs_send"], key_actions=key_actions),
+        Flow(f"operator → {label} without TLS", OPERATOR, ("sqs:ReceiveMessage",), queue.attr("Arn"), (),
+             DOCS["sqs_tls"], context=(("aws:SecureTransport", "false"),), allowed=False),
+    ]
+
+
+def _network_flows() -> list[Flow]:
+    flow_log = At(ALONE, "Network/Vpc/All/FlowLog", "AWS::EC2::FlowLog")
+    provider = At(ALONE, "Custom::VpcRestrictDefaultSGCustomResourceProvider/Handler", "AWS::Lambda::Function")
+    return [
+        Flow("flow logs → their log group", Role(flow_log.prop("DeliverLogsPermissionArn")), ("logs:PutLogEvents",),
+             Fmt("arn:{partition}:logs:{region}:{account}:log-group:{0}:log-stream:eni-1-all",
+                 (At(ALONE, "Network/FlowLogs", "AWS::Logs::LogGroup"),), ALONE), ("identity",), DOCS["flowlogs"]),
+        Flow("flow logs service → flow logs role", Service("vpc-flow-logs.amazonaws.com"), ("sts:AssumeRole",),
+             flow_log.prop("DeliverLogsPermissionArn"), ("resource",), DOCS["flowlogs"]),
+        Flow("default-SG provider → default security group", Role(provider.prop("Role")),
+             ("ec2:RevokeSecurityGroupIngress",), Fmt("arn:{partition}:ec2:{region}:{account}:security-group/{0}", (
+                 At(ALONE, "Network/Vpc", "AWS::EC2::VPC").attr("DefaultSecurityGroup"),), ALONE),
+             ("identity",), DOCS["default_sg"]),
+        Flow("Lambda → default-SG provider role", Service("lambda.amazonaws.com"), ("sts:AssumeRole",),
+             provider.prop("Role"), ("resource",), DOCS["assume"]),
+    ]
+
+
+def _database_flows(proxy: At) -> list[Flow]:
+    secret = At(ALONE, "Database/Cluster/Secret", "AWS::SecretsManager::Secret")
+    return [
+        *_network_flows(),
+        Flow("RDS → proxy role", Service("rds.amazonaws.com"), ("sts:AssumeRole",), proxy.prop("RoleArn"),
+             ("resource",), DOCS["assume"]),
+        Flow("operator → delete the admin secret", OPERATOR, ("secretsmanager:DeleteSecret",), secret, (),
+             DOCS["secret_deny"], allowed=False),
+    ]
+
+
+def _alone_flows(construct: str) -> list[Flow]:
+    alone_api = At(ALONE, "Api/Api", "AWS::ApiGatewayV2::Api")
+    queue = At(ALONE, "Events/Queue", "AWS::SQS::Queue").attr("Arn")
+    proxy = At(ALONE, "Database/Proxy", "AWS::RDS::DBProxy")
+    cluster = At(ALONE, "Database/Cluster", "AWS::RDS::DBCluster")
+    proxy_role = Role(proxy.prop("RoleArn"))
+    alarm_arn = Fmt("{0}", (At(ALONE, "Monitoring/FnErrors", "AWS::CloudWatch::Alarm").attr("Arn"),))
+    topic = At(ALONE, "Monitoring/AlarmTopic", "AWS::SNS::Topic")
+    ws_api = At(ALONE, "Ws/Api", "AWS::ApiGatewayV2::Api")
+    schedule = At(ALONE, "Nightly/Schedule", "AWS::Scheduler::Schedule")
+    tables: dict[str, list[Flow]] = {
+        "ServerlessFunction": [
+            *_logs_and_tracing("Fn"),
+            Flow("another account → invoke Fn", OtherAccount(), ("lambda:InvokeFunction",),
+                 _alone_function("Fn").attr("Arn"), (), DOCS["cross"], allowed=False),
+        ],
+        "LambdaHttpApi": [
+            *_logs_and_tracing("Fn"),
+            Flow("HTTP API → Fn", Service("apigateway.amazonaws.com", Fmt(
+                "arn:{partition}:execute-api:{region}:{account}:{0}/$default/$default", (alone_api,), ALONE)),
+                ("lambda:InvokeFunction",), _alone_function("Fn").attr("Arn"), ("resource",), DOCS["api"]),
+            Flow("another API → Fn", Service("apigateway.amazonaws.com", Fmt(
+                "arn:{partition}:execute-api:{region}:{account}:otherapi/$default/$default", (), ALONE)),
+                ("lambda:InvokeFunction",), _alone_function("Fn").attr("Arn"), (), DOCS["api"], allowed=False),
+        ],
+        "WorkQueue": [
+            *_logs_and_tracing("Worker"), *_logs_and_tracing("Producer"),
+            *_operator_reads("dead-letter queue", At(ALONE, "Events/DeadLetterQueue", "AWS::SQS::Queue"), ("kms:Decrypt",)),
+            Flow("event source mapping → encrypted queue", _alone_role("Worker"),
+                 ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"),
+                 queue, ("identity", "kms"), DOCS["esm"], key_actions=("kms:Decrypt",)),
+            Flow("producer → encrypted queue", _alone_role("Producer"), ("sqs:SendMessage",), queue, ("identity", "kms"),
+                 DOCS["sqs_send"], key_actions=("kms:GenerateDataKey", "kms:Decrypt")),
+            Flow("producer → receive from the queue", _alone_role("Producer"), ("sqs:ReceiveMessage",), queue, (),
+                 DOCS["esm"], allowed=False),
+            Flow("worker → queue without TLS", _alone_role("Worker"), ("sqs:ReceiveMessage",), queue, (),
+                 DOCS["sqs_tls"], context=(("aws:SecureTransport", "false"),), allowed=False),
+        ],
+        "ScheduledTask": [
+            *_logs_and_tracing("Job"),
+            *_operator_reads("delivery DLQ", At(ALONE, "Nightly/DeliveryDeadLetterQueue", "AWS::SQS::Queue")),
+            *_operator_reads("failure queue", At(ALONE, "Nightly/FailureQueue", "AWS::SQS::Queue")),
+            Flow("Scheduler → scheduler role", Service("scheduler.amazonaws.com"), ("sts:AssumeRole",),
+                 schedule.prop("Target.RoleArn"), ("resource",), DOCS["assume"]),
+            Flow("scheduler → Job", Role(schedule.prop("Target.RoleArn")), ("lambda:InvokeFunction",),
+                 schedule.prop("Target.Arn"), ("identity",), DOCS["scheduler"]),
+            Flow("scheduler → its DLQ", Role(schedule.prop("Target.RoleArn")), ("sqs:SendMessage",),
+                 schedule.prop("Target.DeadLetterConfig.Arn"), ("identity",), DOCS["scheduler_dlq"]),
+            Flow("Job async failure → failure queue", _alone_role("Job"), ("sqs:SendMessage",), At(
+                ALONE, "Job/Function/EventInvokeConfig", "AWS::Lambda::EventInvokeConfig").prop(
+                "DestinationConfig.OnFailure.Destination"), ("identity",), DOCS["destination"]),
+        ],
+        "ServiceMonitoring": [
+            *_logs_and_tracing("Fn"),
+            Flow("alarm → topic", Service("cloudwatch.amazonaws.com", alarm_arn), ("sns:Publish",), topic,
+                 ("resource", "kms"), DOCS["alarm"], key_actions=("kms:GenerateDataKey", "kms:Decrypt")),
+            Flow("alarm → topic without TLS", Service("cloudwatch.amazonaws.com", alarm_arn), ("sns:Publish",), topic,
+                 (), DOCS["sns_tls"], context=(("aws:SecureTransport", "false"),), allowed=False),
+            Flow("another account's alarm → topic", Service(
+                "cloudwatch.amazonaws.com", Fmt("arn:{partition}:cloudwatch:{region}:999999999999:alarm:X", (), ALONE),
+                source_account="999999999999"), ("sns:Publish",), topic, (), DOCS["alarm"], allowed=False),
+            Flow("operator → manage the topic key", OPERATOR, ("kms:PutKeyPolicy",),
+                 At(ALONE, "Monitoring/TopicKey", "AWS::KMS::Key").attr("Arn"), ("identity", "kms"), DOCS["kms_root"]),
+        ],
+        "LambdaWebSocketApi": [
+            *_logs_and_tracing("Fn"),
+            *[Flow(f"WebSocket API {route} → Fn", Service("apigateway.amazonaws.com", Fmt(
+                "arn:{partition}:execute-api:{region}:{account}:{0}/live/" + route, (ws_api,), ALONE)),
+                ("lambda:InvokeFunction",), _alone_function("Fn").attr("Arn"), ("resource",), DOCS["ws"])
+              for route in ("$connect", "$disconnect", "$default")],
+            Flow("Fn → ManageConnections", _alone_role("Fn"), ("execute-api:ManageConnections",), Fmt(
+                "arn:{partition}:execute-api:{region}:{account}:{0}/live/POST/@connections/c1=", (ws_api,), ALONE),
+                ("identity",), DOCS["manage"]),
+            Flow("Fn → another API's connections", _alone_role("Fn"), ("execute-api:ManageConnections",), Fmt(
+                "arn:{partition}:execute-api:{region}:{account}:otherapi/live/POST/@connections/c1=", (), ALONE), (),
+                DOCS["manage"], allowed=False),
+        ],
+        "ServiceNetwork": _network_flows(),
+        "ServerlessDatabase": [
+            *_logs_and_tracing("App"), *_logs_and_tracing("Reports"),
+            Flow("App → proxy as app_user", _alone_role("App"), ("rds-db:connect",),
+                 dbuser(proxy.attr("DBProxyArn"), APP_USER), ("identity",), DOCS["iam_db"]),
+            Flow("Reports → proxy as reporting", _alone_role("Reports"), ("rds-db:connect",),
+                 dbuser(proxy.attr("DBProxyArn"), "reporting"), ("identity",), DOCS["iam_db"]),
+            Flow("App → proxy as reporting", _alone_role("App"), ("rds-db:connect",),
+                 dbuser(proxy.attr("DBProxyArn"), "reporting"), (), DOCS["iam_db"], allowed=False),
+            *[Flow(f"proxy → cluster as {user}", proxy_role, ("rds-db:connect",),
+                   dbuser(cluster.attr("DBClusterResourceId"), user), ("identity",), DOCS["proxy_iam"])
+              for user in (APP_USER, "reporting")],
+            *[Flow(f"proxy → cluster as {user}", proxy_role, ("rds-db:connect",),
+                   dbuser(cluster.attr("DBClusterResourceId"), user), (), DOCS["proxy_iam"], allowed=False)
+              for user in (ADMIN_USER, "nobody")],
+            *_database_flows(proxy),
+        ],
+        "DatabaseMigrations": [
+            *_logs_and_tracing("Migrate"),
+            *_database_flows(proxy),
+            Flow("Lambda → trigger provider role", Service("lambda.amazonaws.com"), ("sts:AssumeRole",), At(
+                ALONE, "AWSCDK.TriggerCustomResourceProviderCustomResourceProvider/Handler",
+                "AWS::Lambda::Function").prop("Role"), ("resource",), DOCS["assume"]),
+            Flow("Migrate → admin secret", _alone_role("Migrate"), ("secretsmanager:GetSecretValue",),
+                 At(ALONE, "Database/Cluster/Secret", "AWS::SecretsManager::Secret"), ("identity",), DOCS["secret"]),
+            Flow("trigger provider → Migrate", Role(At(
+                ALONE, "AWSCDK.TriggerCustomResourceProviderCustomResourceProvider/Handler",
+                "AWS::Lambda::Function").prop("Role")), ("lambda:InvokeFunction",),
+                At(ALONE, "Migrations/Trigger", "Custom::Trigger").prop("HandlerArn"), ("identity",), DOCS["trigger"]),
+            Flow("proxy → cluster, with no function connected", proxy_role, ("rds-db:connect",),
+                 dbuser(cluster.attr("DBClusterResourceId"), APP_USER), (), DOCS["proxy_iam"], allowed=False),
+        ],
+    }
+    return tables[construct]
+
+
+#: Every construct used alone: its name -> the flows of its smallest app (:func:`build_alone`).
+CONSTRUCTS_ALONE: tuple[str, ...] = ("ServerlessFunction", "LambdaHttpApi", "WorkQueue", "ScheduledTask",
+                                     "ServiceMonitoring", "LambdaWebSocketApi", "ServiceNetwork",
+                                     "ServerlessDatabase", "DatabaseMigrations")
+
+
+def alone_flows(construct: str) -> list[Flow]:
+    return _alone_flows(construct)
