@@ -49,7 +49,28 @@ def deploy_contract(assembly: Path) -> tuple[str, bool]:
     return summary(outcomes) + f"\n(chart and table: {assembly / 'flows.md'})", all(o.ok for o in outcomes)
 
 
+README_BEGIN, README_END = "<!-- deploy-contract:begin -->", "<!-- deploy-contract:end -->"
+
+
+def readme_chart(assembly: Path) -> str:
+    """The README's chart: the first stage of the example in ``assembly``, as Mermaid."""
+    from constructs_lib.contract import Templates, check_all, mermaid
+    from stacks.flows import is_realtime, service_flows, stages_of
+
+    stage, templates = next(iter(stages_of(Templates.from_assembly(assembly)).items()))
+    return "```mermaid\n" + mermaid(check_all(service_flows(is_realtime(templates)), templates), stage) + "\n```"
+
+
+def update_readme(assembly: Path, readme: Path = PROJECT / "README.md") -> None:
+    text = readme.read_text()
+    head, rest = text.split(README_BEGIN, 1)
+    readme.write_text(head + README_BEGIN + "\n" + readme_chart(assembly) + "\n" + README_END + rest.split(README_END, 1)[1])
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--update-readme"]:
+        update_readme(Path(sys.argv[2] if len(sys.argv) > 2 else "cdk.out"))
+        sys.exit(0)
     directory = Path(sys.argv[1] if len(sys.argv) > 1 else "cdk.out")
     print(summarize(directory))
     line, ok = deploy_contract(directory)

@@ -1,6 +1,9 @@
 """`pip install git+<repo>` gives an importable, typed constructs_lib; the CLI reads our assembly."""
 from __future__ import annotations
 
+import json
+import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -37,4 +40,22 @@ def test_synth_summary_lists_stacks_resources_and_assets(service: SynthesizedSer
                                capture_output=True, text=True, check=True)
     assert "Users-dev-Stateful (123456789012/eu-west-1):" in completed.stdout
     assert "AWS::RDS::DBCluster" in completed.stdout and "AWS::Lambda::Function" in completed.stdout
-    assert "MiB" in completed.stdout.splitlines()[-1]
+    lines = completed.stdout.splitlines()
+    assert any(line.startswith("assets: ") and line.endswith("MiB") for line in lines)
+    # the deploy contract follows the summary, and its file is written beside the templates
+    assert re.fullmatch(r"deploy contract: \d+ flows allowed, \d+ denials proven", lines[-2])
+    assert int(lines[-2].split()[2]) >= 30 and (service.outdir / "flows.md").read_text().count("```mermaid") == 1
+
+
+def test_synth_summary_fails_when_a_flow_does_not_hold(service: SynthesizedService, tmp_path: Path) -> None:
+    # GIVEN the example's assembly with the alarm topic's policy removed (the first round's bug)
+    shutil.copytree(service.outdir, tmp_path / "out")
+    stateless = tmp_path / "out" / "Users-dev-Stateless.template.json"
+    template = json.loads(stateless.read_text())
+    template["Resources"] = {k: v for k, v in template["Resources"].items() if v["Type"] != "AWS::SNS::TopicPolicy"}
+    stateless.write_text(json.dumps(template))
+    # WHEN the synth summary runs  THEN it names the failing flow and exits non-zero
+    completed = subprocess.run([sys.executable, str(PROJECT / "scripts" / "synth_summary.py"), str(tmp_path / "out")],
+                               capture_output=True, text=True)
+    assert completed.returncode == 1
+    assert "1 FAILED" in completed.stdout and "CloudWatch alarm → alarm topic" in completed.stdout

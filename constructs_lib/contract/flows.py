@@ -278,29 +278,33 @@ def summary(outcomes: Sequence[Outcome]) -> str:
 
 
 def mermaid(outcomes: Sequence[Outcome], title: str) -> str:
-    """A Mermaid flowchart: solid arrows for allowed flows, dotted red ``✗`` arrows for proven denials."""
+    """A Mermaid flowchart of every caller → resource pair: solid arrows for allowed flows, dotted red
+    ``✗`` arrows for proven denials, ``⚠`` on any flow that does not hold. Flows between the same two
+    nodes share one arrow, labelled with their actions."""
     nodes: dict[str, str] = {}
-
-    def node(label: str) -> str:
-        if label not in nodes:
-            nodes[label] = f"n{len(nodes)}"
-        return nodes[label]
-
-    edges, denied_edges = [], []
+    edges: dict[tuple[str, str, bool], list[str]] = {}
     for outcome in outcomes:
         flow = outcome.flow
         caller, target = flow.label if flow.label[0] else (flow.name.split(" → ")[0], flow.name.split(" → ")[-1])
-        verb = ", ".join(action.split(":")[-1] for action in flow.actions[:2]) + ("…" if len(flow.actions) > 2 else "")
-        mark = "" if outcome.ok else " ⚠ FAILS"
-        if flow.allowed:
-            edges.append(f"  {node(caller)} -->|{verb}{mark}| {node(target)}")
-        else:
-            denied_edges.append(len(edges) + len(denied_edges))
-            edges.append(f"  {node(caller)} -.->|✗ {verb}{mark}| {node(target)}")
+        for label in (caller, target):
+            nodes.setdefault(label, f"n{len(nodes)}")
+        verbs = edges.setdefault((caller, target, flow.allowed), [])
+        for action in flow.actions:
+            verb = action.split(":")[-1] + (" without TLS" if ("aws:SecureTransport", "false") in flow.context
+                                            else "") + ("" if outcome.ok else " ⚠")
+            if verb not in verbs:
+                verbs.append(verb)
     lines = [f"%% {title}", "flowchart LR"]
     lines += [f'  {ident}["{label}"]' for label, ident in nodes.items()]
-    lines += edges
-    lines += [f"  linkStyle {index} stroke:#c00,stroke-dasharray:4" for index in denied_edges]
+    denied = []
+    for index, ((caller, target, allowed), verbs) in enumerate(edges.items()):
+        text = ", ".join(verbs[:3]) + (f" +{len(verbs) - 3}" if len(verbs) > 3 else "")
+        arrow = f"-->|{text}|" if allowed else f"-.->|✗ {text}|"
+        lines.append(f"  {nodes[caller]} {arrow} {nodes[target]}")
+        if not allowed:
+            denied.append(index)
+    if denied:
+        lines.append(f"  linkStyle {','.join(map(str, denied))} stroke:#c00,stroke-dasharray:4")
     return "\n".join(lines)
 
 
