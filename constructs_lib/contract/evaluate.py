@@ -146,8 +146,10 @@ def _principal_matches(element: Any, principal: Principal) -> bool:
         return True
     for kind, values in element.items():
         for value in values if isinstance(values, list) else [values]:
+            if kind == "AWS" and value == "*":
+                return True  # {"AWS": "*"} is "*": everyone, services included
             if kind == "AWS" and principal.service is None and (
-                    value == "*" or value == principal.arn or value in (principal.account, _root(principal.account))):
+                    value == principal.arn or value in (principal.account, _root(principal.account))):
                 return True
             if kind == "Service" and value == principal.service:
                 return True

@@ -151,8 +151,10 @@ def _permission_statement(props: dict[str, Any], function: str, account: str) ->
     """The statement Lambda writes into the function's resource policy for an ``AWS::Lambda::Permission``
     (https://docs.aws.amazon.com/lambda/latest/dg/access-control-resource-based.html)."""
     principal = str(props["Principal"])
-    if principal.endswith(".amazonaws.com") or principal.endswith(".amazonaws.com.cn"):
-        who: dict[str, Any] = {"Service": principal}
+    if principal == "*":
+        who: dict[str, Any] | str = "*"
+    elif principal.endswith(".amazonaws.com") or principal.endswith(".amazonaws.com.cn"):
+        who = {"Service": principal}
     elif principal.isdigit():
         who = {"AWS": f"arn:{PARTITION}:iam::{principal}:root"}
     else:

@@ -182,3 +182,12 @@ def test_lambda_permissions_become_the_statement_lambda_writes() -> None:
                                      {"aws:SourceArn": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:other/$default/$default"})).allowed
     # the permission is on the unqualified function: an alias needs its own
     assert not decide(found, Request(api, "lambda:InvokeFunction", f"{function}:live", ours)).allowed
+
+
+def test_a_deny_to_every_aws_principal_also_binds_services() -> None:
+    # {"AWS": "*"} means everyone: SNS delivering to a dead-letter queue without TLS is refused too
+    sns = Principal(account=ACCOUNT, service="sns.amazonaws.com")
+    allow_sns = allow("sqs:SendMessage", Principal={"Service": "sns.amazonaws.com"})
+    deny = {**TLS_DENY, "Principal": {"AWS": "*"}}
+    assert decide(policies(queue_policy=[allow_sns, deny]), send(sns)).allowed
+    assert not decide(policies(queue_policy=[allow_sns, deny]), send(sns, **{"aws:SecureTransport": "false"})).allowed
