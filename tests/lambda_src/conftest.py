@@ -1,20 +1,28 @@
-"""Fixtures for the handler package: a real, migrated PostgreSQL and a clean container state."""
+"""Fixtures for the handler package: a real, migrated PostgreSQL (also behind a local RDS Proxy
+stand-in that checks IAM tokens) and a clean container state."""
 from __future__ import annotations
 
 import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.lambda_src import pg
 
+if TYPE_CHECKING:  # subprocesses import this module for FakeContext: botocore stays out of them
+    from lambda_src.local.rds_proxy import LocalRdsProxy
+
 if "DATABASE_URL" in os.environ and "TEST_DATABASE_URL" not in os.environ:
     os.environ["TEST_DATABASE_URL"] = os.environ["DATABASE_URL"]
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
+#: The function's AWS credentials in tests, as Lambda gives them (a session token, characters to escape).
+#: The stand-in trusts exactly these.
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+               "AWS_SESSION_TOKEN": "IQoJb3JpZ2luX2VjEJr//session+token/=", "AWS_REGION": "eu-west-1"}
 TABLES = ("users", "outbox", "processed_messages", "audit_log", "job_runs", "daily_stats", "ws_connections",
           "ws_subscriptions")
 
@@ -43,6 +51,19 @@ def database_url() -> Iterator[str]:
     with pg.fresh_database("app") as dsn:
         migrate(dsn)
         yield dsn
+
+
+@pytest.fixture(scope="session")
+def rds_proxy(database_url: str) -> Iterator[LocalRdsProxy]:
+    """The local stand-in for RDS Proxy in front of the test server: TLS required, and only IAM
+    tokens signed with :data:`CREDENTIALS` for its endpoint and the connecting user log in."""
+    from lambda_src.local.iam_login import IamLoginCheck
+    from lambda_src.local.rds_proxy import LocalRdsProxy
+
+    login = IamLoginCheck(access_key=CREDENTIALS["AWS_ACCESS_KEY_ID"], secret_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                          session_token=CREDENTIALS["AWS_SESSION_TOKEN"], region=CREDENTIALS["AWS_REGION"])
+    with LocalRdsProxy(database_url, login=login) as proxy:
+        yield proxy
 
 
 @pytest.fixture
