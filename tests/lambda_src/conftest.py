@@ -1,5 +1,5 @@
-"""Fixtures for the handler package: a real, migrated PostgreSQL (also behind a local RDS Proxy
-stand-in that checks IAM tokens) and a clean container state."""
+"""Fixtures for the handler package: a real, migrated PostgreSQL behind a local RDS Proxy stand-in
+that checks IAM tokens, and a clean container state."""
 from __future__ import annotations
 
 import json
@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -67,15 +68,28 @@ def rds_proxy(database_url: str) -> Iterator[LocalRdsProxy]:
 
 
 @pytest.fixture
-def db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Point the handler package at the test database, with empty tables and a fresh container."""
+def function_env(database_url: str, rds_proxy: LocalRdsProxy) -> dict[str, str]:
+    """The environment a deployed function has (CDK's DB_* and Lambda's credentials), with the stand-in
+    as the proxy endpoint. ``DATABASE_URL`` is emptied so a worker cannot inherit one."""
+    return {**CREDENTIALS, "DATABASE_URL": "", "DB_HOST": rds_proxy.host, "DB_PORT": str(rds_proxy.port),
+            "DB_NAME": urlsplit(database_url).path.lstrip("/"), "DB_USER": "app_user",
+            "DB_SSL_ROOT_CERT": rds_proxy.ca_file}
+
+
+@pytest.fixture
+def db(database_url: str, function_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point the handler package at the test database as a deployed function reaches it (TLS and an
+    IAM token through the stand-in), with empty tables and a fresh container. Yields the superuser
+    DSN, for tests to set up and inspect data directly."""
     import psycopg
 
     from lambda_src import config
-    from lambda_src.db import connection
+    from lambda_src.db import connection, tls
 
-    monkeypatch.setenv("DATABASE_URL", database_url)
+    for key, value in function_env.items():
+        monkeypatch.setenv(key, value)
     monkeypatch.delenv("QUEUE_URL", raising=False)
+    tls.forget()
     config.reload()
     connection.reset()
     with psycopg.connect(database_url, autocommit=True) as conn:

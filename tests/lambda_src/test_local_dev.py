@@ -16,8 +16,8 @@ from tests.lambda_src.conftest import load_event
 
 
 @pytest.fixture
-def served(db: str) -> Iterator[tuple[str, Any]]:
-    worker = RicWorker("lambda_src.http.handler", {"DATABASE_URL": db})
+def served(db: str, function_env: dict[str, str]) -> Iterator[tuple[str, Any]]:
+    worker = RicWorker("lambda_src.http.handler", function_env)
     server = make_server(worker, port=0, timeout=10)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"127.0.0.1:{server.server_address[1]}", server
@@ -100,8 +100,8 @@ class TestRicWorker:
         finally:
             worker.close()
 
-    def test_sam_shaped_events_through_the_runtime(self, db: str) -> None:
-        worker = RicWorker("lambda_src.worker.handler", {"DATABASE_URL": db})
+    def test_sam_shaped_events_through_the_runtime(self, db: str, function_env: dict[str, str]) -> None:
+        worker = RicWorker("lambda_src.worker.handler", function_env)
         try:
             result = worker.invoke(load_event("sqs_batch.json"), timeout=10).result
             assert result == {"batchItemFailures": [{"itemIdentifier": "2e1424d4-f796-459a-8184-9c92662be6da"}]}
@@ -150,8 +150,8 @@ class TestRequestFraming:
     """Malformed HTTP framing is answered by the local gateway (as API Gateway does), never crashing it."""
 
     @pytest.fixture
-    def address(self, db: str) -> Iterator[tuple[str, int]]:
-        worker = InProcessWorker("lambda_src.http.handler", {"DATABASE_URL": db})
+    def address(self, db: str, function_env: dict[str, str]) -> Iterator[tuple[str, int]]:
+        worker = InProcessWorker("lambda_src.http.handler", function_env)
         server = make_server(worker, port=0, timeout=10)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         yield "127.0.0.1", server.server_address[1]
