@@ -157,11 +157,13 @@ def test_request_signature_matches_botocore() -> None:
 
 @pytest.fixture
 def local_stack(db: str) -> Iterator[tuple[int, int]]:
+    """``make dev --iam`` put together: the functions log in through the local RDS Proxy stand-in."""
     from lambda_src.local.runtime_api import RicWorker
-    from lambda_src.local.server import HANDLER, WEBSOCKET_HANDLER, local_function_env, make_server
+    from lambda_src.local.server import HANDLER, WEBSOCKET_HANDLER, local_function_env, local_rds_proxy, make_server
     from lambda_src.local.websocket_gateway import LocalWebSocketGateway
 
-    env = local_function_env(db)
+    proxy = local_rds_proxy(db)
+    env = local_function_env(db, proxy)
     gateway = LocalWebSocketGateway(lambda callback: RicWorker(WEBSOCKET_HANDLER, {**env, "WEBSOCKET_CALLBACK_URL": callback}),
                                     port=0, timeout=10)
     http_worker = RicWorker(HANDLER, {**env, "WEBSOCKET_CALLBACK_URL": gateway.callback_url})
@@ -172,6 +174,7 @@ def local_stack(db: str) -> Iterator[tuple[int, int]]:
     http_worker.close()
     gateway.close()
     gateway.worker.close()
+    proxy.close()
 
 
 def test_websocket_client_receives_a_broadcast_that_an_http_request_triggered(local_stack, db: str) -> None:  # type: ignore[no-untyped-def]
