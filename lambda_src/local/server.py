@@ -3,7 +3,10 @@
 Each request becomes a payload 2.0 event exactly as the ``$default`` route builds it, goes to a
 worker process through the Lambda Runtime API (awslambdaric; an in-process fallback says so on
 start), and the handler's response comes back. The database is an embedded PostgreSQL from a
-PyPI wheel, migrated on start, unless ``DATABASE_URL`` is set. With ``--function-name`` each event
+PyPI wheel, migrated on start, unless ``DATABASE_URL`` is set. The functions get its DSN, or with
+``--iam`` what a deployed function gets: ``DB_HOST``/``DB_PORT`` of a local stand-in for RDS Proxy
+(:mod:`lambda_src.local.rds_proxy`) that requires TLS and checks each connection's IAM token, the
+stand-in's CA, and placeholder credentials to sign tokens with. With ``--function-name`` each event
 goes to that deployed function through boto3 instead. ``GET /_local/stats`` reports per route.
 """
 from __future__ import annotations
@@ -13,12 +16,17 @@ import json
 import sys
 import threading
 import time
+import os
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from . import events
 from .runtime_api import InProcessWorker, Outcome, make_worker
+
+if TYPE_CHECKING:
+    from .rds_proxy import LocalRdsProxy
 
 HANDLER = "lambda_src.http.handler"
 WEBSOCKET_HANDLER = "lambda_src.websocket.handler"
@@ -192,8 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--retries", type=int, default=2, help="retries of a forwarded invoke (default 2)")
     parser.add_argument("--ws-port", type=int, default=3001, help="local WebSocket API port (default 3001; 0: off)")
     parser.add_argument("--in-process", action="store_true", help="use the in-process worker")
+    parser.add_argument("--iam", action="store_true",
+                        help="connect as deployed functions do: TLS and an IAM token, checked by a local RDS Proxy stand-in")
     args = parser.parse_args(argv)
-    gateway = None
+    gateway = proxy = None
     if args.function_name:
         worker: Any = Forwarder(args.function_name, args.retries)
     else:
@@ -206,7 +216,11 @@ def main(argv: list[str] | None = None) -> int:
         def build(handler: str, env: dict[str, str]) -> Any:
             return InProcessWorker(handler, env) if args.in_process else make_worker(handler, env)
 
-        env = local_function_env(url)
+        if args.iam:
+            proxy = local_rds_proxy(url)
+            print(f"database login: IAM tokens over TLS, checked by the RDS Proxy stand-in at {proxy.endpoint} "
+                  f"(CA {proxy.ca_file})", flush=True)
+        env = local_function_env(url, proxy)
         if args.ws_port:
             from .websocket_gateway import LocalWebSocketGateway
 
@@ -227,14 +241,39 @@ def main(argv: list[str] | None = None) -> int:
         if gateway is not None:
             gateway.close()
             gateway.worker.close()
+        if proxy is not None:
+            proxy.close()
     return 0
 
 
-def local_function_env(database_url: str) -> dict[str, str]:
-    """What the local functions get: the database, and placeholder AWS credentials for signing the
-    (local, unverified) Management API calls. Real credentials never go to the local endpoints."""
-    return {"DATABASE_URL": database_url, "AWS_ACCESS_KEY_ID": "LOCALDEVELOPMENT", "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_SESSION_TOKEN": "", "AWS_REGION": "local"}
+#: Placeholder AWS credentials of the local functions. They sign the Management API calls (local,
+#: unverified) and, with ``--iam``, the IAM tokens the stand-in checks. Real credentials never go
+#: to the local endpoints.
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "LOCALDEVELOPMENT", "AWS_SECRET_ACCESS_KEY": "local",
+                     "AWS_SESSION_TOKEN": "local-session", "AWS_REGION": "local"}
+
+
+def local_rds_proxy(database_url: str) -> LocalRdsProxy:
+    """The stand-in for RDS Proxy in front of ``database_url``, letting in tokens signed with
+    :data:`LOCAL_CREDENTIALS` (new CA and certificate in a temporary directory)."""
+    from .iam_login import IamLoginCheck
+    from .rds_proxy import LocalRdsProxy
+
+    login = IamLoginCheck(access_key=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                          secret_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                          session_token=LOCAL_CREDENTIALS["AWS_SESSION_TOKEN"], region=LOCAL_CREDENTIALS["AWS_REGION"])
+    return LocalRdsProxy(database_url, login=login)
+
+
+def local_function_env(database_url: str, proxy: LocalRdsProxy | None = None) -> dict[str, str]:
+    """What the local functions get: :data:`LOCAL_CREDENTIALS`, and the database's DSN; or, with
+    the stand-in, the settings a deployed function gets (``DB_*`` naming the stand-in, its CA) and
+    ``DATABASE_URL`` emptied, so each connection logs in with TLS and an IAM token."""
+    if proxy is None:
+        return {**LOCAL_CREDENTIALS, "DATABASE_URL": database_url}
+    return {**LOCAL_CREDENTIALS, "DATABASE_URL": "", "DB_HOST": proxy.host, "DB_PORT": str(proxy.port),
+            "DB_NAME": urlsplit(database_url).path.lstrip("/") or "postgres",
+            "DB_USER": os.environ.get("DB_USER", "app_user"), "DB_SSL_ROOT_CERT": proxy.ca_file}
 
 
 if __name__ == "__main__":

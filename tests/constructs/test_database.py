@@ -15,7 +15,7 @@ from constructs_lib import (DatabaseMigrations, InvalidPropError, LambdaHttpApi,
                             ServerlessFunction, ServiceNetwork)
 from constructs_lib.database import budget, defaults
 from tests.cdk_helpers import PROJECT, layer_file, new_stack
-from tests.lambda_src.tls_pg import write_ca
+from lambda_src.local.certificates import authority
 
 INLINE = lambda_.Code.from_inline("def handler(event, context):\n    return {}\n")
 FAKE_PROXY_ARN = "arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0123456789abcdef0"
@@ -336,7 +336,7 @@ class TestMigrationsCaBundle:
 
     def test_own_ca_bundle_is_shipped_as_given(self, tmp_path: Path) -> None:
         # GIVEN a CA bundle file of the user's
-        own = Path(write_ca(tmp_path / "own.pem", "my private CA"))
+        own = Path(authority(tmp_path, "my private CA"))
         # WHEN the migrations are synthesized with it
         template, outdir, function_id = synthesized_migrations(ca_bundle=own, cache_dir=tmp_path / "cache")
         # THEN the function gets exactly that file
@@ -377,7 +377,7 @@ class TestMigrationsCaBundle:
         assert [(p, p.stat().st_mtime_ns) for p in sorted(cache.rglob("*"))] == stamps and len(built) == 1
         assert layer_key(first) == layer_key(second)
         # AND another bundle gets another directory, another asset, and a new function version, which the trigger runs
-        third, _, _ = synthesized_migrations(ca_bundle=write_ca(tmp_path / "own.pem", "other"), cache_dir=cache)
+        third, _, _ = synthesized_migrations(ca_bundle=authority(tmp_path, "other"), cache_dir=cache)
         assert len(list((cache / "ca-bundles").iterdir())) == 2 and layer_key(third) != layer_key(first)
         assert trigger_target(third) != trigger_target(first) and trigger_target(first) == trigger_target(second)
 

@@ -4,17 +4,14 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import pytest
 
 from lambda_src import config, http
-from lambda_src.db import attempts, connection, tls
+from lambda_src.db import attempts, connection
+from lambda_src.local.rds_proxy import Attempt, LocalRdsProxy
 from tests.lambda_src.conftest import FakeContext
-from tests.lambda_src.tls_pg import TlsProxy, tls_proxy
 
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "token",
-               "AWS_REGION": "eu-west-1"}
 SILENT_ADDRESSES = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
 
 
@@ -44,11 +41,10 @@ def silent_endpoint() -> Iterator[tuple[int, list[socket.socket]]]:
     pytest.skip("no port free on all loopback addresses")
 
 
-def iam_settings(monkeypatch: pytest.MonkeyPatch, host: str, port: int, dbname: str = "app") -> None:
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    for key, value in {**CREDENTIALS, "DB_HOST": host, "DB_PORT": str(port), "DB_NAME": dbname,
-                       "DB_USER": "app_user"}.items():
-        monkeypatch.setenv(key, value)
+def iam_settings(monkeypatch: pytest.MonkeyPatch, host: str, port: int) -> None:
+    """The function's settings from ``db``, with the proxy endpoint at ``host:port``."""
+    monkeypatch.setenv("DB_HOST", host)
+    monkeypatch.setenv("DB_PORT", str(port))
 
 
 def accepted(listener: socket.socket) -> bool:
@@ -93,26 +89,17 @@ def test_remaining_time_caps_the_budget_across_addresses(db: str, silent_endpoin
     assert time.monotonic() - started < 4 - connection.RESPONSE_MARGIN_SECONDS + 0.5
 
 
-@pytest.fixture(scope="module")
-def proxy(database_url: str) -> Iterator[TlsProxy]:
-    with tls_proxy(database_url) as running:
-        yield running
-
-
-def test_an_address_refusing_at_once_leaves_its_time_to_the_next(db: str, proxy: TlsProxy, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_an_address_refusing_at_once_leaves_its_time_to_the_next(db: str, rds_proxy: LocalRdsProxy,
+                                                                 monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # GIVEN the proxy's name resolving first to a dead address, then to the proxy
-    iam_settings(monkeypatch, "localhost", proxy.port, urlsplit(db).path.lstrip("/"))
-    monkeypatch.setenv("DB_SSL_ROOT_CERT", proxy.ca_file)
     monkeypatch.setattr(attempts, "resolve", lambda host, port: ["127.0.0.9", "127.0.0.1"])
-    tls.forget()
-    config.reload()
-    connection.reset()
+    before = len(rds_proxy.attempts)
     # WHEN a request needs the database THEN it connects through the second, TLS verified by name
     response = http.handler({"version": "2.0", "rawPath": "/health", "requestContext": {"http": {"method": "GET"}}},
                             FakeContext())
     assert response["statusCode"] == 200
     assert connection.get().info.hostaddr == "127.0.0.1" and connection.get().pgconn.ssl_in_use
-    tls.forget()
+    assert rds_proxy.attempts[before:] == [Attempt("login", "app_user")]
 
 
 class TestShares:

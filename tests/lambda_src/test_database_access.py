@@ -16,6 +16,7 @@ import pytest
 from lambda_src import config, http
 from lambda_src.db import connection, iam_token
 from lambda_src.db.sigv4 import Credentials
+from lambda_src.local.rds_proxy import Attempt, LocalRdsProxy
 from tests.cdk_helpers import PROJECT
 from tests.lambda_src.conftest import FakeContext
 from tests.lambda_src.events import body_of, v2
@@ -92,20 +93,14 @@ class TestIamToken:
         assert ours == theirs
         assert parse_qs(urlsplit("https://" + ours).query)["X-Amz-Expires"] == ["900"]
 
-    def test_iam_connection_mints_one_token_per_connection_and_a_new_one_after_expiry(self, db: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-        # GIVEN IAM settings pointing at the test server (its Unix socket) and a frozen clock
-        parts = urlsplit(db)
-        socket_dir = parse_qs(parts.query)["host"][0] if "host=" in parts.query else parts.hostname
-        monkeypatch.delenv("DATABASE_URL")
-        for key, value in {"DB_HOST": socket_dir, "DB_PORT": str(parts.port or 5432), "DB_NAME": parts.path.lstrip("/"),
-                           "DB_USER": "app_user", "AWS_ACCESS_KEY_ID": CREDENTIALS.access_key,
-                           "AWS_SECRET_ACCESS_KEY": CREDENTIALS.secret_key, "AWS_SESSION_TOKEN": CREDENTIALS.token}.items():
-            monkeypatch.setenv(key, value)
-        config.reload()
-        connection.reset()
+    def test_iam_connection_mints_one_token_per_connection_and_a_new_one_after_expiry(
+            self, db: str, rds_proxy: LocalRdsProxy, monkeypatch: pytest.MonkeyPatch) -> None:
+        # GIVEN a container logging in through the proxy stand-in, the two sharing one frozen clock
         frozen = [1_795_348_800.0]
         monkeypatch.setattr(connection.tokens, "clock", lambda: frozen[0])
+        monkeypatch.setattr(rds_proxy.login, "clock", lambda: frozen[0])
         generations = connection.tokens.generations
+        logins = len(rds_proxy.attempts)
         # WHEN warm requests reuse the connection THEN no new token
         for _ in range(3):
             assert http.handler(v2("GET", "/health"), FakeContext())["statusCode"] == 200
@@ -120,6 +115,8 @@ class TestIamToken:
         connection.get().close()
         assert http.handler(v2("GET", "/health"), FakeContext())["statusCode"] == 200
         assert connection.tokens.generations - generations == 2
+        # AND the proxy let in each of the three connections
+        assert rds_proxy.attempts[logins:] == [Attempt("login", "app_user")] * 3
 
 
 def test_request_path_never_imports_boto3_or_eagerly_psycopg(db: str) -> None:
@@ -134,7 +131,7 @@ def test_request_path_never_imports_boto3_or_eagerly_psycopg(db: str) -> None:
         "r2 = h.handler(v2('GET', '/users/1'), FakeContext())\n"
         "print(json.dumps([r1['statusCode'], r2['statusCode'], [m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')]]))\n"
     )
-    env = {**os.environ, "DATABASE_URL": db, "PYTHONPATH": str(PROJECT)}
+    env = {**os.environ, "PYTHONPATH": str(PROJECT)}  # as ``db`` set it: an IAM token through the stand-in
     env.pop("QUEUE_URL", None)
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=PROJECT)
     assert completed.returncode == 0, completed.stderr

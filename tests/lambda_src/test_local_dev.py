@@ -3,21 +3,32 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
+import psycopg
 import pytest
 
+from lambda_src.db import iam_token
+from lambda_src.db.sigv4 import Credentials
 from lambda_src.local import events as local_events
-from lambda_src.local.runtime_api import InProcessWorker, RicWorker, make_worker
-from lambda_src.local.server import Forwarder, make_server
+from lambda_src.local.runtime_api import PROJECT, InProcessWorker, RicWorker, make_worker
+from lambda_src.local.server import LOCAL_CREDENTIALS, Forwarder, make_server
+from tests.lambda_src import pg
 from tests.lambda_src.conftest import load_event
 
 
 @pytest.fixture
-def served(db: str) -> Iterator[tuple[str, Any]]:
-    worker = RicWorker("lambda_src.http.handler", {"DATABASE_URL": db})
+def served(db: str, function_env: dict[str, str]) -> Iterator[tuple[str, Any]]:
+    worker = RicWorker("lambda_src.http.handler", function_env)
     server = make_server(worker, port=0, timeout=10)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"127.0.0.1:{server.server_address[1]}", server
@@ -100,8 +111,8 @@ class TestRicWorker:
         finally:
             worker.close()
 
-    def test_sam_shaped_events_through_the_runtime(self, db: str) -> None:
-        worker = RicWorker("lambda_src.worker.handler", {"DATABASE_URL": db})
+    def test_sam_shaped_events_through_the_runtime(self, db: str, function_env: dict[str, str]) -> None:
+        worker = RicWorker("lambda_src.worker.handler", function_env)
         try:
             result = worker.invoke(load_event("sqs_batch.json"), timeout=10).result
             assert result == {"batchItemFailures": [{"itemIdentifier": "2e1424d4-f796-459a-8184-9c92662be6da"}]}
@@ -150,8 +161,8 @@ class TestRequestFraming:
     """Malformed HTTP framing is answered by the local gateway (as API Gateway does), never crashing it."""
 
     @pytest.fixture
-    def address(self, db: str) -> Iterator[tuple[str, int]]:
-        worker = InProcessWorker("lambda_src.http.handler", {"DATABASE_URL": db})
+    def address(self, db: str, function_env: dict[str, str]) -> Iterator[tuple[str, int]]:
+        worker = InProcessWorker("lambda_src.http.handler", function_env)
         server = make_server(worker, port=0, timeout=10)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         yield "127.0.0.1", server.server_address[1]
@@ -188,3 +199,58 @@ class TestRequestFraming:
     def test_broken_chunk_size_is_400(self, address: tuple[str, int]) -> None:
         status, _ = self.exchange(address, b"POST /users HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
         assert status == 400
+
+
+class TestIamMode:
+    """``make dev DEV_ARGS=--iam``: the functions log in as deployed ones do, through the RDS Proxy stand-in."""
+
+    @pytest.fixture
+    def dev_server(self) -> Iterator[tuple[str, str, str, str]]:
+        """The CLI on a fresh database: ``(HTTP address, stand-in port, its CA file, superuser DSN)``."""
+        with pg.fresh_database("dev") as dsn:
+            env = {key: value for key, value in os.environ.items() if not key.startswith(("DB_", "AWS_"))}
+            env.update(DATABASE_URL=dsn, PYTHONPATH=str(PROJECT))
+            process = subprocess.Popen([sys.executable, "-m", "lambda_src.local.server", "--iam", "--port", "0",
+                                        "--ws-port", "0"], cwd=PROJECT, env=env, text=True,
+                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            watchdog = threading.Timer(60, process.kill)
+            watchdog.start()
+            try:
+                assert process.stdout is not None
+                printed = ""
+                while "serving http://" not in printed and (line := process.stdout.readline()):
+                    printed += line
+                login = re.search(r"stand-in at localhost:(\d+) \(CA (.+)\)", printed)
+                serving = re.search(r"serving http://([\d.]+:\d+)", printed)
+                assert login and serving, printed
+                yield serving.group(1), login.group(1), login.group(2), dsn
+            finally:
+                watchdog.cancel()
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+    def test_functions_log_in_with_iam_tokens_that_the_stand_in_checks(self, dev_server) -> None:  # type: ignore[no-untyped-def]
+        address, proxy_port, ca_file, dsn = dev_server
+        # WHEN the API is used
+        status, _, user = request(address, "POST", "/users", {"email": "iam@example.com", "name": "Iam"})
+        assert status == 201
+        assert request(address, "GET", f"/users/{user['id']}")[0] == 200
+        # THEN the function's session is the application user's, opened by the IAM path of the handler package
+        with psycopg.connect(dsn) as admin:
+            sessions = admin.execute("SELECT usename, application_name FROM pg_stat_activity "
+                                     "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchall()
+        assert sessions == [("app_user", "lambda_src")]
+        # AND the stand-in it went through refuses a token that is not signed with the local credentials
+        wrong_secret = Credentials(LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"], "not-the-secret",
+                                   LOCAL_CREDENTIALS["AWS_SESSION_TOKEN"])
+        token = iam_token.generate(host="localhost", port=int(proxy_port), user="app_user",
+                                   region=LOCAL_CREDENTIALS["AWS_REGION"], credentials=wrong_secret,
+                                   now=datetime.now(timezone.utc))
+        with pytest.raises(psycopg.OperationalError, match="signature does not match"):
+            psycopg.connect(host="localhost", port=int(proxy_port), dbname=urlsplit(dsn).path.lstrip("/"),
+                            user="app_user", password=token, sslmode="verify-full", sslrootcert=ca_file,
+                            connect_timeout=5)

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from lambda_src import worker
-from tests.lambda_src.conftest import FakeContext
+from tests.lambda_src.conftest import CREDENTIALS, FakeContext
 
 MAX_RECEIVE_COUNT = 3
 
@@ -22,10 +22,11 @@ def sqs(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     import boto3
     from moto import mock_aws
 
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "eu-west-1"}.items():
-        monkeypatch.setenv(key, value)
     with mock_aws():
+        # moto puts placeholder credentials in the environment: the function's own (which also sign
+        # its IAM tokens to the database) go back in; moto takes any
+        for key, value in {**CREDENTIALS, "AWS_DEFAULT_REGION": "eu-west-1"}.items():
+            monkeypatch.setenv(key, value)
         client = boto3.client("sqs", region_name="eu-west-1")
         dlq_url = client.create_queue(QueueName="events-dlq")["QueueUrl"]
         dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

@@ -15,7 +15,7 @@ import pytest
 
 from lambda_src import realtime, websocket
 from lambda_src.db.sigv4 import Credentials, sign_headers
-from tests.lambda_src.conftest import FakeContext
+from tests.lambda_src.conftest import CREDENTIALS, FakeContext
 
 
 class FakeManagementApi:
@@ -36,7 +36,8 @@ class FakeManagementApi:
                 connection_id = self.path.rsplit("/", 1)[1].replace("%3D", "=")
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.attempts[connection_id] = fake.attempts.get(connection_id, 0) + 1
-                assert self.headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDTEST/")
+                assert self.headers["Authorization"].startswith(
+                    f"AWS4-HMAC-SHA256 Credential={CREDENTIALS['AWS_ACCESS_KEY_ID']}/")
                 status = 410 if connection_id in gone else 500 if connection_id in failing else (
                     500 if connection_id in flaky and fake.attempts[connection_id] < 3 else 200)
                 if status == 200:
@@ -52,9 +53,9 @@ class FakeManagementApi:
 
 @pytest.fixture
 def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
-    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    """The function's credentials: the same that sign its IAM tokens to the database."""
+    for key, value in CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
 
 
 def ws_event(connection_id: str, event_type: str, body: Any = None) -> dict[str, Any]:
@@ -156,11 +157,13 @@ def test_request_signature_matches_botocore() -> None:
 
 @pytest.fixture
 def local_stack(db: str) -> Iterator[tuple[int, int]]:
+    """``make dev --iam`` put together: the functions log in through the local RDS Proxy stand-in."""
     from lambda_src.local.runtime_api import RicWorker
-    from lambda_src.local.server import HANDLER, WEBSOCKET_HANDLER, local_function_env, make_server
+    from lambda_src.local.server import HANDLER, WEBSOCKET_HANDLER, local_function_env, local_rds_proxy, make_server
     from lambda_src.local.websocket_gateway import LocalWebSocketGateway
 
-    env = local_function_env(db)
+    proxy = local_rds_proxy(db)
+    env = local_function_env(db, proxy)
     gateway = LocalWebSocketGateway(lambda callback: RicWorker(WEBSOCKET_HANDLER, {**env, "WEBSOCKET_CALLBACK_URL": callback}),
                                     port=0, timeout=10)
     http_worker = RicWorker(HANDLER, {**env, "WEBSOCKET_CALLBACK_URL": gateway.callback_url})
@@ -171,6 +174,7 @@ def local_stack(db: str) -> Iterator[tuple[int, int]]:
     http_worker.close()
     gateway.close()
     gateway.worker.close()
+    proxy.close()
 
 
 def test_websocket_client_receives_a_broadcast_that_an_http_request_triggered(local_stack, db: str) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""TLS to the database: verified against a real PostgreSQL behind a TLS-terminating proxy."""
+"""TLS to the database: verified against a real PostgreSQL behind the local RDS Proxy stand-in."""
 from __future__ import annotations
 
 import json
@@ -12,31 +12,34 @@ import pytest
 
 from lambda_src import config, http, migrate
 from lambda_src.db import connection, tls
+from lambda_src.local import certificates
+from lambda_src.local.rds_proxy import Attempt, LocalRdsProxy
 from tests.cdk_helpers import SynthesizedService, layer_file
 from tests.lambda_src import pg
-from tests.lambda_src.conftest import FakeContext
+from tests.lambda_src.conftest import CREDENTIALS, FakeContext
 from tests.lambda_src.events import body_of, v2
-from tests.lambda_src.tls_pg import TlsProxy, tls_proxy
-
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-               "AWS_SESSION_TOKEN": "session-token", "AWS_REGION": "eu-west-1"}
 
 
 @pytest.fixture(scope="module")
-def proxy(database_url: str) -> Iterator[TlsProxy]:
-    with tls_proxy(database_url) as running:
+def cluster_endpoint(database_url: str) -> Iterator[LocalRdsProxy]:
+    """TLS in front of the test server without an IAM login check: the cluster endpoint, where the
+    migration runner logs in with the admin password."""
+    with LocalRdsProxy(database_url) as running:
         yield running
 
 
 @pytest.fixture
-def iam_env(db: str, proxy: TlsProxy, monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """The function's environment as CDK sets it, with the proxy at ``localhost``."""
-    monkeypatch.delenv("DATABASE_URL")
+def unrelated_ca(tmp_path: Path) -> str:
+    """PEM of a CA that signed nothing the servers present: verification must fail with it."""
+    return certificates.authority(tmp_path, "unrelated CA")
+
+
+@pytest.fixture
+def iam_env(db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """The function's environment as CDK sets it (from ``db``: the stand-in at ``localhost``), with
+    no CA bundle configured: each test says where it comes from."""
     for key in ("DB_SSL_ROOT_CERT", "SSL_CERT_FILE"):
         monkeypatch.delenv(key, raising=False)
-    for key, value in {**CREDENTIALS, "DB_HOST": "localhost", "DB_PORT": str(proxy.port),
-                       "DB_NAME": urlsplit(db).path.lstrip("/"), "DB_USER": "app_user"}.items():
-        monkeypatch.setenv(key, value)
     tls.forget()
     yield monkeypatch
     tls.forget()
@@ -49,49 +52,47 @@ def start_container() -> None:
 
 class TestProxyConnection:
     def test_connection_is_tls_verified_with_the_bundle_openssl_names(self, iam_env: pytest.MonkeyPatch,
-                                                                      proxy: TlsProxy) -> None:
+                                                                      rds_proxy: LocalRdsProxy) -> None:
         # GIVEN the CA bundle in SSL_CERT_FILE (as the OS bundle would be found on Lambda)
-        iam_env.setenv("SSL_CERT_FILE", proxy.ca_file)
+        iam_env.setenv("SSL_CERT_FILE", rds_proxy.ca_file)
         start_container()
-        before = len(proxy.connections)
+        before = len(rds_proxy.attempts)
         # WHEN a request needs the database
         response = http.handler(v2("GET", "/health"), FakeContext())
-        # THEN it went through TLS, verified, as the application user
+        # THEN it went through TLS, verified, and logged in with an IAM token as the application user
         assert response["statusCode"] == 200
-        assert proxy.connections[before:] == ["tls"]
+        assert rds_proxy.attempts[before:] == [Attempt("login", "app_user")]
         assert connection.get().pgconn.ssl_in_use
         assert connection.get().info.user == "app_user"
-        assert tls.root_cert(None) == proxy.ca_file
+        assert tls.root_cert(None) == rds_proxy.ca_file
 
     def test_os_bundle_is_used_where_libpq_system_store_would_find_nothing(self, iam_env: pytest.MonkeyPatch,
-                                                                           proxy: TlsProxy) -> None:
+                                                                           rds_proxy: LocalRdsProxy) -> None:
         # GIVEN no SSL_CERT_FILE and the CA only in the operating system's bundle (as on Lambda,
         # where the psycopg wheel's own OpenSSL store, /usr/lib/psycopg-openssl, does not exist)
-        iam_env.setattr(tls, "OS_BUNDLES", ("/nonexistent/ca-bundle.crt", proxy.ca_file))
+        iam_env.setattr(tls, "OS_BUNDLES", ("/nonexistent/ca-bundle.crt", rds_proxy.ca_file))
         start_container()
         # WHEN a request needs the database THEN the OS bundle verifies the proxy
         assert http.handler(v2("GET", "/health"), FakeContext())["statusCode"] == 200
         assert connection.get().pgconn.ssl_in_use
 
     def test_certificate_from_an_unknown_ca_is_refused_with_503(self, iam_env: pytest.MonkeyPatch,
-                                                                proxy: TlsProxy) -> None:
-        iam_env.setenv("DB_SSL_ROOT_CERT", proxy.other_ca_file)
+                                                                unrelated_ca: str) -> None:
+        iam_env.setenv("DB_SSL_ROOT_CERT", unrelated_ca)
         start_container()
         response = http.handler(v2("GET", "/users/1"), FakeContext())
         assert response["statusCode"] == 503 and response["headers"]["retry-after"]
         assert body_of(response)["error"]["code"] == "service_unavailable"
 
-    def test_host_name_not_in_the_certificate_is_refused(self, iam_env: pytest.MonkeyPatch, proxy: TlsProxy) -> None:
+    def test_host_name_not_in_the_certificate_is_refused(self, iam_env: pytest.MonkeyPatch,
+                                                         rds_proxy: LocalRdsProxy) -> None:
         # GIVEN the right CA but an address the certificate does not name
-        iam_env.setenv("DB_SSL_ROOT_CERT", proxy.ca_file)
+        iam_env.setenv("DB_SSL_ROOT_CERT", rds_proxy.ca_file)
         iam_env.setenv("DB_HOST", "127.0.0.1")
         start_container()
+        before = len(rds_proxy.attempts)
         assert http.handler(v2("GET", "/health"), FakeContext())["statusCode"] == 503
-
-    def test_proxy_refuses_plaintext_so_the_test_would_notice_a_downgrade(self, proxy: TlsProxy) -> None:
-        with pytest.raises(psycopg.OperationalError):
-            psycopg.connect(proxy.dsn(sslmode="disable"), connect_timeout=3)
-        assert proxy.connections[-1] == "refused"
+        assert rds_proxy.attempts[before:] == []  # refused by the client, before any login
 
 
 class TestRootCertificateChoice:
@@ -118,7 +119,8 @@ class TestMigrationConnection:
     """The deploy-time handler: admin secret from Secrets Manager (moto), cluster endpoint over TLS."""
 
     @pytest.fixture
-    def secret_env(self, proxy: TlsProxy, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    def secret_env(self, cluster_endpoint: LocalRdsProxy,
+                   monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
         from moto import mock_aws
 
         monkeypatch.delenv("DATABASE_URL", raising=False)
@@ -132,21 +134,22 @@ class TestMigrationConnection:
                                                        "host": "ignored.cluster.example", "port": 5432}))["ARN"]
             monkeypatch.setenv("DB_ADMIN_SECRET_ARN", arn)
             monkeypatch.setenv("DB_ADMIN_HOST", "localhost")
-            monkeypatch.setenv("DB_PORT", str(proxy.port))
+            monkeypatch.setenv("DB_PORT", str(cluster_endpoint.port))
             monkeypatch.setenv("DB_USER", "app_user")
             yield monkeypatch
 
-    def test_verified_when_the_rds_ca_bundle_is_given(self, secret_env: pytest.MonkeyPatch, proxy: TlsProxy) -> None:
+    def test_verified_when_the_rds_ca_bundle_is_given(self, secret_env: pytest.MonkeyPatch,
+                                                      cluster_endpoint: LocalRdsProxy) -> None:
         with pg.fresh_database("migtls") as dsn:
             secret_env.setenv("DB_NAME", urlsplit(dsn).path.lstrip("/"))
-            secret_env.setenv("DB_ADMIN_SSL_ROOT_CERT", proxy.ca_file)
-            before = len(proxy.connections)
+            secret_env.setenv("DB_ADMIN_SSL_ROOT_CERT", cluster_endpoint.ca_file)
+            before = len(cluster_endpoint.attempts)
             assert migrate.handler({}, None)["applied"][0] == "0001"
-            assert proxy.connections[before:] == ["tls"]
+            assert cluster_endpoint.attempts[before:] == [Attempt("tls", "postgres")]
 
-    def test_an_unknown_ca_fails_the_deployment(self, secret_env: pytest.MonkeyPatch, proxy: TlsProxy) -> None:
+    def test_an_unknown_ca_fails_the_deployment(self, secret_env: pytest.MonkeyPatch, unrelated_ca: str) -> None:
         secret_env.setenv("DB_NAME", "postgres")
-        secret_env.setenv("DB_ADMIN_SSL_ROOT_CERT", proxy.other_ca_file)
+        secret_env.setenv("DB_ADMIN_SSL_ROOT_CERT", unrelated_ca)
         with pytest.raises(psycopg.OperationalError, match="certificate verify failed") as raised:
             migrate.handler({}, None)
         assert "s3cret" not in str(raised.value)
@@ -169,7 +172,7 @@ def rds_ca_bundle(service: SynthesizedService) -> Path:
     return layer_file(service.outdir, template, function_id, path)
 
 
-def admin_settings(proxy: TlsProxy, **env: str) -> config.Config:
+def admin_settings(proxy: LocalRdsProxy, **env: str) -> config.Config:
     """The migration function's configuration, with the cluster endpoint at the local TLS proxy."""
     return config.Config({"DB_ADMIN_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:admin",
                           "DB_ADMIN_HOST": "localhost", "DB_PORT": str(proxy.port), "DB_NAME": "postgres", **env})
@@ -178,9 +181,9 @@ def admin_settings(proxy: TlsProxy, **env: str) -> config.Config:
 class TestMigrationsVerifyTheCluster:
     """admin_connection_settings → migrate, against a real PostgreSQL behind a TLS proxy, with the shipped bundle."""
 
-    def test_a_server_certificate_from_another_ca_is_refused(self, proxy: TlsProxy, rds_ca_bundle: Path) -> None:
+    def test_a_server_certificate_from_another_ca_is_refused(self, cluster_endpoint: LocalRdsProxy, rds_ca_bundle: Path) -> None:
         # GIVEN the RDS CA bundle as deployed, and a server whose certificate another CA (the test CA) signed
-        settings = admin_settings(proxy, DB_ADMIN_SSL_ROOT_CERT=str(rds_ca_bundle))
+        settings = admin_settings(cluster_endpoint, DB_ADMIN_SSL_ROOT_CERT=str(rds_ca_bundle))
         dsn, kwargs = migrate.admin_connection_settings(settings, fetch_secret=lambda arn: ADMIN_SECRET)
         # WHEN the migrations connect THEN the server is refused: the chain is verified, not only encrypted
         assert kwargs["sslmode"] == "verify-full" and kwargs["sslrootcert"] == str(rds_ca_bundle)
@@ -188,33 +191,33 @@ class TestMigrationsVerifyTheCluster:
             migrate.migrate(dsn, app_user=settings.db_user, connect_kwargs=kwargs)
         assert "s3cret" not in str(raised.value)
 
-    def test_a_server_signed_by_a_ca_appended_to_the_bundle_is_accepted(self, proxy: TlsProxy, rds_ca_bundle: Path,
+    def test_a_server_signed_by_a_ca_appended_to_the_bundle_is_accepted(self, cluster_endpoint: LocalRdsProxy, rds_ca_bundle: Path,
                                                                         tmp_path: Path) -> None:
         # GIVEN the RDS CA bundle with the test CA appended
         bundle = tmp_path / "rds-and-test-ca.pem"
-        bundle.write_bytes(rds_ca_bundle.read_bytes() + Path(proxy.ca_file).read_bytes())
+        bundle.write_bytes(rds_ca_bundle.read_bytes() + Path(cluster_endpoint.ca_file).read_bytes())
         with pg.fresh_database("migrdsca") as database:
-            settings = admin_settings(proxy, DB_NAME=urlsplit(database).path.lstrip("/"),
+            settings = admin_settings(cluster_endpoint, DB_NAME=urlsplit(database).path.lstrip("/"),
                                       DB_ADMIN_SSL_ROOT_CERT=str(bundle))
             dsn, kwargs = migrate.admin_connection_settings(settings, fetch_secret=lambda arn: ADMIN_SECRET)
-            before = len(proxy.connections)
+            before = len(cluster_endpoint.attempts)
             # WHEN the migrations run THEN they connect over verified TLS and apply
             assert migrate.migrate(dsn, app_user=settings.db_user, connect_kwargs=kwargs)[0] == "0001"
-            assert proxy.connections[before:] == ["tls"]
+            assert cluster_endpoint.attempts[before:] == [Attempt("tls", "postgres")]
 
-    def test_without_a_bundle_nothing_connects_unverified(self, proxy: TlsProxy) -> None:
+    def test_without_a_bundle_nothing_connects_unverified(self, cluster_endpoint: LocalRdsProxy) -> None:
         # GIVEN a deployed configuration without DB_ADMIN_SSL_ROOT_CERT
         fetched: list[str] = []
         # WHEN the admin connection is prepared THEN it is an error, before the secret is even read
         with pytest.raises(RuntimeError, match="DB_ADMIN_SSL_ROOT_CERT is not set"):
-            migrate.admin_connection_settings(admin_settings(proxy),
+            migrate.admin_connection_settings(admin_settings(cluster_endpoint),
                                               fetch_secret=lambda arn: fetched.append(arn) or ADMIN_SECRET)
         assert fetched == []
 
-    def test_a_bundle_path_that_does_not_exist_is_an_error(self, proxy: TlsProxy, tmp_path: Path) -> None:
+    def test_a_bundle_path_that_does_not_exist_is_an_error(self, cluster_endpoint: LocalRdsProxy, tmp_path: Path) -> None:
         missing = tmp_path / "gone" / "rds-ca-bundle.pem"
         with pytest.raises(RuntimeError, match=re.escape(f"DB_ADMIN_SSL_ROOT_CERT={missing}")):
-            migrate.admin_connection_settings(admin_settings(proxy, DB_ADMIN_SSL_ROOT_CERT=str(missing)),
+            migrate.admin_connection_settings(admin_settings(cluster_endpoint, DB_ADMIN_SSL_ROOT_CERT=str(missing)),
                                               fetch_secret=lambda arn: ADMIN_SECRET)
 
     def test_local_database_url_is_used_as_given(self) -> None:
