@@ -1,11 +1,16 @@
-"""Log settings shared by the constructs: retention values CloudFormation accepts, and stage
-access-log settings for API Gateway v2."""
+"""Log settings shared by the constructs: retention values CloudFormation accepts, log groups
+encrypted with a customer-managed key, log groups for the functions CDK itself adds (custom
+resource providers), and stage access-log settings for API Gateway v2."""
 from __future__ import annotations
 
 import jsii
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from constructs import Construct
 
 from .errors import InvalidPropError
 
@@ -30,6 +35,43 @@ def retention(value: logs.RetentionDays | int, *, construct: str, prop: str) -> 
         return RETENTION_BY_DAYS[value]
     raise InvalidPropError(construct, prop, value,
                            f"a RetentionDays or one of {', '.join(map(str, RETENTION_BY_DAYS))} days")
+
+
+#: What CloudWatch Logs does with a log group's key (AWS: "Encrypt log data in CloudWatch Logs using
+#: AWS KMS", step 2: the key policy).
+LOGS_KEY_ACTIONS = ("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*")
+
+
+def log_group(scope: Construct, construct_id: str, *, retention: logs.RetentionDays, removal_policy: RemovalPolicy,
+              encryption_key: kms.IKey | None = None, log_group_name: str | None = None) -> logs.LogGroup:
+    """A log group, encrypted with ``encryption_key`` when one is given (whose policy then lets
+    CloudWatch Logs use it, see :func:`allow_log_encryption`); else CloudWatch Logs' own encryption."""
+    if encryption_key is not None:
+        allow_log_encryption(encryption_key)
+    return logs.LogGroup(scope, construct_id, retention=retention, removal_policy=removal_policy,
+                         encryption_key=encryption_key, log_group_name=log_group_name)
+
+
+def allow_log_encryption(key: kms.IKey) -> bool:
+    """Let CloudWatch Logs of the key's region encrypt and decrypt with ``key``, for log groups of
+    the key's account and region only (the ``kms:EncryptionContext:aws:logs:arn`` condition).
+
+    The condition names log groups by pattern, not by ARN: a log group's ARN in its key's policy
+    would make the key depend on the log group that depends on the key. Adding the statement again
+    changes nothing (CDK renders identical statements once). Returns False for an imported key,
+    whose policy cannot be changed here and must already allow this.
+    """
+    stack = Stack.of(key)
+    log_groups = stack.format_arn(service="logs", resource="log-group", resource_name="*",
+                                  arn_format=ArnFormat.COLON_RESOURCE_NAME)
+    result = key.add_to_resource_policy(iam.PolicyStatement(
+        sid="CloudWatchLogsOfThisAccount",
+        principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+        actions=list(LOGS_KEY_ACTIONS),
+        resources=["*"],
+        conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
+    ))
+    return result.statement_added
 
 
 @jsii.implements(apigwv2.IAccessLogSettings)
