@@ -157,3 +157,17 @@ def _condition(operator: str, key: str, expected: Any, context: Mapping[str, str
         return any(len(parts) == len(wanted) and all(map(fnmatch.fnmatchcase, parts, wanted))
                    for wanted in (str(pattern).split(":", 5) for pattern in _list(expected)))
     raise NotImplementedError(f"condition operator {operator}")
+
+
+def logs_may_use_key(template: Mapping[str, Any], key_id: str, log_group_id: str) -> bool:
+    """Whether CloudWatch Logs may encrypt and decrypt ``log_group_id``'s data with ``key_id``, both
+    resources of ``template``, and the log group names that key."""
+    values = CfnValues(template)
+    resources = template["Resources"]
+    group = resources[log_group_id]["Properties"]
+    if values.resolve(group.get("KmsKeyId")) != values.resolve({"Fn::GetAtt": [key_id, "Arn"]}):
+        return False
+    policy = values.resolve(resources[key_id]["Properties"]["KeyPolicy"])
+    context = {"kms:EncryptionContext:aws:logs:arn": values.resolve({"Fn::GetAtt": [log_group_id, "Arn"]}).removesuffix(":*")}
+    return all(allows(policy, action=action, service=f"logs.{REGION}.amazonaws.com", context=context)
+               for action in ("kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"))

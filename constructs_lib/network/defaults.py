@@ -9,6 +9,8 @@ NAT_GATEWAYS = 0
 CIDR = "10.0.0.0/16"
 SUBNET_CIDR_MASK = 22
 FLOW_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+#: No customer-managed key for the flow logs: CloudWatch Logs encrypts them with its own keys.
+LOG_ENCRYPTION_KEY = None
 #: Interface endpoints for the AWS APIs the handler package calls from inside the VPC:
 #: Secrets Manager (deploy-time migrations read the admin secret; secret rotation) and SQS
 #: (the API publishes events). Lambda itself delivers logs and traces outside the VPC.

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from aws_cdk import App, Duration, Stack
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_rds as rds
 from aws_cdk.assertions import Match, Template
@@ -14,6 +15,7 @@ from constructs_lib import (DatabaseMigrations, InvalidPropError, LambdaHttpApi,
                             ServerlessFunction, ServiceNetwork)
 from constructs_lib.database import budget
 from tests.cdk_helpers import new_stack
+from tests.policy_eval import logs_may_use_key
 
 INLINE = lambda_.Code.from_inline("def handler(event, context):\n    return {}\n")
 FAKE_PROXY_ARN = "arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0123456789abcdef0"
@@ -67,6 +69,20 @@ class TestNetwork:
         template.has_resource_properties("AWS::EC2::SecurityGroup", {
             "GroupDescription": "Interface endpoints: HTTPS from the VPC",
             "SecurityGroupIngress": [Match.object_like({"CidrIp": "10.0.0.0/16", "FromPort": 443, "ToPort": 443})]})
+
+    def test_flow_logs_without_customer_managed_key(self) -> None:
+        stack, network, _ = world()
+        flow_log_id = stack.resolve(network.flow_log_group.node.default_child.logical_id)
+        assert "KmsKeyId" not in Template.from_stack(stack).find_resources("AWS::Logs::LogGroup")[flow_log_id]["Properties"]
+
+    def test_flow_logs_encrypted_with_a_customer_managed_key(self) -> None:
+        # GIVEN a key WHEN the network is built with log_encryption_key
+        stack = new_stack()
+        key = kms.Key(stack, "LogKey", enable_key_rotation=True)
+        network = ServiceNetwork(stack, "Net", log_encryption_key=key)
+        # THEN the flow log group uses it, and CloudWatch Logs may use the key for it
+        key_id, group_id = (stack.resolve(c.node.default_child.logical_id) for c in (key, network.flow_log_group))
+        assert logs_may_use_key(Template.from_stack(stack).to_json(), key_id, group_id)
 
     def test_nat_gateway_prop_adds_egress(self) -> None:
         stack = new_stack()
