@@ -10,6 +10,8 @@ from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sam as sam
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from .errors import InvalidPropError
@@ -72,6 +74,25 @@ def allow_log_encryption(key: kms.IKey) -> bool:
         conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
     ))
     return result.statement_added
+
+
+def rotation_log_group(rotation: secretsmanager.SecretRotation, *, retention: logs.RetentionDays,
+                       encryption_key: kms.IKey | None = None) -> logs.LogGroup:
+    """The log group of a Secrets Manager rotation function, made ahead with ``retention``.
+
+    The function comes from a serverless application (AWS's rotation template) that sets no log
+    group, so Lambda would create ``/aws/lambda/<function name>`` on the first rotation and keep it
+    forever. That name is the one physical name here: Lambda picks the group by it. The
+    application waits for the group, so it exists before the function can run.
+    """
+    application = rotation.node.default_child
+    if not isinstance(application, sam.CfnApplication):
+        raise TypeError(f"{rotation.node.path} has no serverless application to wait for its log group")
+    function_name = application.parameters["functionName"]  # type: ignore[index]
+    group = log_group(rotation, "LogGroup", retention=retention, removal_policy=RemovalPolicy.DESTROY,
+                      encryption_key=encryption_key, log_group_name=f"/aws/lambda/{function_name}")
+    application.node.add_dependency(group)
+    return group
 
 
 @jsii.implements(apigwv2.IAccessLogSettings)

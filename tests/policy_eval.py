@@ -75,7 +75,9 @@ class CfnValues:
             "AWS::SNS::Topic": lambda: self.arn("sns", name),
             "AWS::SQS::Queue": lambda: f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}",
             "AWS::SecretsManager::Secret": lambda: self.arn("secretsmanager", f"secret:{name}-AbCdEf"),
-            "AWS::SecretsManager::SecretTargetAttachment": lambda: self.arn("secretsmanager", f"secret:{name}-AbCdEf"),
+            # an attachment's Ref is its secret's ARN
+            "AWS::SecretsManager::SecretTargetAttachment": lambda: self.resolve(
+                self.template["Resources"][name]["Properties"]["SecretId"]),
             "AWS::ApiGatewayV2::Api": lambda: name.lower()[:10],
             "AWS::Lambda::Function": lambda: name,
             "AWS::Logs::LogGroup": lambda: name,

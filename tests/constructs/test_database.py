@@ -5,17 +5,18 @@ import json
 import re
 
 import pytest
-from aws_cdk import App, Duration, Stack
+from aws_cdk import App, Duration, Environment, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk.assertions import Match, Template
 
 from constructs_lib import (DatabaseMigrations, InvalidPropError, LambdaHttpApi, ServerlessDatabase,
                             ServerlessFunction, ServiceNetwork)
 from constructs_lib.database import budget
-from tests.cdk_helpers import new_stack
-from tests.policy_eval import logs_may_use_key
+from tests.cdk_helpers import cdk_context, new_stack
+from tests.policy_eval import CfnValues, allows, logs_may_use_key
 
 INLINE = lambda_.Code.from_inline("def handler(event, context):\n    return {}\n")
 FAKE_PROXY_ARN = "arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0123456789abcdef0"
@@ -298,3 +299,128 @@ class TestMigrations:
         assert "Ref" in variables["DB_ADMIN_SECRET_ARN"]  # the ARN, never the value
         template.has_resource_properties("AWS::IAM::Policy", {"PolicyDocument": {"Statement": Match.array_with([
             Match.object_like({"Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]})])}})
+
+
+def role_policy(template: Template, role_id: str, values: CfnValues) -> dict:  # type: ignore[type-arg]
+    """Every statement of the identity policies attached to ``role_id``, resolved, as one document."""
+    statements = [statement for policy in template.find_resources("AWS::IAM::Policy").values()
+                  if {"Ref": role_id} in policy["Properties"]["Roles"]
+                  for statement in values.resolve(policy["Properties"]["PolicyDocument"])["Statement"]]
+    return {"Statement": statements}
+
+
+class TestAdminSecretKey:
+    def test_secrets_managers_own_key_by_default(self) -> None:
+        stack, _, _ = world()
+        Template.from_stack(stack).has_resource_properties("AWS::SecretsManager::Secret", {"KmsKeyId": Match.absent()})
+
+    def test_customer_managed_key_encrypts_the_secret_and_reaches_rotation_and_migrations(self) -> None:
+        # GIVEN a database whose admin secret uses a customer-managed key, and a migration function
+        stack = new_stack()
+        network = ServiceNetwork(stack, "Net")
+        key = kms.Key(stack, "SecretKey", enable_key_rotation=True)
+        database = ServerlessDatabase(stack, "Db", vpc=network.vpc, secret_encryption_key=key)
+        migrate = connected_function(stack, network, "Migrate", timeout=Duration.minutes(5), reserved_concurrent_executions=1)
+        DatabaseMigrations(stack, "Migrations", database=database, function=migrate)
+        template = Template.from_stack(stack)
+        values = CfnValues(template.to_json())
+        key_arn = values.resolve({"Fn::GetAtt": [stack.resolve(key.node.default_child.logical_id), "Arn"]})
+        # THEN the secret names the key, and the rotation function is told it
+        (secret_id, secret), = template.find_resources("AWS::SecretsManager::Secret").items()
+        assert values.resolve(secret["Properties"]["KmsKeyId"]) == key_arn
+        (application,) = template.find_resources("AWS::Serverless::Application").values()
+        assert values.resolve(application["Properties"]["Parameters"]["kmsKeyArn"]) == key_arn
+        # and the migration function may decrypt with it through Secrets Manager only
+        policy = role_policy(template, stack.resolve(migrate.role.node.default_child.logical_id), values)
+        via_secrets_manager = {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}
+        assert allows(policy, action="kms:Decrypt", resource=key_arn, context=via_secrets_manager)
+        assert not allows(policy, action="kms:Decrypt", resource=key_arn,
+                          context={"kms:ViaService": "s3.eu-west-1.amazonaws.com"})
+        assert allows(policy, action="secretsmanager:GetSecretValue", resource=values.resolve({"Ref": secret_id}))
+
+    def test_key_and_secret_in_one_stack_migrations_in_another_without_a_cycle(self) -> None:
+        # GIVEN the key and database in a stateful stack, the migration function in a stateless one
+        app = App(context=cdk_context())
+        env = Environment(account="123456789012", region="eu-west-1")
+        data, api = Stack(app, "Data", env=env), Stack(app, "Api", env=env)
+        network = ServiceNetwork(data, "Net")
+        database = ServerlessDatabase(data, "Db", vpc=network.vpc, secret_encryption_key=kms.Key(data, "Key"))
+        migrate = connected_function(api, network, "Migrate", timeout=Duration.minutes(5), reserved_concurrent_executions=1)
+        DatabaseMigrations(api, "Migrations", database=database, function=migrate)
+        # WHEN synthesized THEN only the stateless stack depends on the stateful one
+        assembly = app.synth()
+        stacks = lambda name: [d.id for d in assembly.get_stack_by_name(name).dependencies if not d.id.endswith(".assets")]  # noqa: E731
+        assert stacks("Api") == ["Data"] and stacks("Data") == []
+
+
+class TestMonitoring:
+    def test_enhanced_monitoring_every_60_seconds_with_its_role(self) -> None:
+        stack, _, _ = world()
+        template = Template.from_stack(stack)
+        template.has_resource_properties("AWS::RDS::DBInstance", {
+            "MonitoringInterval": 60, "MonitoringRoleArn": {"Fn::GetAtt": [Match.string_like_regexp("MonitoringRole"), "Arn"]}})
+        template.has_resource_properties("AWS::IAM::Role", {"AssumeRolePolicyDocument": {"Statement": [Match.object_like({
+            "Principal": {"Service": "monitoring.rds.amazonaws.com"}})]}})
+
+    def test_database_insights_standard_with_free_7_day_performance_insights(self) -> None:
+        stack, _, _ = world()
+        template = Template.from_stack(stack)
+        template.has_resource_properties("AWS::RDS::DBCluster", {
+            "DatabaseInsightsMode": "standard", "PerformanceInsightsEnabled": True, "PerformanceInsightsRetentionPeriod": 7})
+        template.has_resource_properties("AWS::RDS::DBInstance", {
+            "EnablePerformanceInsights": True, "PerformanceInsightsRetentionPeriod": 7})
+
+    def test_interval_and_insights_props(self) -> None:
+        stack, _, _ = world(monitoring_interval=Duration.seconds(15), database_insights=rds.DatabaseInsightsMode.ADVANCED)
+        template = Template.from_stack(stack)
+        template.has_resource_properties("AWS::RDS::DBInstance", {"MonitoringInterval": 15})
+        template.has_resource_properties("AWS::RDS::DBCluster", {
+            "DatabaseInsightsMode": "advanced", "PerformanceInsightsRetentionPeriod": 465})
+
+    def test_both_can_be_turned_off(self) -> None:
+        stack, _, _ = world(monitoring_interval=None, database_insights=None)
+        template = Template.from_stack(stack)
+        template.has_resource_properties("AWS::RDS::DBInstance", {
+            "MonitoringInterval": Match.absent(), "EnablePerformanceInsights": Match.absent()})
+        template.has_resource_properties("AWS::RDS::DBCluster", {
+            "DatabaseInsightsMode": Match.absent(), "PerformanceInsightsEnabled": Match.absent()})
+        assert not [role for role in template.find_resources("AWS::IAM::Role").values()
+                    if "monitoring.rds.amazonaws.com" in json.dumps(role)]
+
+    @pytest.mark.parametrize("interval", [Duration.seconds(20), Duration.minutes(2), Duration.millis(500)])
+    def test_interval_rds_would_reject_fails_naming_the_prop(self, interval: Duration) -> None:
+        with pytest.raises(InvalidPropError) as raised:
+            world(monitoring_interval=interval)
+        assert raised.value.prop == "monitoring_interval" and "1, 5, 10, 15, 30, 60 seconds" in raised.value.allowed
+
+
+class TestRotationLogs:
+    def test_rotation_function_log_group_exists_before_the_function_with_retention(self) -> None:
+        # GIVEN the default rotation WHEN synthesized
+        stack, _, database = world()
+        template = Template.from_stack(stack)
+        (app_id, application), = template.find_resources("AWS::Serverless::Application").items()
+        function_name = application["Properties"]["Parameters"]["functionName"]
+        # THEN the log group Lambda writes to for that function is in the template, kept 30 days
+        group_id = stack.resolve(database.rotation_log_group.node.default_child.logical_id)
+        group = template.find_resources("AWS::Logs::LogGroup")[group_id]
+        assert group["Properties"] == {"LogGroupName": f"/aws/lambda/{function_name}", "RetentionInDays": 30}
+        # and the application (so its function) is created after it
+        assert group_id in application["DependsOn"]
+
+    def test_retention_and_key_props(self) -> None:
+        stack = new_stack()
+        network = ServiceNetwork(stack, "Net")
+        key = kms.Key(stack, "LogKey", enable_key_rotation=True)
+        database = ServerlessDatabase(stack, "Db", vpc=network.vpc, log_encryption_key=key,
+                                      rotation_log_retention=logs.RetentionDays.ONE_WEEK)
+        key_id, group_id = (stack.resolve(c.node.default_child.logical_id) for c in (key, database.rotation_log_group))
+        template = Template.from_stack(stack).to_json()
+        assert template["Resources"][group_id]["Properties"]["RetentionInDays"] == 7
+        assert logs_may_use_key(template, key_id, group_id)
+
+    def test_no_log_group_without_rotation(self) -> None:
+        stack, _, database = world(secret_rotation=None)
+        assert database.rotation_log_group is None
+        assert not [g for g in Template.from_stack(stack).find_resources("AWS::Logs::LogGroup").values()
+                    if "LogGroupName" in g["Properties"]]
