@@ -4,7 +4,7 @@ resource providers), and stage access-log settings for API Gateway v2."""
 from __future__ import annotations
 
 import jsii
-from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, CfnResource, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_iam as iam
@@ -12,7 +12,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sam as sam
 from aws_cdk import aws_secretsmanager as secretsmanager
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from .errors import InvalidPropError
 
@@ -74,6 +74,32 @@ def allow_log_encryption(key: kms.IKey) -> bool:
         conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
     ))
     return result.statement_added
+
+
+def provider_log_group(provider: IConstruct | None, *, retention: logs.RetentionDays,
+                       encryption_key: kms.IKey | None = None) -> logs.LogGroup | None:
+    """Give the function of a CDK custom resource provider (a ``CustomResourceProvider`` such as the
+    triggers' or the VPC default security group's) an explicit log group with ``retention``.
+
+    Those providers take no logging props, and left alone Lambda creates ``/aws/lambda/<name>``
+    on first use, kept forever. Their ``Handler`` is pointed at a log group made here instead
+    (``LoggingConfig.LogGroup``: the group exists before the function, so nothing races to create
+    it); their role's AWSLambdaBasicExecutionRole already lets them write to it. A provider is one
+    per stack and shared: the first caller's settings win, later calls return the same group.
+    Returns None when ``provider`` is None (the CDK did not add it).
+    """
+    if provider is None:
+        return None
+    existing = provider.node.try_find_child("LogGroup")
+    if isinstance(existing, logs.LogGroup):
+        return existing
+    handler = provider.node.find_child("Handler")
+    if not isinstance(handler, CfnResource) or handler.cfn_resource_type != "AWS::Lambda::Function":
+        raise TypeError(f"{provider.node.path} is not a custom resource provider with a Lambda Handler")
+    group = log_group(provider, "LogGroup", retention=retention, removal_policy=RemovalPolicy.DESTROY,  # type: ignore[arg-type]
+                      encryption_key=encryption_key)
+    handler.add_property_override("LoggingConfig.LogGroup", group.log_group_name)
+    return group
 
 
 def rotation_log_group(rotation: secretsmanager.SecretRotation, *, retention: logs.RetentionDays,

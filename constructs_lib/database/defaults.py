@@ -26,8 +26,10 @@ MONITORING_INTERVAL = Duration.seconds(60)
 DATABASE_INSIGHTS = rds.DatabaseInsightsMode.STANDARD
 #: The rotation function's log group (Lambda would otherwise create it on first rotation, kept forever).
 ROTATION_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
-#: The deploy-time trigger provider's log group (DatabaseMigrations).
+#: The log group of CDK's trigger provider, the function that invokes the migrations (DatabaseMigrations).
 TRIGGER_PROVIDER_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+#: Where the CDK puts that provider (at stack level, shared by every trigger of the stack).
+TRIGGER_PROVIDER_ID = "AWSCDK.TriggerCustomResourceProviderCustomResourceProvider"
 #: No customer-managed key for the rotation function's logs: CloudWatch Logs' own encryption.
 LOG_ENCRYPTION_KEY = None
 PROXY_MAX_CONNECTIONS_PERCENT = 90

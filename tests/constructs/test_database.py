@@ -424,3 +424,47 @@ class TestRotationLogs:
         assert database.rotation_log_group is None
         assert not [g for g in Template.from_stack(stack).find_resources("AWS::Logs::LogGroup").values()
                     if "LogGroupName" in g["Properties"]]
+
+
+def provider_function_and_log_group(template: Template, provider_prefix: str) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    """The function of a CDK custom resource provider and the log group its LoggingConfig names."""
+    (function,) = [f for logical_id, f in template.find_resources("AWS::Lambda::Function").items()
+                   if logical_id.startswith(provider_prefix)]
+    group_ref = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    return function, template.find_resources("AWS::Logs::LogGroup")[group_ref]
+
+
+class TestProviderLogs:
+    def test_default_security_group_provider_logs_to_a_log_group_kept_a_month(self) -> None:
+        # GIVEN a network (CDK adds a provider that empties the VPC's default security group)
+        stack, network, _ = world()
+        # WHEN synthesized THEN that provider's function logs to an explicit log group with retention
+        _, group = provider_function_and_log_group(Template.from_stack(stack), "CustomVpcRestrictDefaultSG")
+        assert group["Properties"]["RetentionInDays"] == 30
+        assert network.provider_log_group is not None
+
+    def test_default_security_group_provider_log_group_uses_the_networks_key(self) -> None:
+        stack = new_stack()
+        key = kms.Key(stack, "LogKey", enable_key_rotation=True)
+        network = ServiceNetwork(stack, "Net", log_encryption_key=key)
+        key_id, group_id = (stack.resolve(c.node.default_child.logical_id) for c in (key, network.provider_log_group))
+        assert logs_may_use_key(Template.from_stack(stack).to_json(), key_id, group_id)
+
+    def test_one_provider_log_group_for_two_networks_in_a_stack(self) -> None:
+        stack = new_stack()
+        first, second = ServiceNetwork(stack, "One"), ServiceNetwork(stack, "Two")
+        assert first.provider_log_group is second.provider_log_group
+
+    def test_trigger_provider_logs_to_a_log_group_kept_a_month_with_the_functions_key(self) -> None:
+        # GIVEN migrations run by a function whose logs use a key
+        stack, network, database = world()
+        key = kms.Key(stack, "LogKey", enable_key_rotation=True)
+        migrate = connected_function(stack, network, "Migrate", timeout=Duration.minutes(5),
+                                     reserved_concurrent_executions=1, log_encryption_key=key)
+        migrations = DatabaseMigrations(stack, "Migrations", database=database, function=migrate)
+        # WHEN synthesized THEN CDK's trigger provider logs to a log group kept a month, with that key
+        template = Template.from_stack(stack)
+        _, group = provider_function_and_log_group(template, "AWSCDKTriggerCustomResourceProvider")
+        assert group["Properties"]["RetentionInDays"] == 30
+        key_id, group_id = (stack.resolve(c.node.default_child.logical_id) for c in (key, migrations.provider_log_group))
+        assert logs_may_use_key(template.to_json(), key_id, group_id)
