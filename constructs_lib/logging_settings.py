@@ -40,8 +40,10 @@ def retention(value: logs.RetentionDays | int, *, construct: str, prop: str) -> 
 
 
 #: What CloudWatch Logs does with a log group's key (AWS: "Encrypt log data in CloudWatch Logs using
-#: AWS KMS", step 2: the key policy).
-LOGS_KEY_ACTIONS = ("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*")
+#: AWS KMS"), spelled out: the guide's wildcards also cover actions that carry no encryption context
+#: (kms:Describe*), which the statement's condition could never allow anyway.
+LOGS_KEY_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
+                    "kms:GenerateDataKeyWithoutPlaintext")
 
 
 def log_group(scope: Construct, construct_id: str, *, retention: logs.RetentionDays, removal_policy: RemovalPolicy,
@@ -56,7 +58,8 @@ def log_group(scope: Construct, construct_id: str, *, retention: logs.RetentionD
 
 def allow_log_encryption(key: kms.IKey) -> bool:
     """Let CloudWatch Logs of the key's region encrypt and decrypt with ``key``, for log groups of
-    the key's account and region only (the ``kms:EncryptionContext:aws:logs:arn`` condition).
+    the key's account and region only (the ``kms:EncryptionContext:aws:logs:arn`` condition; an
+    encryption context value is a string to KMS, hence StringLike).
 
     The condition names log groups by pattern, not by ARN: a log group's ARN in its key's policy
     would make the key depend on the log group that depends on the key. Adding the statement again
@@ -71,7 +74,7 @@ def allow_log_encryption(key: kms.IKey) -> bool:
         principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
         actions=list(LOGS_KEY_ACTIONS),
         resources=["*"],
-        conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
+        conditions={"StringLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
     ))
     return result.statement_added
 

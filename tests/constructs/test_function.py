@@ -138,7 +138,7 @@ class TestLogEncryptionKey:
         own_group = values.resolve({"Fn::GetAtt": [group_id, "Arn"]}).removesuffix(":*")
         logs_service = f"logs.{REGION}.amazonaws.com"
         # WHEN CloudWatch Logs asks for a data key for that log group THEN the key policy allows it
-        for action in ("kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt", "kms:DescribeKey"):
+        for action in ("kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo"):
             assert allows(policy, action=action, service=logs_service,
                           context={"kms:EncryptionContext:aws:logs:arn": own_group}), action
         # and not for a log group of another account or region, nor without the encryption context
