@@ -83,6 +83,10 @@ class CfnValues:
             "AWS::Logs::LogGroup": lambda: name,
             "AWS::IAM::Role": lambda: name,
             "AWS::KMS::Key": lambda: f"{name.lower()[:8]}-1234-1234-1234-123456789012",
+            "AWS::RDS::DBCluster": lambda: name.lower(),
+            "AWS::RDS::DBProxy": lambda: name.lower(),
+            "AWS::ApiGatewayV2::Stage": lambda: name.lower(),
+            "AWS::Lambda::Alias": lambda: self.arn("lambda", f"function:{name}:live"),
         }
         if kind not in refs:
             raise NotImplementedError(f"Ref of a {kind} ({name}): add its value to CfnValues._ref")
@@ -99,6 +103,9 @@ class CfnValues:
             ("AWS::SNS::Topic", "TopicArn"): lambda: self.arn("sns", name),
             ("AWS::RDS::DBProxy", "DBProxyArn"): lambda: self.arn("rds", "db-proxy:prx-0123456789abcdef0"),
             ("AWS::RDS::DBCluster", "DBClusterArn"): lambda: self.arn("rds", f"cluster:{name.lower()}"),
+            ("AWS::RDS::DBCluster", "DBClusterResourceId"): lambda: "cluster-ABCDEFGHIJKLMNOPQRSTUVWXY0",
+            ("AWS::RDS::DBCluster", "Endpoint.Address"): lambda: f"{name.lower()}.cluster-abc.{REGION}.rds.amazonaws.com",
+            ("AWS::RDS::DBProxy", "Endpoint"): lambda: f"{name.lower()}.proxy-abc.{REGION}.rds.amazonaws.com",
             ("AWS::EC2::VPC", "DefaultSecurityGroup"): lambda: "sg-0123456789abcdef0",
         }
         if (kind, attribute) not in attributes:
