@@ -1,9 +1,11 @@
 # Two commands matter on a fresh machine: `make synth` and `make test`.
-# Every target is idempotent: stamps under .venv/ and node_modules/ skip work that is already done.
+# Every target is idempotent: stamps under .venv/, .venv-scan/ and node_modules/ skip work that is already done.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# checkov, cfn-lint (+ serverless rules) and parliament: their own venv, as checkov pins an older boto3
+SCAN_VENV := .venv-scan
 CDK := node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 20
@@ -16,7 +18,7 @@ synth: $(VENV)/.synth-deps node_modules/.installed
 	$(CDK) synth --quiet --no-notices --output cdk.out $(CDK_ARGS)
 	$(PY) scripts/synth_summary.py cdk.out
 
-test: $(VENV)/.dev-deps node_modules/.installed
+test: $(VENV)/.dev-deps $(SCAN_VENV)/.installed node_modules/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 dev: $(VENV)/.dev-deps
@@ -44,6 +46,13 @@ $(VENV)/.synth-deps: $(VENV)/.created requirements.txt
 
 $(VENV)/.dev-deps: $(VENV)/.synth-deps requirements-dev.txt lambda_src/requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(SCAN_VENV)/.installed: requirements-scan.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

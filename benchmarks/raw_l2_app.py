@@ -1,9 +1,10 @@
 """The example service written directly with aws-cdk-lib L2 constructs: the anchor for synth time.
 
-Same resources as ``stacks/`` (VPC with endpoints, Aurora Serverless v2, RDS Proxy, a work queue
-and DLQ, four functions with log groups, an HTTP API with access logs, the queue's event source, a
-schedule with its queues, alarms on a topic with a dashboard, a migration trigger and the CA bundle
-layer of its function), with the same
+Same resources as ``stacks/`` (keys for the logs and the admin secret, VPC with endpoints, Aurora
+Serverless v2 with Enhanced Monitoring and Database Insights, RDS Proxy, a work queue and DLQ, four
+functions with encrypted log groups, log groups for the rotation and CDK's provider functions, an
+HTTP API with access logs, the queue's event source, a schedule with its queues, alarms on a topic
+with a dashboard, a migration trigger and the CA bundle layer of its function), with the same
 properties (descriptions, environment, X-Ray, retention...) and the same cdk-nag acknowledgements
 (the app must pass the same checks), without our constructs. ``tests/test_benchmarks.py`` checks that
 both apps synthesize the same resource types with the same property names.
@@ -36,6 +37,10 @@ import jsii
 
 from constructs_lib.acknowledge import acknowledge  # a helper over Validations, not a construct
 
+#: What CloudWatch Logs needs of a log group's key (as constructs_lib writes it).
+_LOGS_KEY_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
+                     "kms:GenerateDataKeyWithoutPlaintext"]
+
 
 def _acknowledge(scope, reason: str, *rules: str) -> None:  # type: ignore[no-untyped-def]
     acknowledge(scope, rules, reason)
@@ -60,14 +65,32 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment, ca_bundle_dir: 
     prebuilt layer directory putting the RDS CA bundle at ``/opt/cdk-serverless-postgres/rds-ca-bundle.pem``."""
     data = cdk.Stack(app, "Raw-Stateful", env=env, termination_protection=True,
                      description="cdk-serverless-postgres example service (dev): data")
-    flow_logs = logs.LogGroup(data, "FlowLogs", retention=logs.RetentionDays.ONE_MONTH,
-                              removal_policy=cdk.RemovalPolicy.DESTROY)
+    log_key = kms.Key(data, "LogKey", enable_key_rotation=True, description="Encrypts the log groups of users (dev)")
+    log_key.add_to_resource_policy(iam.PolicyStatement(
+        sid="CloudWatchLogsOfThisAccount", principals=[iam.ServicePrincipal(f"logs.{data.region}.amazonaws.com")],
+        actions=_LOGS_KEY_ACTIONS, resources=["*"], conditions={"StringLike": {
+            "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{data.region}:{data.account}:log-group:*"}}))
+    secret_key = kms.Key(data, "SecretKey", enable_key_rotation=True, description="Encrypts the admin secret (dev)")
+
+    def log_group(scope: cdk.Stack, name: str, retention: logs.RetentionDays, **props) -> logs.LogGroup:  # type: ignore[no-untyped-def]
+        return logs.LogGroup(scope, name, retention=retention, removal_policy=cdk.RemovalPolicy.DESTROY,
+                             encryption_key=log_key, **props)
+
+    def provider_logs(scope: cdk.Stack, provider_id: str) -> None:
+        # CDK's provider functions take no log settings: point their Handler at a log group with retention
+        provider = scope.node.find_child(provider_id)
+        group = logs.LogGroup(provider, "LogGroup", retention=logs.RetentionDays.ONE_MONTH,
+                              removal_policy=cdk.RemovalPolicy.DESTROY, encryption_key=log_key)
+        provider.node.find_child("Handler").add_property_override("LoggingConfig.LogGroup", group.log_group_name)
+
+    flow_logs = log_group(data, "FlowLogs", logs.RetentionDays.ONE_MONTH)
     vpc = ec2.Vpc(data, "Vpc", ip_addresses=ec2.IpAddresses.cidr("10.0.0.0/16"), max_azs=2, nat_gateways=0,
                   subnet_configuration=[
                       ec2.SubnetConfiguration(name="Data", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22),
                       ec2.SubnetConfiguration(name="App", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22)],
                   flow_logs={"All": ec2.FlowLogOptions(destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs),
                                                        traffic_type=ec2.FlowLogTrafficType.ALL)})
+    provider_logs(data, "Custom::VpcRestrictDefaultSGCustomResourceProvider")
     app_subnets = ec2.SubnetSelection(subnet_group_name="App")
     data_subnets = ec2.SubnetSelection(subnet_group_name="Data")
     endpoint_sg = ec2.SecurityGroup(data, "EndpointSg", vpc=vpc, allow_all_outbound=False,
@@ -80,13 +103,22 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment, ca_bundle_dir: 
     cluster = rds.DatabaseCluster(
         data, "Cluster", engine=rds.DatabaseClusterEngine.aurora_postgres(version=rds.AuroraPostgresEngineVersion.VER_17_9),
         vpc=vpc, vpc_subnets=data_subnets,
-        writer=rds.ClusterInstance.serverless_v2("Writer", auto_minor_version_upgrade=True),
+        writer=rds.ClusterInstance.serverless_v2("Writer", auto_minor_version_upgrade=True,
+                                                 enable_performance_insights=True,
+                                                 performance_insight_retention=rds.PerformanceInsightRetention.DEFAULT),
         serverless_v2_min_capacity=0.5, serverless_v2_max_capacity=4, default_database_name="app",
         storage_encrypted=True, iam_authentication=True, cloudwatch_logs_exports=["postgresql"],
-        credentials=rds.Credentials.from_generated_secret("postgres"), deletion_protection=True,
+        credentials=rds.Credentials.from_generated_secret("postgres", encryption_key=secret_key),
+        deletion_protection=True, monitoring_interval=Duration.seconds(60), enable_performance_insights=True,
+        database_insights_mode=rds.DatabaseInsightsMode.STANDARD,
+        performance_insight_retention=rds.PerformanceInsightRetention.DEFAULT,
         backup=rds.BackupProps(retention=Duration.days(7)), removal_policy=cdk.RemovalPolicy.SNAPSHOT, port=5432)
     secret = cluster.secret
-    cluster.add_rotation_single_user(automatically_after=Duration.days(30), vpc_subnets=data_subnets)
+    rotation = cluster.add_rotation_single_user(automatically_after=Duration.days(30), vpc_subnets=data_subnets)
+    rotation_app = rotation.node.default_child
+    rotation_logs = log_group(rotation, "LogGroup", logs.RetentionDays.ONE_MONTH,
+                              log_group_name=f"/aws/lambda/{rotation_app.parameters['functionName']}")
+    rotation_app.node.add_dependency(rotation_logs)
     proxy_role = iam.Role(data, "ProxyRole", assumed_by=iam.ServicePrincipal("rds.amazonaws.com"),
                           description="RDS Proxy: logs in to the Aurora cluster with IAM")
     proxy_role.add_to_principal_policy(iam.PolicyStatement(actions=["rds-db:connect"], resources=[
@@ -97,6 +129,8 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment, ca_bundle_dir: 
                               idle_client_timeout=Duration.minutes(30), borrow_timeout=Duration.seconds(5))
     _acknowledge(cluster, "The cluster is reachable only from the proxy and migration security groups.",
                  "AwsSolutions-RDS11")
+    _acknowledge(cluster.node.find_child("MonitoringRole"), "RDS's Enhanced Monitoring role needs AWS's policy.",
+                 "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]")
 
     dlq = sqs.Queue(data, "EventsDlq", retention_period=Duration.days(14), enforce_ssl=True,
                     encryption=sqs.QueueEncryption.SQS_MANAGED, removal_policy=cdk.RemovalPolicy.RETAIN)
@@ -116,18 +150,17 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment, ca_bundle_dir: 
         security_group = ec2.SecurityGroup(api_stack, f"{name}Sg", vpc=vpc, allow_all_outbound=False,
                                            description=f"Raw-Stateless/{name}: HTTPS out; other egress by grants")
         security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
-        log_group = logs.LogGroup(api_stack, f"{name}Logs", retention=logs.RetentionDays.TWO_WEEKS,
-                                  removal_policy=cdk.RemovalPolicy.DESTROY)
+        group = log_group(api_stack, f"{name}Logs", logs.RetentionDays.TWO_WEEKS)
         role = iam.Role(api_stack, f"{name}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                         description=f"Execution role of Raw-Stateless/{name}")
         fn = lambda_.Function(api_stack, name, code=code, handler=handler, runtime=lambda_.Runtime.PYTHON_3_13,
                               architecture=lambda_.Architecture.ARM_64, timeout=timeout, memory_size=512, role=role,
-                              environment=environment, reserved_concurrent_executions=reserved, log_group=log_group,
+                              environment=environment, reserved_concurrent_executions=reserved, log_group=group,
                               logging_format=lambda_.LoggingFormat.JSON,
                               application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
                               system_log_level_v2=lambda_.SystemLogLevel.WARN, vpc=vpc, vpc_subnets=app_subnets,
                               security_groups=[security_group], description=description)
-        log_group.grant_write(role)
+        group.grant_write(role)
         # X-Ray with its '*' grant in a policy of its own, so the cdk-nag acknowledgement covers only it
         fn.node.default_child.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
         tracing = iam.Policy(api_stack, f"{name}Tracing", roles=[role], statements=[iam.PolicyStatement(
@@ -149,9 +182,8 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment, ca_bundle_dir: 
                               "Integration", api_function, payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0))
     stage = apigwv2.HttpStage(api_stack, "Stage", http_api=api, stage_name="$default", auto_deploy=True,
                               throttle=apigwv2.ThrottleSettings(rate_limit=100, burst_limit=200),
-                              access_log_settings=_AccessLogs(logs.LogGroup(
-                                  api_stack, "AccessLogs", retention=logs.RetentionDays.TWO_WEEKS,
-                                  removal_policy=cdk.RemovalPolicy.DESTROY)))
+                              access_log_settings=_AccessLogs(log_group(api_stack, "AccessLogs",
+                                                                        logs.RetentionDays.TWO_WEEKS)))
     events.grant(api_function, "sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl")
 
     worker = function("WorkerFunction", "lambda_src.worker.handler", Duration.seconds(30), "Consumes user events",
@@ -198,11 +230,17 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment, ca_bundle_dir: 
     migrate.add_layers(lambda_.LayerVersion(
         api_stack, "MigrationsCaBundle", code=lambda_.Code.from_asset(ca_bundle_dir),
         description="CA certificates verifying the database cluster's TLS certificate (migrations)"))
-    secret.grant_read(migrate)
+    # read in the function's own policy (Secret.grant_read would name the role in the stateful key's policy)
+    migrate.add_to_role_policy(iam.PolicyStatement(
+        actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], resources=[secret.secret_arn]))
+    migrate.add_to_role_policy(iam.PolicyStatement(
+        actions=["kms:Decrypt"], resources=[secret_key.key_arn],
+        conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{api_stack.region}.amazonaws.com"}}))
     migrate.connections.allow_to(cluster, ec2.Port.tcp(5432), "Raw-Stateless/MigrateFunction (migrations)")
     triggers.Trigger(api_stack, "Migrations", handler=migrate, execute_after=[cluster, proxy], execute_before=[stage],
                      execute_on_handler_change=True, timeout=Duration.minutes(5),
                      invocation_type=triggers.InvocationType.REQUEST_RESPONSE)
+    provider_logs(api_stack, "AWSCDK.TriggerCustomResourceProviderCustomResourceProvider")
 
     key = kms.Key(api_stack, "TopicKey", enable_key_rotation=True, description="Encrypts the alarm topic of users-dev")
     alarms_here = {"StringEquals": {"aws:SourceAccount": "123456789012"},

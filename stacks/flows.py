@@ -22,6 +22,9 @@ DOCS = {
     "iam_db": "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html",
     "proxy_iam": "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-iam-setup.html",
     "secret": "https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples.html",
+    "secret_kms": "https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html",
+    "logs_kms": "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html",
+    "monitoring": "https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_Monitoring.OS.Enabling.html",
     "secret_deny": "https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_resource-policies.html",
     "rotation": "https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html",
     "esm": "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html",
@@ -47,6 +50,15 @@ APP_USER, ADMIN_USER = "app_user", "postgres"
 PROXY = At(STATEFUL, "Database/Proxy", "AWS::RDS::DBProxy")
 CLUSTER = At(STATEFUL, "Database/Cluster", "AWS::RDS::DBCluster")
 SECRET = At(STATEFUL, "Database/Cluster/Secret", "AWS::SecretsManager::Secret")
+SECRET_KEY = At(STATEFUL, "SecretKey", "AWS::KMS::Key")
+LOG_KEY = At(STATEFUL, "LogKey", "AWS::KMS::Key")
+VIA_SECRETS_MANAGER = (("kms:ViaService", Fmt("secretsmanager.{region}.amazonaws.com")),)
+MONITORING_ROLE = At(STATEFUL, "Database/Cluster/Writer", "AWS::RDS::DBInstance").prop("MonitoringRoleArn")
+#: Every log group of the example (stack, construct path), each encrypted with the log key.
+LOG_GROUPS = ((STATEFUL, "Network/FlowLogs"), (STATEFUL, "Custom::VpcRestrictDefaultSGCustomResourceProvider/LogGroup"),
+              (STATEFUL, "Database/Cluster/RotationSingleUser/LogGroup"), (STATELESS, "HttpApi/AccessLogs"),
+              (STATELESS, "AWSCDK.TriggerCustomResourceProviderCustomResourceProvider/LogGroup"))
+REALTIME_LOG_GROUPS = ((STATELESS, "WebSocketApi/AccessLogs"),)
 EVENTS_QUEUE = At(STATEFUL, "UserEvents/Queue", "AWS::SQS::Queue")
 EVENTS_DLQ = At(STATEFUL, "UserEvents/DeadLetterQueue", "AWS::SQS::Queue")
 SCHEDULE_DLQ = At(STATELESS, "DailyMaintenance/DeliveryDeadLetterQueue", "AWS::SQS::Queue")
@@ -93,6 +105,16 @@ def cluster_user(user: str) -> Fmt:
 def log_stream(name: str) -> Fmt:
     group = At(STATELESS, f"{name}/LogGroup", "AWS::Logs::LogGroup")
     return Fmt("arn:{partition}:logs:{region}:{account}:log-group:{0}:log-stream:2026/11/30/[$LATEST]0f1e2d3c", (group,))
+
+
+def log_key_flow(stack: str, path: str) -> Flow:
+    """CloudWatch Logs uses the key that encrypts the group at ``<stack>/<path>``, for that group."""
+    group = At(stack, path, "AWS::Logs::LogGroup")
+    return Flow(f"CloudWatch Logs → log key for {path}", Service("logs.{region}.amazonaws.com"),
+                ("kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt"), group.prop("KmsKeyId"), ("kms",),
+                DOCS["logs_kms"], context=(("kms:EncryptionContext:aws:logs:arn", Fmt(
+                    "arn:{partition}:logs:{region}:{account}:log-group:{0}", (group,), stack)),),
+                label=("CloudWatch Logs", "log key"))
 
 
 def alarm(label: str) -> Fmt:
@@ -145,19 +167,25 @@ def service_flows(realtime: bool = False) -> list[Flow]:
              cluster_user(ADMIN_USER), (), DOCS["proxy_iam"], allowed=False, label=("RDS Proxy", "admin user")),
         # ---- admin secret -------------------------------------------------------------------------
         Flow("migration function → admin secret", role_of("MigrateFunction"),
-             ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"), SECRET, ("identity",), DOCS["secret"],
+             ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"), SECRET, ("identity", "kms"),
+             DOCS["secret"], key_actions=("kms:Decrypt",), context=VIA_SECRETS_MANAGER,
              label=("migration function", "admin secret")),
+        Flow("migration function → secret key, not through Secrets Manager", role_of("MigrateFunction"),
+             ("kms:Decrypt",), SECRET_KEY.attr("Arn"), (), DOCS["secret_kms"], allowed=False,
+             label=("migration function", "secret key")),
         Flow("API function → admin secret", role_of("ApiFunction"), ("secretsmanager:GetSecretValue",), SECRET, (),
              DOCS["secret"], allowed=False, label=("API function", "admin secret")),
         Flow("rotation function → admin secret", ExternalRole(
             "SecretsManagerRDSPostgreSQLRotationSingleUserRole",
             ({"Effect": "Allow", "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
                                             "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
-              "Resource": "*"},),
-            "the AWS-published SecretsManagerRDSPostgreSQLRotationSingleUser application's role"),
+              "Resource": "*"},
+             {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*"}),
+            "the AWS-published SecretsManagerRDSPostgreSQLRotationSingleUser application's role (with kmsKeyArn)"),
             ("secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
-             "secretsmanager:UpdateSecretVersionStage", "secretsmanager:DescribeSecret"), SECRET, ("identity",),
-            DOCS["rotation"], label=("rotation function", "admin secret")),
+             "secretsmanager:UpdateSecretVersionStage", "secretsmanager:DescribeSecret"), SECRET, ("identity", "kms"),
+            DOCS["rotation"], key_actions=("kms:Decrypt", "kms:GenerateDataKey"), context=VIA_SECRETS_MANAGER,
+            label=("rotation function", "admin secret")),
         Flow("operator → delete the admin secret", OPERATOR, ("secretsmanager:DeleteSecret",), SECRET, (),
              DOCS["secret_deny"], allowed=False, label=("operator", "admin secret")),
         # ---- queues -------------------------------------------------------------------------------
@@ -242,6 +270,24 @@ def service_flows(realtime: bool = False) -> list[Flow]:
         Flow("flow logs service → flow logs role", Service("vpc-flow-logs.amazonaws.com"), ("sts:AssumeRole",),
              FLOW_LOG.prop("DeliverLogsPermissionArn"), ("resource",), DOCS["flowlogs"],
              label=("VPC flow logs", "flow logs role")),
+        # ---- Enhanced Monitoring ----------------------------------------------------------------------
+        Flow("Enhanced Monitoring → its role", Service("monitoring.rds.amazonaws.com"), ("sts:AssumeRole",),
+             MONITORING_ROLE, ("resource",), DOCS["monitoring"], label=("Enhanced Monitoring", "monitoring role")),
+        Flow("Enhanced Monitoring → RDSOSMetrics", Role(MONITORING_ROLE), ("logs:CreateLogStream", "logs:PutLogEvents"),
+             Fmt("arn:{partition}:logs:{region}:{account}:log-group:RDSOSMetrics:log-stream:db-ABC", (), STATEFUL),
+             ("identity",), DOCS["monitoring"], label=("monitoring role", "RDSOSMetrics")),
+        # ---- the log key: CloudWatch Logs encrypts each group with it ----------------------------------
+        *[log_key_flow(stack, path) for stack, path in
+          LOG_GROUPS + tuple((STATELESS, f"{name}/LogGroup") for name in functions)
+          + (REALTIME_LOG_GROUPS if realtime else ())],
+        Flow("CloudWatch Logs, another account's group → log key", Service("logs.{region}.amazonaws.com"),
+             ("kms:GenerateDataKey",), LOG_KEY.attr("Arn"), (), DOCS["logs_kms"], context=(
+                 ("kms:EncryptionContext:aws:logs:arn", "arn:aws:logs:eu-west-1:999999999999:log-group:theirs"),),
+             allowed=False, label=("CloudWatch Logs", "log key")),
+        Flow("operator → manage the log key", OPERATOR, ("kms:PutKeyPolicy",), LOG_KEY.attr("Arn"), ("identity", "kms"),
+             DOCS["kms_root"], label=("operator", "log key")),
+        Flow("API function → log key", role_of("ApiFunction"), ("kms:Decrypt",), LOG_KEY.attr("Arn"), (),
+             DOCS["logs_kms"], allowed=False, label=("API function", "log key")),
     ]
     if realtime:
         flows += [
@@ -389,6 +435,9 @@ def _database_flows(proxy: At) -> list[Flow]:
         *_network_flows(),
         Flow("RDS → proxy role", Service("rds.amazonaws.com"), ("sts:AssumeRole",), proxy.prop("RoleArn"),
              ("resource",), DOCS["assume"]),
+        Flow("Enhanced Monitoring → its role", Service("monitoring.rds.amazonaws.com"), ("sts:AssumeRole",),
+             At(ALONE, "Database/Cluster/Writer", "AWS::RDS::DBInstance").prop("MonitoringRoleArn"), ("resource",),
+             DOCS["monitoring"]),
         Flow("operator → delete the admin secret", OPERATOR, ("secretsmanager:DeleteSecret",), secret, (),
              DOCS["secret_deny"], allowed=False),
     ]

@@ -40,20 +40,21 @@ class StatelessStack(Stack):
         super().__init__(scope, construct_id, description=f"cdk-serverless-postgres example service ({stage}): API", **kwargs)
         network, database = data.network, data.database
         in_vpc = {"vpc": network.vpc, "vpc_subnets": network.app_subnets}
+        encrypted_logs = {"log_encryption_key": data.log_key}  # the service's log key (see StatefulStack)
         self.bundle = PythonBundle(source_dir=HANDLER_PACKAGE, cache_dir=bundle_cache_dir)
 
         self.api_function = ServerlessFunction(
             self, "ApiFunction", code=self.bundle, handler="lambda_src.http.handler",
             timeout=Duration.seconds(10), reserved_concurrent_executions=20,
-            environment={"STAGE": stage}, description="Users API", **in_vpc)
+            environment={"STAGE": stage}, description="Users API", **in_vpc, **encrypted_logs)
         database.grant_connect(self.api_function)
-        self.http_api = LambdaHttpApi(self, "HttpApi", function=self.api_function)
+        self.http_api = LambdaHttpApi(self, "HttpApi", function=self.api_function, **encrypted_logs)
         data.events_queue.grant_send_to(self.api_function)
 
         # user.created events: the API writes them to the outbox and sends them; the worker records audit rows
         self.worker_function = ServerlessFunction(
             self, "WorkerFunction", code=self.bundle, handler="lambda_src.worker.handler",
-            timeout=WORKER_TIMEOUT, description="Consumes user events", **in_vpc)
+            timeout=WORKER_TIMEOUT, description="Consumes user events", **in_vpc, **encrypted_logs)
         self.queue_worker = QueueWorker(self, "UserEventsWorker", function=self.worker_function,
                                         queue=data.events_queue, batch_size=10, max_concurrency=5)
         database.grant_connect(self.worker_function, max_concurrency=self.queue_worker.max_concurrency)
@@ -61,7 +62,8 @@ class StatelessStack(Stack):
         # the daily job: statistics, idempotency-record purge, and re-sending any unsent events
         self.schedule_function = ServerlessFunction(
             self, "ScheduleFunction", code=self.bundle, handler="lambda_src.schedule.handler",
-            timeout=Duration.minutes(2), reserved_concurrent_executions=1, description="Daily maintenance", **in_vpc)
+            timeout=Duration.minutes(2), reserved_concurrent_executions=1, description="Daily maintenance", **in_vpc,
+            **encrypted_logs)
         database.grant_connect(self.schedule_function)
         data.events_queue.grant_send_to(self.schedule_function)
         self.scheduled_task = ScheduledTask(self, "DailyMaintenance", function=self.schedule_function,
@@ -73,9 +75,11 @@ class StatelessStack(Stack):
         if realtime:
             self.websocket_function = ServerlessFunction(
                 self, "WebSocketFunction", code=self.bundle, handler="lambda_src.websocket.handler",
-                timeout=Duration.seconds(10), reserved_concurrent_executions=10, description="WebSocket API", **in_vpc)
+                timeout=Duration.seconds(10), reserved_concurrent_executions=10, description="WebSocket API", **in_vpc,
+                **encrypted_logs)
             database.grant_connect(self.websocket_function)
-            self.websocket_api = LambdaWebSocketApi(self, "WebSocketApi", function=self.websocket_function)
+            self.websocket_api = LambdaWebSocketApi(self, "WebSocketApi", function=self.websocket_function,
+                                                    **encrypted_logs)
             for broadcaster in (self.api_function, self.worker_function):
                 self.websocket_api.grant_manage_connections(broadcaster)
             CfnOutput(self, "WebSocketUrl", value=self.websocket_api.url, description="wss:// URL of the WebSocket API")
@@ -83,7 +87,7 @@ class StatelessStack(Stack):
         self.migrate_function = ServerlessFunction(
             self, "MigrateFunction", code=self.bundle, handler="lambda_src.migrate.handler",
             timeout=Duration.minutes(5), reserved_concurrent_executions=1,
-            description="Applies database migrations during deployment", **in_vpc)
+            description="Applies database migrations during deployment", **in_vpc, **encrypted_logs)
         self.migrations = DatabaseMigrations(self, "Migrations", database=database, function=self.migrate_function,
                                              execute_before=[self.http_api.stage], cache_dir=self.bundle.cache_dir)
 

@@ -24,7 +24,7 @@ silently pass.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,6 +114,15 @@ def decide(policies: Policies, request: Request) -> Decision:
         return Decision(False, "no key policy statement allows it (directly, or by delegating to an identity "
                         "policy that allows it)")
     return Decision(False, "no statement allows it (implicit deny)")
+
+
+def document_allows(statements: Sequence[Statement], request: Request, *, resource_policy: bool) -> bool:
+    """One document on its own: some Allow applies to ``request`` and no Deny does (no delegation,
+    no account logic: for checking what a single key, topic or role policy says)."""
+    context = _context(request)
+    who = request.principal if resource_policy else None
+    applying = [s for s in statements if _applies(s, request, context, who)]
+    return any(s.effect == "Allow" for s in applying) and not any(s.effect == "Deny" for s in applying)
 
 
 # ---- one statement ----------------------------------------------------------------------------

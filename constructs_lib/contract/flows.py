@@ -123,7 +123,10 @@ class Service:
     source_account: str | None = None  #: default: the templates' account
 
     def principal(self, templates: Templates) -> Principal:
-        return Principal(account=self.source_account or _account(templates), service=self.service)
+        """``service`` may name ``{region}`` (``logs.{region}.amazonaws.com``): the templates' region."""
+        first = next(iter(templates.templates))
+        return Principal(account=self.source_account or _account(templates),
+                         service=self.service.format(region=templates.region(first)))
 
     def context(self, templates: Templates) -> dict[str, str]:
         context = {"aws:SourceAccount": self.source_account or _account(templates)}
@@ -177,7 +180,8 @@ class Flow:
 
     :param documents: the documents that must allow it: ``identity``, ``resource`` and, for a
         resource encrypted with a customer-managed key, ``kms`` (with ``key_actions``).
-    :param context: extra request-context keys (``aws:SecureTransport``: ``"false"``…).
+    :param context: extra request-context keys (``aws:SecureTransport``: ``"false"``…); a value may
+        be a :class:`Value` resolved from the templates (a log group's ARN as KMS encryption context).
     """
 
     name: str
@@ -187,7 +191,7 @@ class Flow:
     documents: tuple[str, ...]
     doc: str
     key_actions: tuple[str, ...] = ()
-    context: tuple[tuple[str, str], ...] = ()
+    context: tuple[tuple[str, str | Value], ...] = ()
     allowed: bool = True
     label: tuple[str, str] = ("", "")  #: (caller, resource) as the chart names them
 
@@ -223,7 +227,8 @@ def requests(flow: Flow, templates: Templates, policies: Policies) -> list[tuple
     """The requests AWS sees for ``flow``: one per action, plus one per key action on the resource's
     customer-managed key. Raises :class:`TemplateError` when the caller or resource is not there."""
     principal = flow.caller.principal(templates)
-    context = {**flow.caller.context(templates), **dict(flow.context)}
+    context = {**flow.caller.context(templates),
+               **{key: value if isinstance(value, str) else value.resolve(templates) for key, value in flow.context}}
     resource = flow.resource.resolve(templates)
     found = [(kind, Request(principal, action, resource, context))
              for kind, action in [("action", action) for action in flow.actions]]
@@ -290,7 +295,7 @@ def mermaid(outcomes: Sequence[Outcome], title: str) -> str:
             nodes.setdefault(label, f"n{len(nodes)}")
         verbs = edges.setdefault((caller, target, flow.allowed), [])
         for action in flow.actions:
-            verb = action.split(":")[-1] + (" without TLS" if ("aws:SecureTransport", "false") in flow.context
+            verb = action.split(":")[-1] + (" without TLS" if ("aws:SecureTransport", "false") in flow.context  # type: ignore[operator]
                                             else "") + ("" if outcome.ok else " ⚠")
             if verb not in verbs:
                 verbs.append(verb)

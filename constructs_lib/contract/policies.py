@@ -35,6 +35,13 @@ MANAGED_POLICIES: dict[str, list[dict[str, Any]]] = {
                                        "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
                                        "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
          "Resource": "*"}],
+    # https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonRDSEnhancedMonitoringRole.html
+    "service-role/AmazonRDSEnhancedMonitoringRole": [
+        {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:PutRetentionPolicy"],
+         "Resource": ["arn:aws:logs:*:*:log-group:RDS*"]},
+        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams",
+                                       "logs:GetLogEvents"],
+         "Resource": ["arn:aws:logs:*:*:log-group:RDS*:log-stream:*"]}],
 }
 
 
@@ -56,6 +63,9 @@ class Policies:
         self.identity: dict[str, list[Statement]] = defaultdict(list)  # role ARN -> statements
         self.resource: dict[str, list[Statement]] = defaultdict(list)  # owning resource ARN -> statements
         self.keys: dict[str, str] = {}  # resource ARN -> ARN of the customer-managed key encrypting it
+        #: log group ARN -> its key: CloudWatch Logs itself uses the key (with the group in the encryption
+        #: context), not the writer, so a flow writing logs is not a flow to the key
+        self.log_keys: dict[str, str] = {}
         self.key_arns: set[str] = set()
         for resource in templates.resources():
             self._add(resource)
@@ -121,15 +131,18 @@ class Policies:
         if kind in ("AWS::SNS::Topic", "AWS::SQS::Queue") and props.get("KmsMasterKeyId"):
             self._encrypted(stack, resource, "Arn" if kind == "AWS::SQS::Queue" else None,
                             resolve(props["KmsMasterKeyId"]))
-        elif kind in ("AWS::SecretsManager::Secret", "AWS::Logs::LogGroup") and props.get("KmsKeyId"):
-            self._encrypted(stack, resource, None if kind.endswith("Secret") else "Arn", resolve(props["KmsKeyId"]))
+        elif kind == "AWS::SecretsManager::Secret" and props.get("KmsKeyId"):
+            self._encrypted(stack, resource, None, resolve(props["KmsKeyId"]))
+        elif kind == "AWS::Logs::LogGroup" and props.get("KmsKeyId"):
+            self._encrypted(stack, resource, "Arn", resolve(props["KmsKeyId"]), self.log_keys)
 
-    def _encrypted(self, stack: str, resource: Any, attribute: str | None, key: str) -> None:
+    def _encrypted(self, stack: str, resource: Any, attribute: str | None, key: str,
+                   into: dict[str, str] | None = None) -> None:
         if key.startswith("alias/aws/"):
             return  # an AWS-managed key: its policy allows use through the service within the account
         if not key.startswith("arn:"):
             key = f"arn:{PARTITION}:kms:{self.templates.region(stack)}:{self.templates.account(stack)}:key/{key}"
-        self.keys[self.templates.attribute(resource, attribute)] = key
+        (self.keys if into is None else into)[self.templates.attribute(resource, attribute)] = key
 
     def _role_arn(self, stack: str, role: str) -> str:
         if role.startswith("arn:"):

@@ -10,14 +10,18 @@ from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from constructs import IValidation
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
 from ..acknowledge import acknowledge
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
+from ..logging_settings import rotation_log_group
 from ..node_values import seconds
 from . import budget, defaults
+from .secret_grants import grant_secret_read
 
 
 class ServerlessDatabase(Construct):
@@ -37,6 +41,16 @@ class ServerlessDatabase(Construct):
     :param app_db_user: the application's database user (created by migrations). Default: ``app_user``.
     :param backup_retention: Default: 7 days.
     :param secret_rotation: rotation period of the admin secret, or None for no rotation. Default: 30 days.
+    :param secret_encryption_key: a customer-managed KMS key for the admin secret (readers granted
+        with ``grant_admin`` and the rotation function may decrypt with it through Secrets Manager).
+        Default: none (Secrets Manager's AWS-managed key).
+    :param monitoring_interval: Enhanced Monitoring interval (1, 5, 10, 15, 30 or 60 s), or None for
+        none. Default: 60 seconds.
+    :param database_insights: Database Insights mode (Performance Insights): STANDARD (7 days, free) or
+        ADVANCED (15 months, billed), or None for none. Default: STANDARD.
+    :param log_encryption_key: a customer-managed KMS key for the rotation function's log group.
+        Default: none (CloudWatch Logs' own encryption).
+    :param rotation_log_retention: retention of the rotation function's log group. Default: one month.
     :param removal_policy: Default: SNAPSHOT (a final snapshot is kept when the cluster is deleted).
     :param deletion_protection: Default: True.
     :param proxy_max_connections_percent: share of ``max_connections`` the proxy may use. Default: 90.
@@ -48,7 +62,8 @@ class ServerlessDatabase(Construct):
 
     Attributes: ``cluster``, ``proxy``, ``proxy_role`` (with ``rds-db:connect`` on the cluster for each
     user granted through :meth:`grant_connect`, and nothing else), ``proxy_users``, ``secret``,
-    ``writer``, ``port``, ``database_name``, ``app_db_user``, ``consumers`` (the connection budget entries).
+    ``writer``, ``port``, ``database_name``, ``app_db_user``, ``consumers`` (the connection budget entries),
+    ``rotation_log_group`` and ``secret_encryption_key`` (or None).
     """
 
     def __init__(
@@ -65,6 +80,11 @@ class ServerlessDatabase(Construct):
         app_db_user: str | None = None,
         backup_retention: Duration | None = None,
         secret_rotation: Duration | None = defaults.SECRET_ROTATION,
+        secret_encryption_key: kms.IKey | None = defaults.SECRET_ENCRYPTION_KEY,
+        monitoring_interval: Duration | None = defaults.MONITORING_INTERVAL,
+        database_insights: rds.DatabaseInsightsMode | None = defaults.DATABASE_INSIGHTS,
+        log_encryption_key: kms.IKey | None = defaults.LOG_ENCRYPTION_KEY,
+        rotation_log_retention: logs.RetentionDays | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.SNAPSHOT,
         deletion_protection: bool = True,
         proxy_max_connections_percent: int | None = None,
@@ -104,20 +124,26 @@ class ServerlessDatabase(Construct):
         if not 1 <= self.borrow_timeout_seconds <= 3600:
             raise InvalidPropError("ServerlessDatabase", "proxy_borrow_timeout",
                                    f"{self.borrow_timeout_seconds:g} seconds", "1–3600 seconds")
+        if monitoring_interval is not None and seconds(monitoring_interval) not in defaults.MONITORING_INTERVALS_SECONDS:
+            raise InvalidPropError("ServerlessDatabase", "monitoring_interval", f"{seconds(monitoring_interval):g} seconds",
+                                   f"{', '.join(map(str, defaults.MONITORING_INTERVALS_SECONDS))} seconds, or None for none")
 
         # 2. build ----------------------------------------------------------------------
         subnets = vpc_subnets or ec2.SubnetSelection(subnet_group_name="Data")
         self.port = defaults.PORT
+        # the writer states the cluster's Performance Insights settings too (CDK warns when it does not)
+        insights = {"enable_performance_insights": True,
+                    "performance_insight_retention": _INSIGHTS_RETENTION[database_insights.name]} if database_insights else {}
         self.cluster = rds.DatabaseCluster(
             self, "Cluster",
             engine=rds.DatabaseClusterEngine.aurora_postgres(version=engine_version),
             vpc=vpc,
             vpc_subnets=subnets,
-            writer=rds.ClusterInstance.serverless_v2("Writer", auto_minor_version_upgrade=True),
+            writer=rds.ClusterInstance.serverless_v2("Writer", auto_minor_version_upgrade=True, **insights),
             serverless_v2_min_capacity=self.min_capacity,
             serverless_v2_max_capacity=self.max_capacity,
             default_database_name=self.database_name,
-            credentials=rds.Credentials.from_generated_secret(defaults.ADMIN_USER),
+            credentials=rds.Credentials.from_generated_secret(defaults.ADMIN_USER, encryption_key=secret_encryption_key),
             storage_encrypted=True,
             iam_authentication=True,
             cloudwatch_logs_exports=list(defaults.LOG_EXPORTS),
@@ -125,11 +151,19 @@ class ServerlessDatabase(Construct):
             deletion_protection=deletion_protection,
             removal_policy=removal_policy,
             port=self.port,
+            monitoring_interval=monitoring_interval,
+            database_insights_mode=database_insights,
+            **insights,
         )
         self.secret = self.cluster.secret
+        self.secret_encryption_key = secret_encryption_key
         self.writer = self.cluster.node.find_child("Writer")
+        self.rotation_log_group: logs.LogGroup | None = None
         if secret_rotation is not None:
-            self.cluster.add_rotation_single_user(automatically_after=secret_rotation, vpc_subnets=subnets)
+            rotation = self.cluster.add_rotation_single_user(automatically_after=secret_rotation, vpc_subnets=subnets)
+            self.rotation_log_group = rotation_log_group(
+                rotation, retention=rotation_log_retention or defaults.ROTATION_LOG_RETENTION,
+                encryption_key=log_encryption_key)
         # End-to-end IAM: the proxy logs in to the cluster with this role, as each user a function
         # connects as; grant_connect gives it rds-db:connect on exactly those users of the cluster.
         self.proxy_role = iam.Role(self, "ProxyRole", assumed_by=iam.ServicePrincipal("rds.amazonaws.com"),
@@ -155,6 +189,11 @@ class ServerlessDatabase(Construct):
         acknowledge(self.cluster, "AwsSolutions-RDS11",
                     "The cluster is reachable only from the proxy and migration security groups inside isolated "
                     "subnets; a non-default port would add no protection and break tooling defaults.")
+        if monitoring_interval is not None:
+            acknowledge(self.cluster.node.find_child("MonitoringRole"),
+                        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]",
+                        "The Enhanced Monitoring role RDS assumes needs AWS's AmazonRDSEnhancedMonitoringRole, which "
+                        "only writes to the RDSOSMetrics log group; AWS keeps it current with the agent.")
 
     # ---- grants -------------------------------------------------------------------------
     def grant_connect(self, function: ServerlessFunction, *, db_user: str | None = None,
@@ -213,7 +252,7 @@ class ServerlessDatabase(Construct):
             raise InvalidPropError("ServerlessDatabase.grant_admin", "ssl_root_cert", ssl_root_cert,
                                    "an absolute path in the function's file system (/opt/... from a layer, "
                                    "/var/task/... from the code)")
-        self.secret.grant_read(function.role)
+        grant_secret_read(self.secret, self.secret_encryption_key, function.role)
         function.connections.allow_to(self.cluster, ec2.Port.tcp(self.port), f"{function.path} (migrations)")
         function.add_environment("DB_ADMIN_SECRET_ARN", self.secret.secret_arn)
         function.add_environment("DB_ADMIN_HOST", self.cluster.cluster_endpoint.hostname)
@@ -255,6 +294,11 @@ class ServerlessDatabase(Construct):
     def connection_budget(self) -> int:
         """Connections the proxy may open to the cluster."""
         return budget.proxy_budget(self.min_capacity, self.max_capacity, self.max_connections_percent)
+
+
+#: Performance Insights retention each Database Insights mode requires.
+_INSIGHTS_RETENTION = {"STANDARD": rds.PerformanceInsightRetention.DEFAULT,
+                       "ADVANCED": rds.PerformanceInsightRetention.MONTHS_15}
 
 
 def validate_db_user(prop: str, name: str) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from aws_cdk import Duration
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 
 ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_9
@@ -14,12 +15,31 @@ PORT = 5432
 BACKUP_RETENTION = Duration.days(7)
 LOG_EXPORTS = ("postgresql",)
 SECRET_ROTATION = Duration.days(30)
+#: The admin secret is encrypted with Secrets Manager's AWS-managed key (``aws/secretsmanager``)
+#: unless ``secret_encryption_key`` names a customer-managed one.
+SECRET_ENCRYPTION_KEY = None
+#: Enhanced Monitoring every 60 s: the instance's OS metrics (CPU, memory, processes), which tell ACU
+#: scaling from a runaway query. It is billed as CloudWatch Logs ingestion (RDSOSMetrics), least at 60 s.
+MONITORING_INTERVAL = Duration.seconds(60)
+#: Database Insights in Standard mode: Performance Insights (load by wait event and SQL) with the
+#: 7 days of history that cost nothing. ADVANCED keeps 15 months and is billed per ACU-hour.
+DATABASE_INSIGHTS = rds.DatabaseInsightsMode.STANDARD
+#: The rotation function's log group (Lambda would otherwise create it on first rotation, kept forever).
+ROTATION_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+#: The log group of CDK's trigger provider, the function that invokes the migrations (DatabaseMigrations).
+TRIGGER_PROVIDER_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+#: Where the CDK puts that provider (at stack level, shared by every trigger of the stack).
+TRIGGER_PROVIDER_ID = "AWSCDK.TriggerCustomResourceProviderCustomResourceProvider"
+#: No customer-managed key for the rotation function's logs: CloudWatch Logs' own encryption.
+LOG_ENCRYPTION_KEY = None
 PROXY_MAX_CONNECTIONS_PERCENT = 90
 PROXY_IDLE_CLIENT_TIMEOUT = Duration.minutes(30)
 PROXY_BORROW_TIMEOUT = Duration.seconds(5)
 CONNECTIONS_PER_CONTAINER = 1
 
 # ---- limits checked at synth ------------------------------------------------------------
+#: The Enhanced Monitoring intervals RDS accepts (0, off, is the prop's None).
+MONITORING_INTERVALS_SECONDS = (1, 5, 10, 15, 30, 60)
 #: Serverless v2 capacity range: 0 (auto-pause) to 256 ACU, in half-ACU steps.
 CAPACITY_RANGE_ACU = (0.0, 256.0)
 #: Aurora PostgreSQL major versions AWS still accepts for new clusters (11 and 12 reached end of

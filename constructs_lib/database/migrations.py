@@ -4,12 +4,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from aws_cdk import AssetHashType, triggers
+from aws_cdk import AssetHashType, Stack, triggers
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, IConstruct
 
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
+from ..logging_settings import provider_log_group
 from . import defaults
 from .ca_bundle import find_npm_package, layer_directory, rds_ca_bundle, read_ca_bundle
 from .construct import ServerlessDatabase
@@ -44,13 +46,19 @@ class DatabaseMigrations(Construct):
     :param cache_dir: where the layer's directory is built, once per bundle content. Default:
         ``.bundle-cache`` in the directory the app is synthesized from.
 
+    :param log_encryption_key: a customer-managed KMS key for the log group of CDK's trigger
+        provider (the function that invokes the migrations), kept one month. Default: the migration
+        function's ``log_encryption_key``.
+
     Attributes: ``trigger``, ``function``, ``ca_bundle_layer``, ``ssl_root_cert`` (the bundle's
-    path in the function's file system).
+    path in the function's file system), ``provider_log_group`` (the trigger provider's log group;
+    one per stack, so the first DatabaseMigrations of a stack sets it).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, database: ServerlessDatabase,
                  function: ServerlessFunction, execute_before: Sequence[IConstruct] = (),
-                 ca_bundle: str | Path | None = None, cache_dir: str | Path | None = None) -> None:
+                 ca_bundle: str | Path | None = None, cache_dir: str | Path | None = None,
+                 log_encryption_key: kms.IKey | None = None) -> None:
         super().__init__(scope, construct_id)
         # 1. validate -------------------------------------------------------------------
         if function.timeout_seconds > MAX_TRIGGER_TIMEOUT_SECONDS:
@@ -82,6 +90,10 @@ class DatabaseMigrations(Construct):
         # 3. wire -----------------------------------------------------------------------
         function.function.add_layers(self.ca_bundle_layer)
         database.grant_admin(function, ssl_root_cert=self.ssl_root_cert)
+        self.provider_log_group = provider_log_group(
+            Stack.of(self).node.try_find_child(defaults.TRIGGER_PROVIDER_ID),
+            retention=defaults.TRIGGER_PROVIDER_LOG_RETENTION,
+            encryption_key=log_encryption_key or function.log_encryption_key)
 
 
 def _ca_bundle_pem(given: str | Path | None, synth_dir: Path) -> bytes:

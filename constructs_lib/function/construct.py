@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -13,7 +14,7 @@ from constructs import Construct
 from ..acknowledge import acknowledge
 from ..bundling import PythonBundle
 from ..errors import InvalidPropError
-from ..logging_settings import retention
+from ..logging_settings import log_group, retention
 from ..node_values import own_path, whole_units
 from . import defaults
 
@@ -37,6 +38,9 @@ class ServerlessFunction(Construct):
     :param log_retention: days kept in the log group, a ``RetentionDays`` or one of the day counts
         CloudFormation accepts. Default: 14 days.
     :param log_removal_policy: what happens to the log group when the stack is deleted. Default: DESTROY.
+    :param log_encryption_key: a customer-managed KMS key for the log group; its policy gets a
+        statement letting CloudWatch Logs use it for this account's log groups (an imported key's
+        policy must already allow that). Default: none (CloudWatch Logs' own encryption).
     :param application_log_level: Default: INFO.
     :param system_log_level: Default: WARN.
     :param tracing: X-Ray tracing mode. Default: ACTIVE.
@@ -56,7 +60,7 @@ class ServerlessFunction(Construct):
         add the egress they need (e.g. the database port to the proxy).
     :param description: Default: none.
 
-    Attributes: ``function``, ``role``, ``log_group``, ``version`` (or None), ``alias`` (or None),
+    Attributes: ``function``, ``role``, ``log_group``, ``log_encryption_key`` (or None), ``version`` (or None), ``alias`` (or None),
     ``function_url`` (or None), ``invoke_target`` (the alias when there is one, else the function),
     ``timeout``, ``timeout_seconds``, ``path``, ``architecture``, ``vpc`` (or None), and
     ``reserved_concurrent_executions`` / ``provisioned_concurrent_executions`` as given.
@@ -77,6 +81,7 @@ class ServerlessFunction(Construct):
         reserved_concurrent_executions: int | None = None,
         log_retention: logs.RetentionDays | int | None = None,
         log_removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+        log_encryption_key: kms.IKey | None = defaults.LOG_ENCRYPTION_KEY,
         application_log_level: lambda_.ApplicationLogLevel | None = None,
         system_log_level: lambda_.SystemLogLevel | None = None,
         tracing: lambda_.Tracing | None = None,
@@ -150,7 +155,10 @@ class ServerlessFunction(Construct):
                                                description=f"{self.path}: HTTPS out; other egress by grants")
             security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
             security_groups = [security_group]
-        self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention_days, removal_policy=log_removal_policy)
+        #: The key encrypting the log group, or None for CloudWatch Logs' own encryption.
+        self.log_encryption_key: kms.IKey | None = log_encryption_key
+        self.log_group = log_group(self, "LogGroup", retention=log_retention_days, removal_policy=log_removal_policy,
+                                   encryption_key=log_encryption_key)
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                              description=f"Execution role of {self.path}")
         self.function = lambda_.Function(

@@ -10,6 +10,9 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 MEMORY_SIZE_MB = 512
 TIMEOUT = Duration.seconds(10)
 LOG_RETENTION = logs.RetentionDays.TWO_WEEKS
+#: No customer-managed key: CloudWatch Logs encrypts log data with its own keys. A CMK (the
+#: ``log_encryption_key`` prop) adds control over who can read the logs, and a key to pay for.
+LOG_ENCRYPTION_KEY = None
 APPLICATION_LOG_LEVEL = lambda_.ApplicationLogLevel.INFO
 SYSTEM_LOG_LEVEL = lambda_.SystemLogLevel.WARN
 TRACING = lambda_.Tracing.ACTIVE

@@ -10,13 +10,14 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
-from ..logging_settings import AccessLogSettings, retention
+from ..logging_settings import AccessLogSettings, log_group, retention
 from ..node_values import own_path
 from . import defaults
 
@@ -40,6 +41,8 @@ class LambdaHttpApi(Construct):
         (simple responses).
     :param access_log_retention: days kept (``RetentionDays`` or an allowed day count). Default: 14 days.
     :param access_log_removal_policy: Default: DESTROY.
+    :param log_encryption_key: a customer-managed KMS key for the access log group (its policy gets
+        the statement CloudWatch Logs needs). Default: none (CloudWatch Logs' own encryption).
 
     Attributes: ``api``, ``stage``, ``integration``, ``access_log_group``, ``authorizer`` (or None),
     ``url`` (the stage URL).
@@ -60,6 +63,7 @@ class LambdaHttpApi(Construct):
         authorizer_function: lambda_.IFunction | None = None,
         access_log_retention: logs.RetentionDays | int | None = None,
         access_log_removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+        log_encryption_key: kms.IKey | None = defaults.LOG_ENCRYPTION_KEY,
     ) -> None:
         super().__init__(scope, construct_id)
         # 1. validate -------------------------------------------------------------------
@@ -107,8 +111,8 @@ class LambdaHttpApi(Construct):
             cors_preflight=cors,
             create_default_stage=False,
         )
-        self.access_log_group = logs.LogGroup(self, "AccessLogs", retention=log_retention_days,
-                                              removal_policy=access_log_removal_policy)
+        self.access_log_group = log_group(self, "AccessLogs", retention=log_retention_days,
+                                          removal_policy=access_log_removal_policy, encryption_key=log_encryption_key)
         self.stage = apigwv2.HttpStage(
             self, "DefaultStage",
             http_api=self.api,

@@ -6,6 +6,8 @@ from aws_cdk import aws_logs as logs
 THROTTLE_RATE_LIMIT = 100  # steady-state requests per second on the $default route
 THROTTLE_BURST_LIMIT = 200  # concurrent request burst on the $default route
 ACCESS_LOG_RETENTION = logs.RetentionDays.TWO_WEEKS
+#: No customer-managed key for the access logs: CloudWatch Logs encrypts them with its own keys.
+LOG_ENCRYPTION_KEY = None
 AUTHORIZATION = "NONE"
 
 # Service limits (validated at synth).

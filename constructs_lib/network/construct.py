@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ..errors import InvalidPropError
+from ..logging_settings import log_group, provider_log_group
 from . import defaults
 
 
@@ -25,9 +27,17 @@ class ServiceNetwork(Construct):
     :param interface_endpoints: extra ``(id, service)`` interface endpoints beside the defaults
         (Secrets Manager and SQS). Default: none.
     :param flow_log_retention: Default: one month.
+    :param log_encryption_key: a customer-managed KMS key for the flow log group and the provider's
+        log group below (its policy gets the statement CloudWatch Logs needs). Default: none
+        (CloudWatch Logs' own encryption).
+
+    CDK adds a function to the stack that strips the VPC's default security group of its rules
+    (one per stack, shared by its VPCs); its logs go to a log group kept one month
+    (``defaults.PROVIDER_LOG_RETENTION``) instead of one Lambda would keep forever.
 
     Attributes: ``vpc``, ``app_subnets``, ``data_subnets``, ``endpoints`` (id → endpoint),
-    ``endpoint_security_group``, ``flow_log_group``.
+    ``endpoint_security_group``, ``flow_log_group``, ``provider_log_group`` (the default security
+    group provider's, or None when the CDK adds no such function).
     """
 
     def __init__(
@@ -40,6 +50,7 @@ class ServiceNetwork(Construct):
         cidr: str | None = None,
         interface_endpoints: Sequence[tuple[str, ec2.InterfaceVpcEndpointAwsService]] = (),
         flow_log_retention: logs.RetentionDays | None = None,
+        log_encryption_key: kms.IKey | None = defaults.LOG_ENCRYPTION_KEY,
     ) -> None:
         super().__init__(scope, construct_id)
         max_azs = max_azs if max_azs is not None else defaults.MAX_AZS
@@ -58,8 +69,8 @@ class ServiceNetwork(Construct):
         if nat_gateways:
             subnets.append(ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC,
                                                    cidr_mask=defaults.SUBNET_CIDR_MASK))
-        self.flow_log_group = logs.LogGroup(self, "FlowLogs", retention=flow_log_retention or defaults.FLOW_LOG_RETENTION,
-                                            removal_policy=RemovalPolicy.DESTROY)
+        self.flow_log_group = log_group(self, "FlowLogs", retention=flow_log_retention or defaults.FLOW_LOG_RETENTION,
+                                        removal_policy=RemovalPolicy.DESTROY, encryption_key=log_encryption_key)
         self.vpc = ec2.Vpc(
             self, "Vpc",
             ip_addresses=ec2.IpAddresses.cidr(cidr or defaults.CIDR),
@@ -70,6 +81,9 @@ class ServiceNetwork(Construct):
                 destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_log_group),
                 traffic_type=ec2.FlowLogTrafficType.ALL)},
         )
+        self.provider_log_group = provider_log_group(
+            Stack.of(self).node.try_find_child(defaults.RESTRICT_DEFAULT_SG_PROVIDER_ID),
+            retention=defaults.PROVIDER_LOG_RETENTION, encryption_key=log_encryption_key)
         self.app_subnets = ec2.SubnetSelection(subnet_group_name="App")
         self.data_subnets = ec2.SubnetSelection(subnet_group_name="Data")
         # One security group for all endpoints: HTTPS from inside the VPC's (literal) range only.

@@ -9,6 +9,13 @@ NAT_GATEWAYS = 0
 CIDR = "10.0.0.0/16"
 SUBNET_CIDR_MASK = 22
 FLOW_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+#: No customer-managed key for the flow logs: CloudWatch Logs encrypts them with its own keys.
+LOG_ENCRYPTION_KEY = None
+#: Retention of the log group given to CDK's function that empties the VPC's default security group.
+PROVIDER_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+#: Where the CDK puts that function's provider (at stack level, feature flag
+#: ``@aws-cdk/aws-ec2:restrictDefaultSecurityGroup``).
+RESTRICT_DEFAULT_SG_PROVIDER_ID = "Custom::VpcRestrictDefaultSGCustomResourceProvider"
 #: Interface endpoints for the AWS APIs the handler package calls from inside the VPC:
 #: Secrets Manager (deploy-time migrations read the admin secret; secret rotation) and SQS
 #: (the API publishes events). Lambda itself delivers logs and traces outside the VPC.

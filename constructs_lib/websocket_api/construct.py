@@ -10,6 +10,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -17,7 +18,7 @@ from constructs import Construct
 from ..acknowledge import acknowledge
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
-from ..logging_settings import AccessLogSettings, retention
+from ..logging_settings import AccessLogSettings, log_group, retention
 from . import defaults
 
 
@@ -38,6 +39,8 @@ class LambdaWebSocketApi(Construct):
     :param authorizer_function: for ``"LAMBDA"``: reads the token from the query string.
     :param token_query_parameter: the query-string parameter holding the token. Default: ``token``.
     :param access_log_retention: Default: 14 days.
+    :param log_encryption_key: a customer-managed KMS key for the access log group (its policy gets
+        the statement CloudWatch Logs needs). Default: none (CloudWatch Logs' own encryption).
     :param callback_url_env: environment variable receiving the callback endpoint.
         Default: ``WEBSOCKET_CALLBACK_URL``.
 
@@ -60,6 +63,7 @@ class LambdaWebSocketApi(Construct):
         authorizer_function: lambda_.IFunction | None = None,
         token_query_parameter: str | None = None,
         access_log_retention: logs.RetentionDays | int | None = None,
+        log_encryption_key: kms.IKey | None = defaults.LOG_ENCRYPTION_KEY,
         callback_url_env: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -112,7 +116,8 @@ class LambdaWebSocketApi(Construct):
         )
         for route in routes:
             self.api.add_route(route, integration=self.integration)
-        self.access_log_group = logs.LogGroup(self, "AccessLogs", retention=log_retention_days, removal_policy=RemovalPolicy.DESTROY)
+        self.access_log_group = log_group(self, "AccessLogs", retention=log_retention_days,
+                                          removal_policy=RemovalPolicy.DESTROY, encryption_key=log_encryption_key)
         self.stage = apigwv2.WebSocketStage(
             self, "Stage",
             web_socket_api=self.api,

@@ -8,6 +8,8 @@ ROUTE_SELECTION_EXPRESSION = "$request.body.action"
 THROTTLE_RATE_LIMIT = 100
 THROTTLE_BURST_LIMIT = 200
 ACCESS_LOG_RETENTION = logs.RetentionDays.TWO_WEEKS
+#: No customer-managed key for the access logs: CloudWatch Logs encrypts them with its own keys.
+LOG_ENCRYPTION_KEY = None
 AUTHORIZATION = "NONE"
 TOKEN_QUERY_PARAMETER = "token"
 CALLBACK_URL_ENV = "WEBSOCKET_CALLBACK_URL"

@@ -6,16 +6,19 @@ import re
 from pathlib import Path
 
 import pytest
-from aws_cdk import App, Duration, Stack
+from aws_cdk import App, Duration, Environment, Stack
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk.assertions import Match, Template
 
 from constructs_lib import (DatabaseMigrations, InvalidPropError, LambdaHttpApi, ServerlessDatabase,
                             ServerlessFunction, ServiceNetwork)
 from constructs_lib.database import budget, defaults
-from tests.cdk_helpers import PROJECT, layer_file, new_stack
 from lambda_src.local.certificates import authority
+from tests.cdk_helpers import PROJECT, cdk_context, layer_file, new_stack
+from tests.policy_eval import CfnValues, allows, logs_may_use_key
 
 INLINE = lambda_.Code.from_inline("def handler(event, context):\n    return {}\n")
 FAKE_PROXY_ARN = "arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0123456789abcdef0"
@@ -69,6 +72,20 @@ class TestNetwork:
         template.has_resource_properties("AWS::EC2::SecurityGroup", {
             "GroupDescription": "Interface endpoints: HTTPS from the VPC",
             "SecurityGroupIngress": [Match.object_like({"CidrIp": "10.0.0.0/16", "FromPort": 443, "ToPort": 443})]})
+
+    def test_flow_logs_without_customer_managed_key(self) -> None:
+        stack, network, _ = world()
+        flow_log_id = stack.resolve(network.flow_log_group.node.default_child.logical_id)
+        assert "KmsKeyId" not in Template.from_stack(stack).find_resources("AWS::Logs::LogGroup")[flow_log_id]["Properties"]
+
+    def test_flow_logs_encrypted_with_a_customer_managed_key(self) -> None:
+        # GIVEN a key WHEN the network is built with log_encryption_key
+        stack = new_stack()
+        key = kms.Key(stack, "LogKey", enable_key_rotation=True)
+        network = ServiceNetwork(stack, "Net", log_encryption_key=key)
+        # THEN the flow log group uses it, and CloudWatch Logs may use the key for it
+        key_id, group_id = (stack.resolve(c.node.default_child.logical_id) for c in (key, network.flow_log_group))
+        assert logs_may_use_key(Template.from_stack(stack).to_json(), key_id, group_id)
 
     def test_nat_gateway_prop_adds_egress(self) -> None:
         stack = new_stack()
@@ -390,3 +407,172 @@ class TestMigrationsCaBundle:
         with pytest.raises(InvalidPropError) as raised:
             database.grant_admin(connected_function(stack, network, "Admin"), ssl_root_cert="certs/rds.pem")
         assert (raised.value.prop, raised.value.value) == ("ssl_root_cert", "certs/rds.pem")
+
+
+def role_policy(template: Template, role_id: str, values: CfnValues) -> dict:  # type: ignore[type-arg]
+    """Every statement of the identity policies attached to ``role_id``, resolved, as one document."""
+    statements = [statement for policy in template.find_resources("AWS::IAM::Policy").values()
+                  if {"Ref": role_id} in policy["Properties"]["Roles"]
+                  for statement in values.resolve(policy["Properties"]["PolicyDocument"])["Statement"]]
+    return {"Statement": statements}
+
+
+class TestAdminSecretKey:
+    def test_secrets_managers_own_key_by_default(self) -> None:
+        stack, _, _ = world()
+        Template.from_stack(stack).has_resource_properties("AWS::SecretsManager::Secret", {"KmsKeyId": Match.absent()})
+
+    def test_customer_managed_key_encrypts_the_secret_and_reaches_rotation_and_migrations(self) -> None:
+        # GIVEN a database whose admin secret uses a customer-managed key, and a migration function
+        stack = new_stack()
+        network = ServiceNetwork(stack, "Net")
+        key = kms.Key(stack, "SecretKey", enable_key_rotation=True)
+        database = ServerlessDatabase(stack, "Db", vpc=network.vpc, secret_encryption_key=key)
+        migrate = connected_function(stack, network, "Migrate", timeout=Duration.minutes(5), reserved_concurrent_executions=1)
+        DatabaseMigrations(stack, "Migrations", database=database, function=migrate)
+        template = Template.from_stack(stack)
+        values = CfnValues(template.to_json())
+        key_arn = values.resolve({"Fn::GetAtt": [stack.resolve(key.node.default_child.logical_id), "Arn"]})
+        # THEN the secret names the key, and the rotation function is told it
+        (secret_id, secret), = template.find_resources("AWS::SecretsManager::Secret").items()
+        assert values.resolve(secret["Properties"]["KmsKeyId"]) == key_arn
+        (application,) = template.find_resources("AWS::Serverless::Application").values()
+        assert values.resolve(application["Properties"]["Parameters"]["kmsKeyArn"]) == key_arn
+        # and the migration function may decrypt with it through Secrets Manager only
+        policy = role_policy(template, stack.resolve(migrate.role.node.default_child.logical_id), values)
+        via_secrets_manager = {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}
+        assert allows(policy, action="kms:Decrypt", resource=key_arn, context=via_secrets_manager)
+        assert not allows(policy, action="kms:Decrypt", resource=key_arn,
+                          context={"kms:ViaService": "s3.eu-west-1.amazonaws.com"})
+        assert allows(policy, action="secretsmanager:GetSecretValue", resource=values.resolve({"Ref": secret_id}))
+
+    def test_key_and_secret_in_one_stack_migrations_in_another_without_a_cycle(self) -> None:
+        # GIVEN the key and database in a stateful stack, the migration function in a stateless one
+        app = App(context=cdk_context())
+        env = Environment(account="123456789012", region="eu-west-1")
+        data, api = Stack(app, "Data", env=env), Stack(app, "Api", env=env)
+        network = ServiceNetwork(data, "Net")
+        database = ServerlessDatabase(data, "Db", vpc=network.vpc, secret_encryption_key=kms.Key(data, "Key"))
+        migrate = connected_function(api, network, "Migrate", timeout=Duration.minutes(5), reserved_concurrent_executions=1)
+        DatabaseMigrations(api, "Migrations", database=database, function=migrate)
+        # WHEN synthesized THEN only the stateless stack depends on the stateful one
+        assembly = app.synth()
+        stacks = lambda name: [d.id for d in assembly.get_stack_by_name(name).dependencies if not d.id.endswith(".assets")]  # noqa: E731
+        assert stacks("Api") == ["Data"] and stacks("Data") == []
+
+
+class TestMonitoring:
+    def test_enhanced_monitoring_every_60_seconds_with_its_role(self) -> None:
+        stack, _, _ = world()
+        template = Template.from_stack(stack)
+        template.has_resource_properties("AWS::RDS::DBInstance", {
+            "MonitoringInterval": 60, "MonitoringRoleArn": {"Fn::GetAtt": [Match.string_like_regexp("MonitoringRole"), "Arn"]}})
+        template.has_resource_properties("AWS::IAM::Role", {"AssumeRolePolicyDocument": {"Statement": [Match.object_like({
+            "Principal": {"Service": "monitoring.rds.amazonaws.com"}})]}})
+
+    def test_database_insights_standard_with_free_7_day_performance_insights(self) -> None:
+        stack, _, _ = world()
+        template = Template.from_stack(stack)
+        template.has_resource_properties("AWS::RDS::DBCluster", {
+            "DatabaseInsightsMode": "standard", "PerformanceInsightsEnabled": True, "PerformanceInsightsRetentionPeriod": 7})
+        template.has_resource_properties("AWS::RDS::DBInstance", {
+            "EnablePerformanceInsights": True, "PerformanceInsightsRetentionPeriod": 7})
+
+    def test_interval_and_insights_props(self) -> None:
+        stack, _, _ = world(monitoring_interval=Duration.seconds(15), database_insights=rds.DatabaseInsightsMode.ADVANCED)
+        template = Template.from_stack(stack)
+        template.has_resource_properties("AWS::RDS::DBInstance", {"MonitoringInterval": 15})
+        template.has_resource_properties("AWS::RDS::DBCluster", {
+            "DatabaseInsightsMode": "advanced", "PerformanceInsightsRetentionPeriod": 465})
+
+    def test_both_can_be_turned_off(self) -> None:
+        stack, _, _ = world(monitoring_interval=None, database_insights=None)
+        template = Template.from_stack(stack)
+        template.has_resource_properties("AWS::RDS::DBInstance", {
+            "MonitoringInterval": Match.absent(), "EnablePerformanceInsights": Match.absent()})
+        template.has_resource_properties("AWS::RDS::DBCluster", {
+            "DatabaseInsightsMode": Match.absent(), "PerformanceInsightsEnabled": Match.absent()})
+        assert not [role for role in template.find_resources("AWS::IAM::Role").values()
+                    if "monitoring.rds.amazonaws.com" in json.dumps(role)]
+
+    @pytest.mark.parametrize("interval", [Duration.seconds(20), Duration.minutes(2), Duration.millis(500)])
+    def test_interval_rds_would_reject_fails_naming_the_prop(self, interval: Duration) -> None:
+        with pytest.raises(InvalidPropError) as raised:
+            world(monitoring_interval=interval)
+        assert raised.value.prop == "monitoring_interval" and "1, 5, 10, 15, 30, 60 seconds" in raised.value.allowed
+
+
+class TestRotationLogs:
+    def test_rotation_function_log_group_exists_before_the_function_with_retention(self) -> None:
+        # GIVEN the default rotation WHEN synthesized
+        stack, _, database = world()
+        template = Template.from_stack(stack)
+        (app_id, application), = template.find_resources("AWS::Serverless::Application").items()
+        function_name = application["Properties"]["Parameters"]["functionName"]
+        # THEN the log group Lambda writes to for that function is in the template, kept 30 days
+        group_id = stack.resolve(database.rotation_log_group.node.default_child.logical_id)
+        group = template.find_resources("AWS::Logs::LogGroup")[group_id]
+        assert group["Properties"] == {"LogGroupName": f"/aws/lambda/{function_name}", "RetentionInDays": 30}
+        # and the application (so its function) is created after it
+        assert group_id in application["DependsOn"]
+
+    def test_retention_and_key_props(self) -> None:
+        stack = new_stack()
+        network = ServiceNetwork(stack, "Net")
+        key = kms.Key(stack, "LogKey", enable_key_rotation=True)
+        database = ServerlessDatabase(stack, "Db", vpc=network.vpc, log_encryption_key=key,
+                                      rotation_log_retention=logs.RetentionDays.ONE_WEEK)
+        key_id, group_id = (stack.resolve(c.node.default_child.logical_id) for c in (key, database.rotation_log_group))
+        template = Template.from_stack(stack).to_json()
+        assert template["Resources"][group_id]["Properties"]["RetentionInDays"] == 7
+        assert logs_may_use_key(template, key_id, group_id)
+
+    def test_no_log_group_without_rotation(self) -> None:
+        stack, _, database = world(secret_rotation=None)
+        assert database.rotation_log_group is None
+        assert not [g for g in Template.from_stack(stack).find_resources("AWS::Logs::LogGroup").values()
+                    if "LogGroupName" in g["Properties"]]
+
+
+def provider_function_and_log_group(template: Template, provider_prefix: str) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    """The function of a CDK custom resource provider and the log group its LoggingConfig names."""
+    (function,) = [f for logical_id, f in template.find_resources("AWS::Lambda::Function").items()
+                   if logical_id.startswith(provider_prefix)]
+    group_ref = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    return function, template.find_resources("AWS::Logs::LogGroup")[group_ref]
+
+
+class TestProviderLogs:
+    def test_default_security_group_provider_logs_to_a_log_group_kept_a_month(self) -> None:
+        # GIVEN a network (CDK adds a provider that empties the VPC's default security group)
+        stack, network, _ = world()
+        # WHEN synthesized THEN that provider's function logs to an explicit log group with retention
+        _, group = provider_function_and_log_group(Template.from_stack(stack), "CustomVpcRestrictDefaultSG")
+        assert group["Properties"]["RetentionInDays"] == 30
+        assert network.provider_log_group is not None
+
+    def test_default_security_group_provider_log_group_uses_the_networks_key(self) -> None:
+        stack = new_stack()
+        key = kms.Key(stack, "LogKey", enable_key_rotation=True)
+        network = ServiceNetwork(stack, "Net", log_encryption_key=key)
+        key_id, group_id = (stack.resolve(c.node.default_child.logical_id) for c in (key, network.provider_log_group))
+        assert logs_may_use_key(Template.from_stack(stack).to_json(), key_id, group_id)
+
+    def test_one_provider_log_group_for_two_networks_in_a_stack(self) -> None:
+        stack = new_stack()
+        first, second = ServiceNetwork(stack, "One"), ServiceNetwork(stack, "Two")
+        assert first.provider_log_group is second.provider_log_group
+
+    def test_trigger_provider_logs_to_a_log_group_kept_a_month_with_the_functions_key(self) -> None:
+        # GIVEN migrations run by a function whose logs use a key
+        stack, network, database = world()
+        key = kms.Key(stack, "LogKey", enable_key_rotation=True)
+        migrate = connected_function(stack, network, "Migrate", timeout=Duration.minutes(5),
+                                     reserved_concurrent_executions=1, log_encryption_key=key)
+        migrations = DatabaseMigrations(stack, "Migrations", database=database, function=migrate)
+        # WHEN synthesized THEN CDK's trigger provider logs to a log group kept a month, with that key
+        template = Template.from_stack(stack)
+        _, group = provider_function_and_log_group(template, "AWSCDKTriggerCustomResourceProvider")
+        assert group["Properties"]["RetentionInDays"] == 30
+        key_id, group_id = (stack.resolve(c.node.default_child.logical_id) for c in (key, migrations.provider_log_group))
+        assert logs_may_use_key(template.to_json(), key_id, group_id)

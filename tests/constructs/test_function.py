@@ -4,12 +4,14 @@ from __future__ import annotations
 import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Match, Template
 
 from constructs_lib import InvalidPropError, PythonBundle, ServerlessFunction
 from tests.cdk_helpers import new_stack
+from tests.policy_eval import ACCOUNT, REGION, CfnValues, allows
 
 INLINE = lambda_.Code.from_inline("def handler(event, context):\n    return {}\n")
 
@@ -93,12 +95,80 @@ class TestDefaults:
         template.has_resource_properties("AWS::Logs::LogGroup", {"LogGroupName": Match.absent()})
         template.has_resource_properties("AWS::IAM::Role", {"RoleName": Match.absent()})
 
+    def test_log_group_without_customer_managed_key(self) -> None:
+        function, template = build()
+        template.has_resource_properties("AWS::Logs::LogGroup", {"KmsKeyId": Match.absent()})
+        assert function.log_encryption_key is None
+
     def test_attributes_expose_created_resources(self) -> None:
         function, _ = build()
         assert isinstance(function.function, lambda_.Function)
         assert isinstance(function.log_group, logs.LogGroup)
         assert function.role is function.function.role
         assert function.timeout.to_seconds() == 10
+
+
+def key_policy_and_values(template: Template) -> tuple[dict, CfnValues]:  # type: ignore[type-arg]
+    values = CfnValues(template.to_json())
+    (key,) = template.find_resources("AWS::KMS::Key").values()
+    return values.resolve(key["Properties"]["KeyPolicy"]), values
+
+
+class TestLogEncryptionKey:
+    def build_with_key(self, functions: int = 1):  # type: ignore[no-untyped-def]
+        stack = new_stack()
+        key = kms.Key(stack, "LogKey", enable_key_rotation=True)
+        built = [ServerlessFunction(stack, f"Fn{index}", code=INLINE, handler="index.handler", log_encryption_key=key)
+                 for index in range(functions)]
+        return key, built, Template.from_stack(stack)
+
+    def test_log_group_is_encrypted_with_the_key(self) -> None:
+        # GIVEN a customer-managed key WHEN a function is built with it
+        key, (function,), template = self.build_with_key()
+        # THEN its log group names the key and the attribute exposes it
+        template.has_resource_properties("AWS::Logs::LogGroup", {
+            "KmsKeyId": {"Fn::GetAtt": [Match.string_like_regexp("LogKey"), "Arn"]}})
+        assert function.log_encryption_key is key
+
+    def test_key_policy_lets_cloudwatch_logs_use_it_for_this_accounts_log_groups_only(self) -> None:
+        # GIVEN a function whose log group uses the key
+        _, _, template = self.build_with_key()
+        policy, values = key_policy_and_values(template)
+        (group_id,) = template.find_resources("AWS::Logs::LogGroup")
+        own_group = values.resolve({"Fn::GetAtt": [group_id, "Arn"]}).removesuffix(":*")
+        logs_service = f"logs.{REGION}.amazonaws.com"
+        # WHEN CloudWatch Logs asks for a data key for that log group THEN the key policy allows it
+        for action in ("kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo"):
+            assert allows(policy, action=action, service=logs_service,
+                          context={"kms:EncryptionContext:aws:logs:arn": own_group}), action
+        # and not for a log group of another account or region, nor without the encryption context
+        other_account = own_group.replace(f":{ACCOUNT}:", ":999999999999:")
+        other_region = own_group.replace(f":{REGION}:", ":us-east-1:")
+        for arn in (other_account, other_region):
+            assert not allows(policy, action="kms:Decrypt", service=logs_service,
+                              context={"kms:EncryptionContext:aws:logs:arn": arn})
+        assert not allows(policy, action="kms:Decrypt", service=logs_service)
+        # and CloudWatch Logs cannot manage the key
+        assert not allows(policy, action="kms:ScheduleKeyDeletion", service=logs_service,
+                          context={"kms:EncryptionContext:aws:logs:arn": own_group})
+
+    def test_one_statement_for_cloudwatch_logs_however_many_log_groups_use_the_key(self) -> None:
+        _, _, template = self.build_with_key(functions=3)
+        policy, _ = key_policy_and_values(template)
+        logs_statements = [statement for statement in policy["Statement"]
+                           if statement.get("Principal", {}).get("Service") == f"logs.{REGION}.amazonaws.com"]
+        assert len(logs_statements) == 1
+
+    def test_imported_key_is_used_as_is(self) -> None:
+        # GIVEN a key from elsewhere (its policy is not ours to change) WHEN a function uses it
+        stack = new_stack()
+        arn = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
+        ServerlessFunction(stack, "Fn", code=INLINE, handler="index.handler",
+                           log_encryption_key=kms.Key.from_key_arn(stack, "Imported", arn))
+        # THEN the log group names it and no key resource is made
+        template = Template.from_stack(stack)
+        template.has_resource_properties("AWS::Logs::LogGroup", {"KmsKeyId": arn})
+        template.resource_count_is("AWS::KMS::Key", 0)
 
 
 class TestOptions:

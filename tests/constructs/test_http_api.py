@@ -6,11 +6,13 @@ import json
 import pytest
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
 from constructs_lib import InvalidPropError, LambdaHttpApi, ServerlessFunction
 from tests.cdk_helpers import new_stack
+from tests.policy_eval import logs_may_use_key
 
 INLINE = lambda_.Code.from_inline("def handler(event, context):\n    return {}\n")
 
@@ -53,6 +55,11 @@ class TestDefaults:
         template.resource_count_is("AWS::Logs::LogGroup", 2)  # function + access logs
         assert api.access_log_group is not None
 
+    def test_access_logs_without_customer_managed_key(self) -> None:
+        api, template = build()
+        access_log_id = Stack.of(api).resolve(api.access_log_group.node.default_child.logical_id)
+        assert "KmsKeyId" not in template.find_resources("AWS::Logs::LogGroup")[access_log_id]["Properties"]
+
     def test_invoke_permission_scoped_to_this_api(self) -> None:
         _, template = build()
         permissions = template.find_resources("AWS::Lambda::Permission")
@@ -85,6 +92,16 @@ class TestOptions:
     def test_access_log_retention(self) -> None:
         _, template = build(access_log_retention=90)
         template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 90})
+
+    def test_access_logs_encrypted_with_a_customer_managed_key(self) -> None:
+        # GIVEN a key WHEN the API is built with log_encryption_key
+        stack = new_stack()
+        key = kms.Key(stack, "LogKey", enable_key_rotation=True)
+        function = ServerlessFunction(stack, "Fn", code=INLINE, handler="index.handler")
+        api = LambdaHttpApi(stack, "Http", function=function, log_encryption_key=key)
+        # THEN the access log group uses it, and CloudWatch Logs may use the key for it
+        key_id, group_id = (stack.resolve(c.node.default_child.logical_id) for c in (key, api.access_log_group))
+        assert logs_may_use_key(Template.from_stack(stack).to_json(), key_id, group_id)
 
     def test_cors(self) -> None:
         _, template = build(cors=apigwv2.CorsPreflightOptions(

@@ -5,12 +5,14 @@ import json
 
 import pytest
 from aws_cdk import Stack
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
 from constructs_lib import InvalidPropError, ServerlessFunction
 from constructs_lib.websocket_api import LambdaWebSocketApi
 from tests.cdk_helpers import new_stack
+from tests.policy_eval import logs_may_use_key
 
 INLINE = lambda_.Code.from_inline("def handler(event, context):\n    return {}\n")
 
@@ -41,6 +43,17 @@ class TestDefaults:
         assert json.loads(stage["AccessLogSettings"]["Format"])["connectionId"] == "$context.connectionId"
         log_id = stage["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0]
         assert template.find_resources("AWS::Logs::LogGroup")[log_id]["Properties"]["RetentionInDays"] == 14
+        assert "KmsKeyId" not in template.find_resources("AWS::Logs::LogGroup")[log_id]["Properties"]
+
+    def test_access_logs_encrypted_with_a_customer_managed_key(self) -> None:
+        # GIVEN a key WHEN the API is built with log_encryption_key
+        stack = new_stack()
+        key = kms.Key(stack, "LogKey", enable_key_rotation=True)
+        function = ServerlessFunction(stack, "Fn", code=INLINE, handler="index.handler")
+        api = LambdaWebSocketApi(stack, "Ws", function=function, log_encryption_key=key)
+        # THEN the access log group uses it, and CloudWatch Logs may use the key for it
+        key_id, group_id = (stack.resolve(c.node.default_child.logical_id) for c in (key, api.access_log_group))
+        assert logs_may_use_key(Template.from_stack(stack).to_json(), key_id, group_id)
 
     def test_manage_connections_scoped_to_this_stage_and_callback_url_in_environment(self) -> None:
         api, function, template = build()

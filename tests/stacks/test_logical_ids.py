@@ -1,7 +1,8 @@
 """Logical IDs of resources that must never be replaced are pinned.
 
 Renaming one of these makes CloudFormation replace the resource: the database (and its data),
-its secret, the proxy endpoint the functions use, the VPC, or the API URL clients call.
+its secret, the proxy endpoint the functions use, the VPC, the API URL clients call, or the keys
+that encrypt the logs and the secret (a new key cannot read what the old one encrypted).
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ PINNED = {
         "UsersdevStatefulDatabaseClusterSecret295AD8BD3fdaad7efa858a3daf9490cf0a702aeb": "AWS::SecretsManager::Secret",
         "DatabaseProxyE01FC4E6": "AWS::RDS::DBProxy",
         "NetworkVpc7FB7348F": "AWS::EC2::VPC",
+        "LogKeyE83D0C1B": "AWS::KMS::Key",
+        "SecretKey573D36D8": "AWS::KMS::Key",
     },
     "stateless": {
         "HttpApi9292168F": "AWS::ApiGatewayV2::Api",
