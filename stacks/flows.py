@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from constructs_lib.contract import At, ExternalRole, Flow, Fmt, OtherAccount, Role, Service, Templates
+from constructs_lib.contract.flows import Value
 
 DOCS = {
     "api": "https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html",
@@ -90,8 +91,8 @@ def role_of(name: str) -> Role:
     return Role(function(name).prop("Role"))
 
 
-def dbuser(resource_id: Fmt | At | object, user: str) -> Fmt:
-    return Fmt("arn:{partition}:rds-db:{region}:{account}:dbuser:{0.last}/" + user, (resource_id,))  # type: ignore[arg-type]
+def dbuser(resource_id: Value, user: str) -> Fmt:
+    return Fmt("arn:{partition}:rds-db:{region}:{account}:dbuser:{0.last}/" + user, (resource_id,))
 
 
 def proxy_user(user: str) -> Fmt:
