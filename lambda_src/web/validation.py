@@ -32,6 +32,31 @@ def _is_email(value: str) -> bool:
     return _email_match(value) is not None
 
 
+def ascii_int(text: str, *, max_digits: int = 18) -> int | None:
+    """``text`` as a non-negative integer when it is 1 to ``max_digits`` ASCII digits, else None.
+
+    ``str.isdigit`` and ``int`` accept other scripts' digits (``int("١") == 1``), and ``isdigit`` even
+    some ``int`` rejects (``"²"``): ids and numeric parameters take ASCII digits only.
+    """
+    if not 0 < len(text) <= max_digits or not text.isascii() or not text.isdigit():
+        return None
+    return int(text)
+
+
+def storable(text: str) -> bool:
+    """Whether PostgreSQL can store ``text``: no NUL (``text`` columns refuse it) and no unpaired
+    surrogate (not UTF-8 encodable). JSON's ``"\\u0000"`` and ``"\\ud800"`` decode to both."""
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def validate(body: Any, fields: dict[str, Field], *, partial: bool = False) -> dict[str, str]:
     """Return the known fields of ``body`` cleaned, or raise 422 listing every problem.
 
@@ -49,6 +74,9 @@ def validate(body: Any, fields: dict[str, Field], *, partial: bool = False) -> d
         value = body[name]
         if not isinstance(value, str):
             problems.append({"field": name, "message": "must be a string"})
+            continue
+        if not storable(value):
+            problems.append({"field": name, "message": "must not contain NUL or unpaired surrogate characters"})
             continue
         value = value.strip()
         if not spec.min_length <= len(value) <= spec.max_length:
