@@ -7,7 +7,7 @@ if TYPE_CHECKING:
 
 from . import events_out
 from .db import connection as db
-from .errors import BadRequest, Conflict, NotFound
+from .errors import BadRequest, Conflict, NotFound, excerpt
 from .json_codec import encode
 from .web.messages import Request, Response
 from .web.router import HttpApp
@@ -32,7 +32,7 @@ def _user_id(request: Request) -> int:
     raw = request.path_params["id"]
     user_id = ascii_int(raw)
     if user_id is None:
-        raise NotFound(f"No user {raw!r}")
+        raise NotFound(f"No user {excerpt(raw)}")
     return user_id
 
 

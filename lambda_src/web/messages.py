@@ -5,7 +5,7 @@ TYPE_CHECKING = False  # typing is not imported at run time: it costs millisecon
 if TYPE_CHECKING:
     from typing import Any
 
-from ..errors import BadRequest, UnsupportedMediaType
+from ..errors import BadRequest, UnsupportedMediaType, excerpt
 from ..json_codec import decode
 
 JSON_TYPES = ("application/json", "application/problem+json")
@@ -68,7 +68,7 @@ class Request:
             if declared and declared != "application/json":  # the common case needs no parsing
                 content_type = str(declared).split(";", 1)[0].strip().lower()
                 if content_type and content_type not in JSON_TYPES and not content_type.endswith("+json"):
-                    raise UnsupportedMediaType(f"Content-Type {content_type!r} is not JSON")
+                    raise UnsupportedMediaType(f"Content-Type {excerpt(content_type)} is not JSON")
             if not self.body:
                 raise BadRequest("A JSON body is required")
             try:

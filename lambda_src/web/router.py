@@ -1,7 +1,7 @@
 """Method + path routing with ``{name}`` path parameters, and the one place errors become responses."""
 from __future__ import annotations
 
-from ..errors import HTTPError, MethodNotAllowed, NotFound
+from ..errors import HTTPError, MethodNotAllowed, NotFound, excerpt
 from ..log import logger
 from . import events
 from .messages import Request, Response
@@ -56,7 +56,7 @@ class Router:
         """The route for ``method path`` and its parameters; 404 or 405 (with ``Allow``) otherwise."""
         found = self._find(path)
         if found is None:
-            raise NotFound(f"No route for {path}")
+            raise NotFound(f"No route for {excerpt(path)}")
         _, methods, params = found
         route = methods.get(method)
         if route is None:

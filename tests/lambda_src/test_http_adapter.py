@@ -85,7 +85,7 @@ class TestErrors:
     def test_unknown_path_404(self, app: HttpApp) -> None:
         response = app(v2("GET", "/nope"), FakeContext(request_id="r-1"))
         assert response["statusCode"] == 404
-        assert body_of(response) == {"error": {"code": "not_found", "message": "No route for /nope", "requestId": "r-1"}}
+        assert body_of(response) == {"error": {"code": "not_found", "message": "No route for '/nope'", "requestId": "r-1"}}
 
     def test_wrong_method_405_with_allow(self, app: HttpApp) -> None:
         response = app(v2("DELETE", "/users"), FakeContext())
