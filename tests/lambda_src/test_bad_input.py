@@ -15,6 +15,7 @@ from tests.lambda_src.conftest import FakeContext
 from tests.lambda_src.events import body_of, v1, v2
 
 BIG = "x" * 1_048_577
+JSON = {"content-type": "application/json"}
 
 #: (description, event, expected status) — each a distinct way a client can get it wrong.
 BAD_REQUESTS: list[tuple[str, dict[str, Any], int]] = [
@@ -32,11 +33,11 @@ BAD_REQUESTS: list[tuple[str, dict[str, Any], int]] = [
     ("xml body", v2("POST", "/users", raw_body="<a/>", headers={"content-type": "application/xml"}), 415),
     ("body over the limit", v2("POST", "/users", raw_body=BIG), 413),
     ("base64 body over the limit", v2("POST", "/users", raw_body=BIG, base64_body=True), 413),
-    ("malformed JSON", v2("POST", "/users", raw_body="{"), 400),
-    ("JSON with trailing garbage", v2("POST", "/users", raw_body='{"a": 1} x'), 400),
+    ("malformed JSON", v2("POST", "/users", raw_body="{", headers=JSON), 400),
+    ("JSON with trailing garbage", v2("POST", "/users", raw_body='{"a": 1} x', headers=JSON), 400),
     ("empty body", v2("POST", "/users", raw_body=""), 400),
     ("invalid base64", {**v2("POST", "/users", raw_body="x"), "body": "!!!", "isBase64Encoded": True}, 400),
-    ("base64 of invalid UTF-8 JSON", {**v2("POST", "/users", raw_body="x"),
+    ("base64 of invalid UTF-8 JSON", {**v2("POST", "/users", raw_body="x", headers=JSON),
                                       "body": base64.b64encode(b"\xff\xfe").decode(), "isBase64Encoded": True}, 400),
     ("JSON array instead of object", v2("POST", "/users", [1, 2]), 422),
     ("JSON string instead of object", v2("POST", "/users", "ada"), 422),
@@ -62,7 +63,10 @@ BAD_REQUESTS: list[tuple[str, dict[str, Any], int]] = [
     ("garbage cursor", v2("GET", "/users", query="cursor=***"), 400),
     ("cursor of a non-number", v2("GET", "/users", query="cursor=YWJj"), 400),
     ("REST v1 unknown path", v1("GET", "/nope"), 404),
-    ("REST v1 malformed JSON", {**v1("POST", "/users"), "body": "{oops"}, 400),
+    ("REST v1 malformed JSON", {**v1("POST", "/users", headers=JSON), "body": "{oops"}, 400),
+    ("JSON body without Content-Type", v2("POST", "/users", raw_body='{"email": "a@b.co", "name": "A"}'), 415),
+    ("JSON body as text/plain", v2("PUT", "/users/1", raw_body='{"name": "A"}', headers={"content-type": "text/plain"}), 415),
+    ("REST v1 JSON body without Content-Type", {**v1("POST", "/users"), "body": '{"name": "A"}'}, 415),
     ("not an HTTP event", {"hello": "world"}, 400),
     ("requestContext without http", {"version": "2.0", "requestContext": {}, "rawPath": "/"}, 400),
     ("method not a string", {"version": "2.0", "requestContext": {"http": {"method": 5}}, "rawPath": "/"}, 400),
