@@ -7,6 +7,14 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+def excerpt(value: object, limit: int = 64) -> str:
+    """Client input as an error message may quote it: at most ``limit`` characters, ``repr``-escaped
+    (control, format and bidi characters and unpaired surrogates appear as ``\\x1b``, ``\\u202e``…),
+    with ``…`` when cut."""
+    text = value if isinstance(value, str) else str(value)
+    return repr(text[:limit]) + ("…" if len(text) > limit else "")
+
+
 class HTTPError(Exception):
     """An error with an HTTP status, a stable machine-readable code and a safe message."""
 

@@ -16,38 +16,107 @@ from typing import Any  # this module loads only when something is logged
 
 LOGGER_NAME = "lambda_src"
 _SECRET_KEYS = re.compile(r"pass(word)?|secret|token|authorization|cookie|signature|credential|api[-_]?key", re.I)
+_SECRET_WORD = r"(?:passw(?:or)?d|pwd|secret|token|signature|credential|api[-_]?key|authorization|cookie)"
+#: Each pattern keeps ``keep`` (and ``after``) and replaces the secret between them.
 _SECRET_VALUES = (
-    re.compile(r"(X-Amz-Signature=)[0-9a-f]+", re.I),
-    re.compile(r"(X-Amz-Security-Token=)[^&\s\"']+", re.I),
-    re.compile(r"(X-Amz-Credential=)[^&\s\"']+", re.I),
-    re.compile(r"(password=)[^&\s\"']+", re.I),
-    re.compile(r"(://[^:/\s]+:)[^@\s]+(@)"),
+    # key=value and key: value wherever they appear: query strings and presigned IAM tokens
+    # (X-Amz-Signature=, X-Amz-Security-Token=, X-Amz-Credential=, also %3D-encoded inside another
+    # URL), libpq DSNs (password=x, password='x y'), SigV4 Authorization headers (Credential=,
+    # Signature=), headers and dict reprs ({'password': 'x'}, 'authorization': 'Bearer x').
+    re.compile(r"""(?P<keep>[\w-]*%s[\w-]*['"]?\s*(?:=|%%3D|:)\s*)"""
+               r"""(?:'[^'\n]*'|"[^"\n]*"|(?:Bearer|Basic|Digest)\s+[^\s'",;]+|[^&\s'",;]+)""" % _SECRET_WORD, re.I),
+    # user:password@ in a URL (to the last @ before a space: a password may contain @)
+    re.compile(r"(?P<keep>://[^:/@\s]+:)[^\s]+(?P<after>@)"),
 )
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 REDACTED = "[REDACTED]"
 
 
+def _replace(match: re.Match[str]) -> str:
+    return match.group("keep") + REDACTED + (match.groupdict().get("after") or "")
+
+
 def redact(value: Any) -> Any:
-    """A copy of ``value`` with secret-looking keys and values replaced."""
+    """A copy of ``value`` with secret-looking keys and values replaced.
+
+    Strings are scrubbed; numbers, booleans and None pass; anything else (an exception, an object
+    JSON would write with ``str``) is scrubbed as its ``str``.
+    """
+    if isinstance(value, str):
+        for pattern in _SECRET_VALUES:
+            value = pattern.sub(_replace, value)
+        return value
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
     if isinstance(value, dict):
         return {key: REDACTED if isinstance(key, str) and _SECRET_KEYS.search(key) else redact(item)
                 for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [redact(item) for item in value]
-    if isinstance(value, str):
-        for pattern in _SECRET_VALUES:
-            value = pattern.sub(lambda m: m.group(1) + REDACTED + (m.group(2) if m.lastindex and m.lastindex > 1 else ""), value)
-    return value
+    return redact(_text(value))
+
+
+def _text(value: Any) -> str:
+    try:
+        return str(value)
+    except Exception:  # noqa: BLE001 - a broken __str__ must not break logging
+        return f"<unprintable {type(value).__name__}>"
+
+
+class RedactedError(Exception):
+    """Stands in for a logged exception: same type name and module, message redacted, no chain."""
+
+
+_stand_ins: dict[type, type[RedactedError]] = {}
+
+
+def _stand_in(error: BaseException) -> RedactedError:
+    kind = type(error)
+    cls = _stand_ins.get(kind)
+    if cls is None:
+        cls = _stand_ins[kind] = type(kind.__name__, (RedactedError,), {
+            "__module__": kind.__module__, "__qualname__": kind.__qualname__})
+    stand_in = cls(redact(_text(error)))
+    stand_in.__suppress_context__ = True
+    return stand_in
+
+
+def _redact_exception(record: logging.LogRecord) -> None:
+    """Scrub the record's exception: every formatter then shows the redacted text.
+
+    ``logging.Formatter`` (ours, and CloudWatch's text format) prints ``exc_text`` once it is set:
+    it becomes the full traceback, chained causes included, redacted. The Lambda runtime's JSON
+    formatter reads the exception itself (``str(exc_info[1])``): it gets a stand-in whose message
+    is redacted. The traceback object stays (frames show code, not values).
+    """
+    kind, error, traceback = record.exc_info  # type: ignore[misc]
+    if record.exc_text is None:
+        try:
+            record.exc_text = _PLAIN.formatException(record.exc_info)  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001
+            record.exc_text = f"{kind.__name__ if kind else 'Exception'}: <traceback unavailable>"
+    record.exc_text = redact(record.exc_text)
+    if error is not None and not isinstance(error, RedactedError):
+        record.exc_info = (kind, _stand_in(error), traceback)
+
+
+_PLAIN = logging.Formatter()
 
 
 class RedactingFilter(logging.Filter):
-    """Scrubs the message, its arguments and every ``extra`` field of a record."""
+    """Scrubs the message, its arguments, every ``extra`` field, and the exception and stack of a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args:
             record.msg = record.getMessage()
             record.args = None
         record.msg = redact(str(record.msg))
+        if record.exc_info:
+            _redact_exception(record)
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         for key, value in list(record.__dict__.items()):
             if key not in _STANDARD:
                 record.__dict__[key] = REDACTED if _SECRET_KEYS.search(key) else redact(value)
@@ -63,8 +132,8 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname, "logger": record.name, "message": record.getMessage(),
         }
         entry.update({key: value for key, value in record.__dict__.items() if key not in _STANDARD})
-        if record.exc_info:
-            entry["stackTrace"] = self.formatException(record.exc_info)
+        if record.exc_text or record.exc_info:  # exc_text: the redacted traceback the filter left
+            entry["stackTrace"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
 
 

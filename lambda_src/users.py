@@ -7,11 +7,11 @@ if TYPE_CHECKING:
 
 from . import events_out
 from .db import connection as db
-from .errors import BadRequest, Conflict, NotFound
+from .errors import BadRequest, Conflict, NotFound, excerpt
 from .json_codec import encode
 from .web.messages import Request, Response
 from .web.router import HttpApp
-from .web.validation import Field, validate
+from .web.validation import Field, ascii_int, validate
 
 FIELDS = {"email": Field(email=True, max_length=254), "name": Field(max_length=200),
           "bio": Field(required=False, min_length=0, max_length=2000)}
@@ -30,9 +30,10 @@ def _user(row: tuple[Any, ...]) -> dict[str, Any]:
 
 def _user_id(request: Request) -> int:
     raw = request.path_params["id"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise NotFound(f"No user {raw!r}")
-    return int(raw)
+    user_id = ascii_int(raw)
+    if user_id is None:
+        raise NotFound(f"No user {excerpt(raw)}")
+    return user_id
 
 
 def _encode_cursor(last_id: int) -> str:
@@ -45,10 +46,10 @@ def _decode_cursor(cursor: str) -> int:
     from base64 import urlsafe_b64decode
 
     try:
-        value = urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not value.isdigit() or len(value) > 18:
+        last_id = ascii_int(urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+        if last_id is None:
             raise ValueError
-        return int(value)
+        return last_id
     except (ValueError, UnicodeDecodeError):  # binascii.Error is a ValueError
         raise BadRequest("Invalid cursor") from None
 
@@ -87,10 +88,9 @@ def register(app: HttpApp) -> None:
 
     @app.route("GET", "/users")
     def list_users(request: Request) -> dict[str, Any]:
-        raw_limit = request.query_value("limit", str(DEFAULT_LIMIT)) or ""
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        limit = ascii_int(request.query_value("limit", str(DEFAULT_LIMIT)) or "", max_digits=3)
+        if limit is None or not 1 <= limit <= MAX_LIMIT:
             raise BadRequest(f"limit must be an integer 1–{MAX_LIMIT}")
-        limit = int(raw_limit)
         cursor = request.query_value("cursor")
         after = _decode_cursor(cursor) if cursor else 0
         rows = db.transaction(lambda tx: tx.all(f"SELECT {_COLUMNS} FROM users WHERE id > %s ORDER BY id LIMIT %s",

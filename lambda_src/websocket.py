@@ -14,7 +14,7 @@ import re
 
 from . import realtime
 from .db import connection as db
-from .errors import BadRequest, HTTPError, NotFound, PayloadTooLarge
+from .errors import BadRequest, HTTPError, NotFound, PayloadTooLarge, excerpt
 from .log import logger
 
 TYPE_CHECKING = False
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 MAX_MESSAGE_BYTES = 32 * 1024  # API Gateway's WebSocket frame limit
-CHANNEL = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+CHANNEL = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
 
 
 class WebSocketApp:
@@ -73,7 +73,7 @@ class WebSocketApp:
             raise BadRequest('A message is a JSON object with an "action"')
         action = self.actions.get(message["action"])
         if action is None:
-            raise NotFound(f"Unknown action {message['action'][:64]!r}; known: {', '.join(sorted(self.actions))}")
+            raise NotFound(f"Unknown action {excerpt(message['action'])}; known: {', '.join(sorted(self.actions))}")
         return action(connection_id, message)
 
     @staticmethod
@@ -89,7 +89,7 @@ app = WebSocketApp()
 
 def _channel(message: dict[str, Any]) -> str:
     channel = message.get("channel")
-    if not isinstance(channel, str) or not CHANNEL.match(channel):
+    if not isinstance(channel, str) or not CHANNEL.fullmatch(channel):
         raise BadRequest("channel must be 1–63 lowercase letters, digits, '_', '.' or '-'")
     return channel
 

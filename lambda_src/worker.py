@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .db import connection as db
+from .errors import excerpt
 from .json_codec import decode as _decode
 from .log import logger
 
@@ -60,9 +61,10 @@ def process_record(record: dict[str, Any], message_id: str, remaining_ms: int | 
         message = _decode(record.get("body") or "")
     except (ValueError, TypeError, RecursionError):
         raise MalformedMessage("body is not JSON") from None
-    if not isinstance(message, dict) or message.get("type") not in HANDLERS:
-        raise MalformedMessage(f"unknown message type {message.get('type') if isinstance(message, dict) else None!r}")
-    work = HANDLERS[message["type"]]
+    kind = message.get("type") if isinstance(message, dict) else None
+    if not isinstance(kind, str) or kind not in HANDLERS:  # a list or object type is not hashable
+        raise MalformedMessage(f"unknown message type {excerpt(kind) if isinstance(kind, str) else type(kind).__name__}")
+    work = HANDLERS[kind]
 
     def run(tx: db.Transaction) -> bool:
         first = tx.one("INSERT INTO processed_messages (message_id) VALUES (%s) ON CONFLICT DO NOTHING RETURNING 1",

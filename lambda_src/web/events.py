@@ -108,14 +108,17 @@ def _lower(headers: Any) -> dict[str, str]:
 
 
 def _v1_query(event: dict[str, Any]) -> str:
+    """The query string payload 1.0 gives decoded, encoded again (an unpaired surrogate, which UTF-8
+    cannot encode, comes back as U+FFFD rather than failing the request)."""
     from urllib.parse import urlencode
 
     multi = event.get("multiValueQueryStringParameters")
     if isinstance(multi, dict) and multi:
-        return urlencode([(k, v) for k, values in multi.items() if isinstance(values, list) for v in values])
+        return urlencode([(k, v) for k, values in multi.items() if isinstance(values, list) for v in values],
+                         errors="surrogatepass")
     single = event.get("queryStringParameters")
     if isinstance(single, dict) and single:
-        return urlencode([(k, v) for k, v in single.items() if v is not None])
+        return urlencode([(k, v) for k, v in single.items() if v is not None], errors="surrogatepass")
     return ""
 
 

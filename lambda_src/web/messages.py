@@ -5,10 +5,45 @@ TYPE_CHECKING = False  # typing is not imported at run time: it costs millisecon
 if TYPE_CHECKING:
     from typing import Any
 
-from ..errors import BadRequest, UnsupportedMediaType
+from ..errors import BadRequest, UnsupportedMediaType, excerpt
 from ..json_codec import decode
 
-JSON_TYPES = ("application/json", "application/problem+json")
+JSON_TYPE = "application/json"
+
+
+def is_json(declared: str | None) -> bool:
+    """Whether a Content-Type header declares JSON: ``application/json``, case-insensitive, with at
+    most a ``charset`` parameter of UTF-8 (JSON's only encoding, RFC 8259). A missing header is not JSON.
+    """
+    if declared == JSON_TYPE:  # the common case needs no parsing
+        return True
+    if not declared or not isinstance(declared, str):  # payload 2.0 headers are as the event has them
+        return False
+    kind, _, parameters = declared.partition(";")
+    if kind.strip().lower() != JSON_TYPE:
+        return False
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if parameter.strip() and (name.strip().lower() != "charset"
+                                  or value.strip().strip('"').lower() not in ("utf-8", "utf8")):
+            return False
+    return True
+
+
+def accepts(declared: str | None, content_types: tuple[str, ...]) -> bool:
+    """Whether a body declared ``declared`` is one of ``content_types`` (media types; ``application/json``
+    judged by :func:`is_json`, others by their type alone). A missing Content-Type is never accepted."""
+    if is_json(declared):
+        return JSON_TYPE in content_types
+    kind = declared.split(";", 1)[0].strip().lower() if isinstance(declared, str) else ""
+    return bool(kind) and kind != JSON_TYPE and kind in content_types
+
+
+def unsupported(declared: str | None, expected: str = JSON_TYPE) -> UnsupportedMediaType:
+    """The 415 for a body declared ``declared`` (or not declared at all)."""
+    if not declared:
+        return UnsupportedMediaType(f"A request body needs Content-Type: {expected}")
+    return UnsupportedMediaType(f"Content-Type {excerpt(declared)} is not accepted; send {expected}")
 
 
 class Request:
@@ -62,15 +97,14 @@ class Request:
         return values[0] if values else default
 
     def json(self) -> Any:
-        """The body as JSON. A missing Content-Type counts as JSON; another declared type is a 415."""
+        """The body as JSON: it must be declared ``application/json`` (optionally ``; charset=utf-8``),
+        else a 415, a missing Content-Type included (see :class:`~lambda_src.web.router.HttpApp`)."""
         if self._json is _UNSET:
-            declared = self.headers.get("content-type")
-            if declared and declared != "application/json":  # the common case needs no parsing
-                content_type = str(declared).split(";", 1)[0].strip().lower()
-                if content_type and content_type not in JSON_TYPES and not content_type.endswith("+json"):
-                    raise UnsupportedMediaType(f"Content-Type {content_type!r} is not JSON")
             if not self.body:
                 raise BadRequest("A JSON body is required")
+            declared = self.headers.get("content-type")
+            if not is_json(declared):
+                raise unsupported(declared)
             try:
                 self._json = decode(self.body)
             except (ValueError, UnicodeDecodeError, RecursionError) as error:

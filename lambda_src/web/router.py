@@ -1,10 +1,10 @@
 """Method + path routing with ``{name}`` path parameters, and the one place errors become responses."""
 from __future__ import annotations
 
-from ..errors import HTTPError, MethodNotAllowed, NotFound
+from ..errors import HTTPError, MethodNotAllowed, NotFound, excerpt
 from ..log import logger
 from . import events
-from .messages import Request, Response
+from .messages import JSON_TYPE, Request, Response, accepts, unsupported
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs milliseconds of cold start
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class Router:
         """The route for ``method path`` and its parameters; 404 or 405 (with ``Allow``) otherwise."""
         found = self._find(path)
         if found is None:
-            raise NotFound(f"No route for {path}")
+            raise NotFound(f"No route for {excerpt(path)}")
         _, methods, params = found
         route = methods.get(method)
         if route is None:
@@ -64,17 +64,33 @@ class Router:
         return route, params
 
 
+#: Methods whose body the app checks against ``body_content_types`` before the route runs.
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
 class HttpApp:
     """The HTTP entry point: event → adapter → router → route → response, errors handled here.
 
+    A POST, PUT or PATCH with a body must declare one of ``body_content_types`` (by default
+    ``application/json``, optionally ``; charset=utf-8``), or it gets a 415 before the route runs,
+    a missing Content-Type included. API Gateway (HTTP and REST proxy integrations) and Function
+    URLs pass the client's headers through and add no Content-Type; reading an undeclared body as
+    JSON would accept what a browser sends cross-site without a CORS preflight (no Content-Type
+    with an ArrayBuffer or untyped Blob body; text/plain, form and multipart bodies), which cookie
+    or other ambient credentials would turn into cross-site request forgery. ``application/json``
+    always needs a preflight, which the API's CORS settings decide.
+
     :param max_body_bytes: larger bodies get a 413.
     :param strip_prefixes: custom-domain base paths removed before routing (e.g. ``("/api",)``).
+    :param body_content_types: media types a request body may declare. Default: ``("application/json",)``.
     """
 
-    def __init__(self, *, max_body_bytes: int = 1_048_576, strip_prefixes: Sequence[str] = ()) -> None:
+    def __init__(self, *, max_body_bytes: int = 1_048_576, strip_prefixes: Sequence[str] = (),
+                 body_content_types: Sequence[str] = (JSON_TYPE,)) -> None:
         self.router = Router()
         self.max_body_bytes = max_body_bytes
         self.strip_prefixes = tuple(prefix.rstrip("/") for prefix in strip_prefixes if prefix.strip("/"))
+        self.body_content_types = tuple(kind.strip().lower() for kind in body_content_types)
 
     def route(self, method: str, path: str) -> Callable[[Route], Route]:
         def register(function: Route) -> Route:
@@ -88,6 +104,10 @@ class HttpApp:
         try:
             request = events.parse(event, context, max_body_bytes=self.max_body_bytes, strip_prefixes=self.strip_prefixes)
             route, request.path_params = self.router.match(request.method, request.path)
+            if request.body and request.method in BODY_METHODS:
+                declared = request.headers.get("content-type")
+                if not accepts(declared, self.body_content_types):
+                    raise unsupported(declared, ", ".join(self.body_content_types))
             result = route(request)
             response = result if isinstance(result, Response) else Response(200, result)
         except HTTPError as error:

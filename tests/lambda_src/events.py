@@ -44,6 +44,8 @@ def v1(method: str, path: str, body: Any = None, *, query: dict[str, list[str]] 
     event["multiValueQueryStringParameters"] = query
     event["queryStringParameters"] = {k: v[-1] for k, v in query.items() if v} if query else None
     event["headers"] = {"Host": "abcdef1234.execute-api.eu-west-1.amazonaws.com", **(headers or {})}
+    if body is not None and not any(key.lower() == "content-type" for key in event["headers"]):
+        event["headers"]["Content-Type"] = "application/json"
     event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
     event["body"] = json.dumps(body) if body is not None else None
     return event

@@ -13,6 +13,8 @@ from lambda_src.web.router import HttpApp
 from tests.lambda_src.conftest import FakeContext, load_event
 from tests.lambda_src.events import body_of, v1, v2
 
+JSON = {"content-type": "application/json"}
+
 
 @pytest.fixture
 def app() -> HttpApp:
@@ -71,21 +73,80 @@ class TestEventShapes:
         event["pathParameters"] = {"id": "999"}
         assert body_of(app(event, FakeContext()))["params"] == {"id": "7"}
 
-    def test_missing_content_type_is_json(self, app: HttpApp) -> None:
-        event = v2("POST", "/users", raw_body='{"x": 1}')
-        event["headers"].pop("content-type", None)
-        assert app(event, FakeContext())["statusCode"] == 201
-
     def test_binary_response_is_base64(self, app: HttpApp) -> None:
         response = app(v2("GET", "/binary"), FakeContext())
         assert response["isBase64Encoded"] is True and base64.b64decode(response["body"]) == b"\x00\x01\xff"
+
+
+class TestContentType:
+    """A request body must be declared ``application/json``: a browser sends a cross-site request
+    without a CORS preflight only with no Content-Type (fetch with an ArrayBuffer or untyped Blob
+    body) or text/plain, form or multipart; none of them may reach a route as JSON."""
+
+    @pytest.fixture
+    def calls(self) -> list[str]:
+        return []
+
+    @pytest.fixture
+    def recording_app(self, calls: list[str]) -> HttpApp:
+        app = HttpApp()
+        for method in ("POST", "PUT", "PATCH", "DELETE"):
+            app.route(method, "/things")(lambda request: calls.append(request.method) or Response(204))  # body unread
+        app.route("POST", "/echo")(lambda request: request.json())
+        return app
+
+    @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH"])
+    @pytest.mark.parametrize("content_type", [None, "text/plain", "text/plain;charset=UTF-8",
+                                              "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+                                              "application/json; charset=iso-8859-1", "application/jsonx", ""])
+    def test_a_body_not_declared_json_is_415_before_the_route_runs(self, recording_app: HttpApp, calls: list[str],
+                                                                   method: str, content_type: str | None) -> None:
+        # GIVEN a JSON body sent as a cross-site simple request would (no Content-Type, or a form/text type)
+        event = v2(method, "/things", raw_body='{"delete": "everything"}',
+                   headers={} if content_type is None else {"content-type": content_type})
+        # WHEN it reaches a route (one that does not even read the body)
+        response = recording_app(event, FakeContext())
+        # THEN it is a 415 with the JSON error shape, and the route did not run
+        assert response["statusCode"] == 415 and response["headers"]["content-type"] == "application/json"
+        assert body_of(response)["error"]["code"] == "unsupported_media_type"
+        assert calls == []
+
+    def test_rest_api_v1_without_content_type_is_415(self, recording_app: HttpApp) -> None:
+        event = v1("POST", "/echo", {"a": 1})
+        event["headers"].pop("Content-Type", None)
+        event["multiValueHeaders"].pop("Content-Type", None)
+        assert recording_app(event, FakeContext())["statusCode"] == 415
+
+    @pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",
+                                              "Application/JSON;charset=UTF-8", 'application/json; charset="utf-8"'])
+    def test_json_with_an_optional_utf8_charset_is_read(self, recording_app: HttpApp, content_type: str) -> None:
+        event = v2("POST", "/echo", raw_body='{"a": 1}', headers={"content-type": content_type})
+        response = recording_app(event, FakeContext())
+        assert response["statusCode"] == 200 and body_of(response) == {"a": 1}
+
+    def test_a_request_without_a_body_needs_no_content_type(self, recording_app: HttpApp, calls: list[str]) -> None:
+        assert recording_app(v2("POST", "/things"), FakeContext())["statusCode"] == 204 and calls == ["POST"]
+        assert recording_app(v2("DELETE", "/things"), FakeContext())["statusCode"] == 204
+        assert recording_app(v2("POST", "/echo", raw_body=""), FakeContext())["statusCode"] == 400  # JSON expected
+
+    def test_an_app_may_accept_other_body_types(self, calls: list[str]) -> None:
+        # GIVEN an app that takes PNG uploads besides JSON
+        app = HttpApp(body_content_types=("application/json", "image/png"))
+        app.route("POST", "/upload")(lambda request: Response(201, {"bytes": len(request.body)}))
+        app.route("POST", "/echo")(lambda request: request.json())
+        png = v2("POST", "/upload", raw_body="iVBORw0KGgo=", headers={"content-type": "image/png"})
+        png["isBase64Encoded"] = True
+        # THEN PNG reaches the upload route, but is not JSON for a route reading JSON, and a missing type is still 415
+        assert app(png, FakeContext())["statusCode"] == 201
+        assert app({**png, "rawPath": "/echo"}, FakeContext())["statusCode"] == 415
+        assert app(v2("POST", "/upload", raw_body="x"), FakeContext())["statusCode"] == 415
 
 
 class TestErrors:
     def test_unknown_path_404(self, app: HttpApp) -> None:
         response = app(v2("GET", "/nope"), FakeContext(request_id="r-1"))
         assert response["statusCode"] == 404
-        assert body_of(response) == {"error": {"code": "not_found", "message": "No route for /nope", "requestId": "r-1"}}
+        assert body_of(response) == {"error": {"code": "not_found", "message": "No route for '/nope'", "requestId": "r-1"}}
 
     def test_wrong_method_405_with_allow(self, app: HttpApp) -> None:
         response = app(v2("DELETE", "/users"), FakeContext())
@@ -100,7 +161,7 @@ class TestErrors:
         assert app(v2("POST", "/users", raw_body="x" * 2000, base64_body=True), FakeContext())["statusCode"] == 413
 
     def test_malformed_json_400(self, app: HttpApp) -> None:
-        assert app(v2("POST", "/users", raw_body="{bad"), FakeContext())["statusCode"] == 400
+        assert app(v2("POST", "/users", raw_body="{bad", headers=JSON), FakeContext())["statusCode"] == 400
 
     def test_invalid_base64_400(self, app: HttpApp) -> None:
         event = v2("POST", "/users", raw_body="x")

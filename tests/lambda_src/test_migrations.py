@@ -18,8 +18,8 @@ def applied(dsn: str) -> list[str]:
 
 def test_applies_all_in_order_and_creates_the_app_user() -> None:
     with pg.fresh_database("mig") as dsn:
-        assert migrate.migrate(dsn, app_user="svc_user") == ["0001", "0002", "0003"]
-        assert applied(dsn) == ["0001", "0002", "0003"]
+        assert migrate.migrate(dsn, app_user="svc_user") == ["0001", "0002", "0003", "0004"]
+        assert applied(dsn) == ["0001", "0002", "0003", "0004"]
         with psycopg.connect(dsn) as conn:
             assert conn.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = 'svc_user'").fetchone() == (True,)
             assert conn.execute("SELECT has_table_privilege('svc_user', 'users', 'INSERT')").fetchone() == (True,)
@@ -30,7 +30,7 @@ def test_second_run_is_a_no_op() -> None:
     with pg.fresh_database("mig") as dsn:
         migrate.migrate(dsn)
         assert migrate.migrate(dsn) == []
-        assert applied(dsn) == ["0001", "0002", "0003"]
+        assert applied(dsn) == ["0001", "0002", "0003", "0004"]
 
 
 def test_concurrent_runs_apply_each_migration_once() -> None:
@@ -41,8 +41,8 @@ def test_concurrent_runs_apply_each_migration_once() -> None:
             thread.start()
         for thread in threads:
             thread.join()
-        assert sorted(v for result in results for v in result) == ["0001", "0002", "0003"]
-        assert applied(dsn) == ["0001", "0002", "0003"]
+        assert sorted(v for result in results for v in result) == ["0001", "0002", "0003", "0004"]
+        assert applied(dsn) == ["0001", "0002", "0003", "0004"]
 
 
 def test_failed_migration_rolls_back_and_raises(tmp_path: Path) -> None:
@@ -68,7 +68,7 @@ def test_deploy_time_handler_migrates_as_the_trigger_runs_it(monkeypatch: pytest
         monkeypatch.setenv("DATABASE_URL", dsn)
         monkeypatch.setenv("DB_USER", "app_user")
         # WHEN the trigger invokes it (twice: a deployment with nothing new)
-        assert migrate.handler({}, None) == {"applied": ["0001", "0002", "0003"]}
+        assert migrate.handler({}, None) == {"applied": ["0001", "0002", "0003", "0004"]}
         assert migrate.handler({}, None) == {"applied": []}
 
 
@@ -76,4 +76,4 @@ def test_cli_migrates_database_url(monkeypatch: pytest.MonkeyPatch, capsys: pyte
     with pg.fresh_database("mig") as dsn:
         monkeypatch.setenv("DATABASE_URL", dsn)
         assert migrate.main() == 0
-        assert "applied: 0001, 0002, 0003" in capsys.readouterr().out
+        assert "applied: 0001, 0002, 0003, 0004" in capsys.readouterr().out
