@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -173,7 +174,13 @@ class TestErrors:
         assert app(v2("GET", "/conflict"), FakeContext())["statusCode"] == 409
 
     def test_unexpected_exception_500_reveals_nothing_and_is_logged(self, app: HttpApp, caplog) -> None:  # type: ignore[no-untyped-def]
-        response = app(v2("GET", "/boom"), FakeContext(request_id="r-9"))
+        # the package logger does not propagate once configured: listen on it directly, whatever ran before
+        package_logger = logging.getLogger("lambda_src")
+        package_logger.addHandler(caplog.handler)
+        try:
+            response = app(v2("GET", "/boom"), FakeContext(request_id="r-9"))
+        finally:
+            package_logger.removeHandler(caplog.handler)
         assert response["statusCode"] == 500
         assert body_of(response) == {"error": {"code": "internal_error", "message": "Internal server error", "requestId": "r-9"}}
         assert "ZeroDivision" not in response["body"]
