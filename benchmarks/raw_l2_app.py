@@ -100,9 +100,16 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment, ca_bundle_dir: 
                           ("Sqs", ec2.InterfaceVpcEndpointAwsService.SQS)):
         vpc.add_interface_endpoint(name, service=service, subnets=app_subnets, private_dns_enabled=True,
                                    open=False, security_groups=[endpoint_sg])
+    cluster_sg = ec2.SecurityGroup(data, "ClusterSg", vpc=vpc, allow_all_outbound=False, description="cluster; no egress")
+    proxy_sg = ec2.SecurityGroup(data, "ProxySg", vpc=vpc, allow_all_outbound=False, description="proxy; to the cluster")
+    proxy_sg.add_egress_rule(ec2.Peer.security_group_id(cluster_sg.security_group_id), ec2.Port.tcp(5432),
+                             "the proxy to the cluster")
+    rotation_sg = ec2.SecurityGroup(data, "RotationSg", vpc=vpc, allow_all_outbound=False, description="rotation")
+    rotation_sg.add_egress_rule(ec2.Peer.security_group_id(endpoint_sg.security_group_id), ec2.Port.tcp(443),
+                                "HTTPS to Secrets Manager")
     cluster = rds.DatabaseCluster(
         data, "Cluster", engine=rds.DatabaseClusterEngine.aurora_postgres(version=rds.AuroraPostgresEngineVersion.VER_17_9),
-        vpc=vpc, vpc_subnets=data_subnets,
+        vpc=vpc, vpc_subnets=data_subnets, security_groups=[cluster_sg],
         writer=rds.ClusterInstance.serverless_v2("Writer", auto_minor_version_upgrade=True,
                                                  enable_performance_insights=True,
                                                  performance_insight_retention=rds.PerformanceInsightRetention.DEFAULT),
@@ -114,7 +121,8 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment, ca_bundle_dir: 
         performance_insight_retention=rds.PerformanceInsightRetention.DEFAULT,
         backup=rds.BackupProps(retention=Duration.days(7)), removal_policy=cdk.RemovalPolicy.SNAPSHOT, port=5432)
     secret = cluster.secret
-    rotation = cluster.add_rotation_single_user(automatically_after=Duration.days(30), vpc_subnets=data_subnets)
+    rotation = cluster.add_rotation_single_user(automatically_after=Duration.days(30), vpc_subnets=data_subnets,
+                                                security_group=rotation_sg)
     rotation_app = rotation.node.default_child
     rotation_logs = log_group(rotation, "LogGroup", logs.RetentionDays.ONE_MONTH,
                               log_group_name=f"/aws/lambda/{rotation_app.parameters['functionName']}")
@@ -124,6 +132,7 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment, ca_bundle_dir: 
     proxy_role.add_to_principal_policy(iam.PolicyStatement(actions=["rds-db:connect"], resources=[
         f"arn:aws:rds-db:eu-west-1:123456789012:dbuser:{cluster.cluster_resource_identifier}/app_user"]))
     proxy = rds.DatabaseProxy(data, "Proxy", proxy_target=rds.ProxyTarget.from_cluster(cluster), vpc=vpc, role=proxy_role,
+                              security_groups=[proxy_sg],
                               vpc_subnets=data_subnets, default_auth_scheme=rds.DefaultAuthScheme.IAM_AUTH,
                               iam_auth=True, require_tls=True, max_connections_percent=90,
                               idle_client_timeout=Duration.minutes(30), borrow_timeout=Duration.seconds(5))
@@ -149,7 +158,8 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment, ca_bundle_dir: 
         # the same resources ServerlessFunction makes: own role, log group, tracing policy, egress-limited SG
         security_group = ec2.SecurityGroup(api_stack, f"{name}Sg", vpc=vpc, allow_all_outbound=False,
                                            description=f"Raw-Stateless/{name}: HTTPS out; other egress by grants")
-        security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
+        security_group.add_egress_rule(ec2.Peer.security_group_id(endpoint_sg.security_group_id), ec2.Port.tcp(443),
+                                       "HTTPS to AWS APIs")
         group = log_group(api_stack, f"{name}Logs", logs.RetentionDays.TWO_WEEKS)
         role = iam.Role(api_stack, f"{name}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                         description=f"Execution role of Raw-Stateless/{name}")

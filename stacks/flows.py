@@ -375,8 +375,9 @@ def build_alone(scope: Any, construct: str) -> None:
         ServiceNetwork(scope, "Network")
     elif construct in ("ServerlessDatabase", "DatabaseMigrations"):
         network = ServiceNetwork(scope, "Network")
-        in_vpc = {"vpc": network.vpc, "vpc_subnets": network.app_subnets}
-        database = ServerlessDatabase(scope, "Database", vpc=network.vpc, vpc_subnets=network.data_subnets)
+        in_vpc = network.function_placement
+        database = ServerlessDatabase(scope, "Database", vpc=network.vpc, vpc_subnets=network.data_subnets,
+                                      https_egress=network.https_egress)
         if construct == "ServerlessDatabase":
             database.grant_connect(fn("App", reserved_concurrent_executions=5, **in_vpc))
             database.grant_connect(fn("Reports", reserved_concurrent_executions=2, **in_vpc), db_user="reporting")

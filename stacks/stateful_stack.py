@@ -44,5 +44,6 @@ class StatefulStack(Stack):
         self.database = ServerlessDatabase(self, "Database", vpc=self.network.vpc,
                                            vpc_subnets=self.network.data_subnets,
                                            min_capacity=min_capacity, max_capacity=max_capacity,
-                                           secret_encryption_key=self.secret_key, log_encryption_key=self.log_key)
+                                           secret_encryption_key=self.secret_key, log_encryption_key=self.log_key,
+                                           https_egress=self.network.https_egress)
         self.events_queue = WorkQueue(self, "UserEvents", consumer_timeout=WORKER_TIMEOUT)

@@ -39,7 +39,7 @@ class StatelessStack(Stack):
                  **kwargs: Any) -> None:
         super().__init__(scope, construct_id, description=f"cdk-serverless-postgres example service ({stage}): API", **kwargs)
         network, database = data.network, data.database
-        in_vpc = {"vpc": network.vpc, "vpc_subnets": network.app_subnets}
+        in_vpc = network.function_placement  # App subnets; HTTPS only to the endpoints (anywhere with NAT)
         encrypted_logs = {"log_encryption_key": data.log_key}  # the service's log key (see StatefulStack)
         self.bundle = PythonBundle(source_dir=HANDLER_PACKAGE, cache_dir=bundle_cache_dir)
 

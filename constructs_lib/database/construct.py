@@ -19,6 +19,7 @@ from ..acknowledge import acknowledge
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
 from ..logging_settings import rotation_log_group
+from ..network.egress import inline_peer
 from ..node_values import seconds
 from . import budget, defaults
 from .secret_grants import grant_secret_read
@@ -51,6 +52,8 @@ class ServerlessDatabase(Construct):
     :param log_encryption_key: a customer-managed KMS key for the rotation function's log group.
         Default: none (CloudWatch Logs' own encryption).
     :param rotation_log_retention: retention of the rotation function's log group. Default: one month.
+    :param https_egress: where the rotation function's HTTPS (Secrets Manager) may go: the VPC
+        endpoints' security group without NAT (``ServiceNetwork.https_egress``). Default: anywhere.
     :param removal_policy: Default: SNAPSHOT (a final snapshot is kept when the cluster is deleted).
     :param deletion_protection: Default: True.
     :param proxy_max_connections_percent: share of ``max_connections`` the proxy may use. Default: 90.
@@ -60,7 +63,8 @@ class ServerlessDatabase(Construct):
     :param accept_unbounded_concurrency: allow connected functions without a concurrency bound.
         Default: False (synth fails instead).
 
-    Attributes: ``cluster``, ``proxy``, ``proxy_role`` (with ``rds-db:connect`` on the cluster for each
+    Attributes: ``cluster``, ``proxy``, ``cluster_security_group`` (no egress), ``proxy_security_group``
+    (egress to the cluster's port only), ``proxy_role`` (with ``rds-db:connect`` on the cluster for each
     user granted through :meth:`grant_connect`, and nothing else), ``proxy_users``, ``secret``,
     ``writer``, ``port``, ``database_name``, ``app_db_user``, ``consumers`` (the connection budget entries),
     ``rotation_log_group`` and ``secret_encryption_key`` (or None).
@@ -85,6 +89,7 @@ class ServerlessDatabase(Construct):
         database_insights: rds.DatabaseInsightsMode | None = defaults.DATABASE_INSIGHTS,
         log_encryption_key: kms.IKey | None = defaults.LOG_ENCRYPTION_KEY,
         rotation_log_retention: logs.RetentionDays | None = None,
+        https_egress: ec2.IPeer | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.SNAPSHOT,
         deletion_protection: bool = True,
         proxy_max_connections_percent: int | None = None,
@@ -134,11 +139,23 @@ class ServerlessDatabase(Construct):
         # the writer states the cluster's Performance Insights settings too (CDK warns when it does not)
         insights = {"enable_performance_insights": True,
                     "performance_insight_retention": _INSIGHTS_RETENTION[database_insights.name]} if database_insights else {}
+        # No default egress anywhere: the cluster initiates nothing, the proxy reaches only the
+        # cluster, the rotation function only AWS APIs (https_egress) and the cluster.
+        self.cluster_security_group = ec2.SecurityGroup(
+            self, "ClusterSecurityGroup", vpc=vpc, allow_all_outbound=False,
+            description=f"{self.node.path}: the Aurora cluster; no egress")
+        self.proxy_security_group = ec2.SecurityGroup(
+            self, "ProxySecurityGroup", vpc=vpc, allow_all_outbound=False,
+            description=f"{self.node.path}: the RDS Proxy; egress to the cluster only")
+        # inline (see network.egress): the group's own list then replaces EC2's allow-all default
+        self.proxy_security_group.add_egress_rule(inline_peer(self.cluster_security_group), ec2.Port.tcp(self.port),
+                                                  "the proxy to the cluster")
         self.cluster = rds.DatabaseCluster(
             self, "Cluster",
             engine=rds.DatabaseClusterEngine.aurora_postgres(version=engine_version),
             vpc=vpc,
             vpc_subnets=subnets,
+            security_groups=[self.cluster_security_group],
             writer=rds.ClusterInstance.serverless_v2("Writer", auto_minor_version_upgrade=True, **insights),
             serverless_v2_min_capacity=self.min_capacity,
             serverless_v2_max_capacity=self.max_capacity,
@@ -160,7 +177,13 @@ class ServerlessDatabase(Construct):
         self.writer = self.cluster.node.find_child("Writer")
         self.rotation_log_group: logs.LogGroup | None = None
         if secret_rotation is not None:
-            rotation = self.cluster.add_rotation_single_user(automatically_after=secret_rotation, vpc_subnets=subnets)
+            rotation_security_group = ec2.SecurityGroup(
+                self, "RotationSecurityGroup", vpc=vpc, allow_all_outbound=False,
+                description=f"{self.node.path}: the rotation function of the admin secret, HTTPS to AWS APIs and the cluster")
+            rotation_security_group.add_egress_rule(inline_peer(https_egress or defaults.HTTPS_EGRESS),
+                                                    ec2.Port.tcp(443), "HTTPS to Secrets Manager")
+            rotation = self.cluster.add_rotation_single_user(automatically_after=secret_rotation, vpc_subnets=subnets,
+                                                             security_group=rotation_security_group)
             self.rotation_log_group = rotation_log_group(
                 rotation, retention=rotation_log_retention or defaults.ROTATION_LOG_RETENTION,
                 encryption_key=log_encryption_key)
@@ -174,6 +197,7 @@ class ServerlessDatabase(Construct):
             role=self.proxy_role,
             vpc=vpc,
             vpc_subnets=subnets,
+            security_groups=[self.proxy_security_group],
             default_auth_scheme=rds.DefaultAuthScheme.IAM_AUTH,
             iam_auth=True,
             require_tls=True,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from aws_cdk import Duration
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 
@@ -36,6 +37,8 @@ PROXY_MAX_CONNECTIONS_PERCENT = 90
 PROXY_IDLE_CLIENT_TIMEOUT = Duration.minutes(30)
 PROXY_BORROW_TIMEOUT = Duration.seconds(5)
 CONNECTIONS_PER_CONTAINER = 1
+#: HTTPS egress of the rotation function when nothing narrower is given (Secrets Manager through NAT).
+HTTPS_EGRESS = ec2.Peer.any_ipv4()
 
 # ---- limits checked at synth ------------------------------------------------------------
 #: The Enhanced Monitoring intervals RDS accepts (0, off, is the prop's None).

@@ -15,6 +15,7 @@ from ..acknowledge import acknowledge
 from ..bundling import PythonBundle
 from ..errors import InvalidPropError
 from ..logging_settings import log_group, retention
+from ..network.egress import inline_peer
 from ..node_values import own_path, whole_units
 from . import defaults
 
@@ -56,8 +57,11 @@ class ServerlessFunction(Construct):
     :param vpc: VPC to place the function in. Default: none.
     :param vpc_subnets: subnets in ``vpc``. Default: the VPC's private subnets.
     :param security_groups: Default: a new security group when ``vpc`` is given, allowing outbound
-        HTTPS (AWS APIs through VPC endpoints or NAT) only; ``grant_*`` methods of other constructs
-        add the egress they need (e.g. the database port to the proxy).
+        HTTPS to ``https_egress`` only; ``grant_*`` methods of other constructs add the egress they
+        need (e.g. the database port to the proxy).
+    :param https_egress: where the new security group lets HTTPS (AWS APIs) go: the VPC endpoints'
+        security group when the VPC has no NAT (``ServiceNetwork.https_egress`` gives the right one).
+        Default: anywhere (``0.0.0.0/0``), since a VPC given here may reach AWS APIs through NAT.
     :param description: Default: none.
 
     Attributes: ``function``, ``role``, ``log_group``, ``log_encryption_key`` (or None), ``version`` (or None), ``alias`` (or None),
@@ -94,6 +98,7 @@ class ServerlessFunction(Construct):
         vpc: ec2.IVpc | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
         security_groups: Sequence[ec2.ISecurityGroup] | None = None,
+        https_egress: ec2.IPeer | None = None,
         description: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -137,9 +142,13 @@ class ServerlessFunction(Construct):
             raise InvalidPropError("ServerlessFunction", "function_url_auth_type", "NONE",
                                    "AWS_IAM, or NONE together with allow_public_function_url=True "
                                    "(NONE lets anyone on the internet invoke the function)")
-        if vpc is None and (vpc_subnets is not None or security_groups):
+        if vpc is None and (vpc_subnets is not None or security_groups or https_egress is not None):
             raise InvalidPropError("ServerlessFunction", "vpc", None,
-                                   "a VPC whenever vpc_subnets or security_groups is given")
+                                   "a VPC whenever vpc_subnets, security_groups or https_egress is given")
+        if security_groups and https_egress is not None:
+            raise InvalidPropError("ServerlessFunction", "https_egress", "given with security_groups",
+                                   "https_egress only for the security group this construct creates; "
+                                   "your own security_groups carry their own egress")
 
         # 2. build ----------------------------------------------------------------------
         self.timeout: Duration = timeout
@@ -153,7 +162,9 @@ class ServerlessFunction(Construct):
         if vpc is not None and not security_groups:
             security_group = ec2.SecurityGroup(self, "SecurityGroup", vpc=vpc, allow_all_outbound=False,
                                                description=f"{self.path}: HTTPS out; other egress by grants")
-            security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
+            # inline, so the group's own egress list is never empty (see network.egress)
+            security_group.add_egress_rule(inline_peer(https_egress or defaults.HTTPS_EGRESS), ec2.Port.tcp(443),
+                                           "HTTPS to AWS APIs")
             security_groups = [security_group]
         #: The key encrypting the log group, or None for CloudWatch Logs' own encryption.
         self.log_encryption_key: kms.IKey | None = log_encryption_key

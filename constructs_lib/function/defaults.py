@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from aws_cdk import Duration
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
@@ -18,6 +19,8 @@ SYSTEM_LOG_LEVEL = lambda_.SystemLogLevel.WARN
 TRACING = lambda_.Tracing.ACTIVE
 ALIAS_NAME = "live"
 FUNCTION_URL_AUTH_TYPE = lambda_.FunctionUrlAuthType.AWS_IAM
+#: HTTPS egress of a function in a VPC when nothing narrower is given (AWS APIs through NAT).
+HTTPS_EGRESS = ec2.Peer.any_ipv4()
 
 # Service limits and allowed values (validated at synth).
 MEMORY_SIZE_RANGE_MB = (128, 10240)

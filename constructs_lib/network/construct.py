@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
@@ -11,6 +12,7 @@ from constructs import Construct
 
 from ..errors import InvalidPropError
 from ..logging_settings import log_group, provider_log_group
+from .egress import inline_peer
 from . import defaults
 
 
@@ -36,7 +38,8 @@ class ServiceNetwork(Construct):
     (``defaults.PROVIDER_LOG_RETENTION``) instead of one Lambda would keep forever.
 
     Attributes: ``vpc``, ``app_subnets``, ``data_subnets``, ``endpoints`` (id → endpoint),
-    ``endpoint_security_group``, ``flow_log_group``, ``provider_log_group`` (the default security
+    ``endpoint_security_group``, ``https_egress`` (the endpoints' group without NAT, anywhere with NAT),
+    ``function_placement`` (``vpc``, ``vpc_subnets`` and ``https_egress`` for a ``ServerlessFunction``), ``flow_log_group``, ``provider_log_group`` (the default security
     group provider's, or None when the CDK adds no such function).
     """
 
@@ -92,9 +95,20 @@ class ServiceNetwork(Construct):
                                                          description="Interface endpoints: HTTPS from the VPC")
         self.endpoint_security_group.add_ingress_rule(ec2.Peer.ipv4(cidr or defaults.CIDR), ec2.Port.tcp(443),
                                                       "HTTPS from inside the VPC")
+        #: Where HTTPS from the service's functions may go: only the endpoints without NAT; anywhere
+        #: with NAT, since some AWS APIs have no interface endpoint (the WebSocket management API,
+        #: execute-api @connections, is public only).
+        self.https_egress: ec2.IPeer = (ec2.Peer.any_ipv4() if nat_gateways
+                                        else inline_peer(self.endpoint_security_group))
         self.endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {
             endpoint_id: self.vpc.add_interface_endpoint(endpoint_id, service=service, subnets=self.app_subnets,
                                                          private_dns_enabled=True, open=False,
                                                          security_groups=[self.endpoint_security_group])
             for endpoint_id, service in (*defaults.INTERFACE_ENDPOINTS, *interface_endpoints)
         }
+
+    @property
+    def function_placement(self) -> dict[str, Any]:
+        """Keyword arguments placing a :class:`ServerlessFunction` in the ``App`` subnets with HTTPS
+        egress to :attr:`https_egress` only: ``ServerlessFunction(..., **network.function_placement)``."""
+        return {"vpc": self.vpc, "vpc_subnets": self.app_subnets, "https_egress": self.https_egress}

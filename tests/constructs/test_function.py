@@ -276,3 +276,43 @@ class TestInvalidProps:
         bundle = PythonBundle(source_dir=package, cache_dir=tmp_path / "cache", log=lambda _line: None)
         with pytest.raises(InvalidPropError, match="invalid architecture='x86_64'; allowed: arm64, the architecture the code bundle"):
             build(code=bundle, architecture=lambda_.Architecture.X86_64)
+
+
+class TestHttpsEgress:
+    """A function in a VPC sends HTTPS only where ``https_egress`` says (ServiceNetwork: its endpoints)."""
+
+    def test_network_placement_sends_https_to_the_endpoints_only(self) -> None:
+        from constructs_lib import ServiceNetwork
+
+        stack = new_stack()
+        network = ServiceNetwork(stack, "Net")
+        function = ServerlessFunction(stack, "Fn", code=INLINE, handler="index.handler", **network.function_placement)
+        template = Template.from_stack(stack)
+        own = function.connections.security_groups[0]
+        group = template.find_resources("AWS::EC2::SecurityGroup")[stack.resolve(own.node.default_child.logical_id)]
+        # THEN the group's own egress list (which replaces EC2's allow-all default) is HTTPS to the endpoints
+        assert group["Properties"]["SecurityGroupEgress"] == [{
+            "Description": "HTTPS to AWS APIs",
+            "DestinationSecurityGroupId": stack.resolve(network.endpoint_security_group.security_group_id),
+            "FromPort": 443, "IpProtocol": "tcp", "ToPort": 443}]
+        assert not [r for r in template.find_resources("AWS::EC2::SecurityGroupEgress").values()
+                    if r["Properties"]["GroupId"] == stack.resolve(own.security_group_id)]
+
+    def test_a_network_with_nat_lets_https_go_anywhere(self) -> None:
+        from constructs_lib import ServiceNetwork
+
+        stack = new_stack()
+        network = ServiceNetwork(stack, "Net", nat_gateways=1)
+        assert stack.resolve(network.https_egress.unique_id) == "0.0.0.0/0"
+
+    def test_https_egress_needs_a_vpc_and_no_own_security_groups(self) -> None:
+        with pytest.raises(InvalidPropError) as raised:
+            build(https_egress=ec2.Peer.any_ipv4())
+        assert raised.value.prop == "vpc"
+        stack = new_stack()
+        vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0)
+        own = ec2.SecurityGroup(stack, "Own", vpc=vpc)
+        with pytest.raises(InvalidPropError) as raised:
+            ServerlessFunction(stack, "Fn", code=INLINE, handler="index.handler", vpc=vpc, security_groups=[own],
+                               https_egress=ec2.Peer.any_ipv4())
+        assert raised.value.prop == "https_egress"
