@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 
-from stacks import add_compliance_checks, build_service
+from constructs_lib.compliance import add_checks
+from stacks import build_service
 from stacks.stages import parse_stages
 
 app = cdk.App()
@@ -20,5 +21,5 @@ for stage in parse_stages(app.node.get_context("stages")):
     build_service(app, stage=stage.name, env=cdk.Environment(account=account, region=stage.region),
                   alarm_email=alarm_email, realtime=realtime)
 
-add_compliance_checks(app)
+add_checks(app)
 app.synth()

@@ -35,7 +35,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import triggers
 import jsii
 
-from constructs_lib.acknowledge import acknowledge  # a helper over Validations, not a construct
+from constructs_lib.compliance import acknowledge  # a helper over Validations, not a construct
 
 #: What CloudWatch Logs needs of a log group's key (as constructs_lib writes it).
 _LOGS_KEY_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",

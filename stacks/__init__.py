@@ -1,7 +1,6 @@
 """Stacks of the example service. Stacks only compose constructs from ``constructs_lib``."""
-from .compliance import add_compliance_checks
 from .service import ServiceStacks, build_service
 from .stateful_stack import StatefulStack
 from .stateless_stack import StatelessStack
 
-__all__ = ["ServiceStacks", "StatefulStack", "StatelessStack", "add_compliance_checks", "build_service"]
+__all__ = ["ServiceStacks", "StatefulStack", "StatelessStack", "build_service"]

@@ -9,7 +9,7 @@ from constructs import Construct
 
 from constructs_lib import (DatabaseMigrations, LambdaHttpApi, LambdaWebSocketApi, PythonBundle, QueueWorker,
                             ScheduledTask, ServerlessFunction, ServiceMonitoring)
-from constructs_lib.acknowledge import acknowledge
+from constructs_lib.compliance import acknowledge
 
 from .stateful_stack import WORKER_TIMEOUT, StatefulStack
 

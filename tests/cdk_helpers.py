@@ -48,7 +48,8 @@ class SynthesizedService:
 
 def synthesize_service(outdir: Path, *, with_checks: bool = False, **context: Any) -> SynthesizedService:
     """Build the service as app.py does into ``outdir`` and synthesize it (optionally with cdk-nag)."""
-    from stacks import add_compliance_checks, build_service
+    from constructs_lib.compliance import add_checks
+    from stacks import build_service
     from stacks.stages import parse_stages
 
     app = cdk.App(outdir=str(outdir), context=cdk_context(**context))
@@ -58,7 +59,7 @@ def synthesize_service(outdir: Path, *, with_checks: bool = False, **context: An
                             realtime=realtime)
               for stage in parse_stages(app.node.get_context("stages"))]
     if with_checks:
-        add_compliance_checks(app)
+        add_checks(app)
     assembly = app.synth()
     return SynthesizedService(app=app, stacks=stages[0], assembly=assembly, outdir=outdir, all_stages=stages)
 

@@ -207,10 +207,11 @@ class ServerlessFunction(Construct):
         # 3. wire -----------------------------------------------------------------------
         self.log_group.grant_write(self.role)
         self.tracing_policy = self._enable_tracing(tracing or defaults.TRACING)
-        if runtime is defaults.RUNTIME or runtime.name == defaults.RUNTIME.name:
+        if isinstance(code, PythonBundle) and runtime.name == f"python{code.python_version}":
+            # holds for any code in such a bundle: its binary wheels are built for exactly this Python
             acknowledge(self.function, ("Serverless-LambdaLatestVersion", "AwsSolutions-L1"),
-                        "Python 3.13 is the runtime the handler package and its bundled binary wheels are built "
-                        "and tested for; a newer runtime is a deliberate opt-in through the runtime prop.")
+                        f"The code is a PythonBundle whose binary wheels are built for Python {code.python_version}, "
+                        "the runtime set here; a newer runtime needs the bundle's python_version raised with it.")
 
     def _enable_tracing(self, mode: lambda_.Tracing) -> iam.Policy | None:
         """Set the X-Ray mode, with its grant in a policy of its own.

@@ -16,8 +16,8 @@ from aws_cdk.assertions import Template
 
 from constructs_lib import (LambdaHttpApi, QueueWorker, ScheduledTask, ServerlessFunction, ServiceMonitoring,
                             WorkQueue)
-from constructs_lib.acknowledge import acknowledge
-from stacks.compliance import add_compliance_checks
+from constructs_lib.compliance import acknowledge, acknowledge_each
+from constructs_lib.compliance import add_checks
 from tests.cdk_helpers import PROJECT, cdk_context
 from tests.stacks.scanners import load_skips
 
@@ -63,6 +63,11 @@ def build_every_option(app: cdk.App) -> cdk.Stack:
     fifo_fn = ServerlessFunction(stack, "FifoWorker", code=INLINE, handler="index.handler", publish_alias=True)
     job_fn = ServerlessFunction(stack, "Job", code=INLINE, handler="index.handler", timeout=Duration.minutes(2))
     alias_job_fn = ServerlessFunction(stack, "AliasJob", code=INLINE, handler="index.handler", publish_alias=True)
+    # inline code is the consumer's own: the library leaves the runtime finding to it (see test_compliance)
+    acknowledge_each((fn.function, finding, "This fixture's inline handler is plain Python with no compiled wheels; "
+                      "Python 3.13 is the runtime these construct tests pin.")
+                     for fn in (api_fn, worker_fn, fifo_fn, job_fn, alias_job_fn)
+                     for finding in ("Serverless-LambdaLatestVersion", "AwsSolutions-L1"))
     api = LambdaHttpApi(stack, "Http", function=api_fn)
     key = kms.Key(stack, "QueueKey", enable_key_rotation=True)
     jobs = QueueWorker(stack, "Jobs", function=worker_fn, batch_size=100, max_batching_window=Duration.seconds(5),
@@ -101,7 +106,7 @@ def checked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, cdk.Stack]:
     outdir = tmp_path_factory.mktemp("constructs-nag")
     app = cdk.App(context=cdk_context(), outdir=str(outdir))
     stack = build_every_option(app)
-    add_compliance_checks(app)
+    add_checks(app)
     app.synth()  # raises ValidationFailed listing any unacknowledged cdk-nag finding
     return outdir, stack
 
