@@ -4,6 +4,7 @@
 * With IAM auth the token is minted only for a new connection and cached near its 15 minutes.
 * The connect timeout is the configured one, but never more than the invocation has left (minus a
   margin), so an unreachable database gives the client a 503 with ``Retry-After``, not a Lambda timeout.
+* TCP keepalives notice a peer that vanished silently within seconds (:data:`KEEPALIVES`).
 * TLS to the proxy is required (``sslmode=verify-full``): chain and host name are verified against
   the operating system's CA bundle, found by :mod:`lambda_src.db.tls` (not libpq's ``system``,
   which in the psycopg wheel points at a path Lambda does not have).
@@ -32,6 +33,11 @@ RESPONSE_MARGIN_SECONDS = 1.0
 #: Below this, no connection attempt is made (psycopg would stretch a shorter timeout to 2 s).
 MIN_CONNECT_TIMEOUT_SECONDS = 2
 RETRY_AFTER_SECONDS = 5
+#: TCP keepalives (libpq's own parameters): a peer that vanished without a word (a proxy node gone,
+#: a dropped route) is given up after 10 s of silence plus 3 unanswered probes 5 s apart, instead of
+#: the kernel's 2 h + 9 × 75 s. They do not help with a peer whose kernel still answers while its
+#: process is stuck (a frozen database): :func:`transaction`'s deadline covers that.
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
 
 tokens = TokenCache()
 _connection: psycopg.Connection | None = None
@@ -56,7 +62,7 @@ def _open(remaining_ms: int | None) -> psycopg.Connection:
     timeout = connect_timeout(remaining_ms, settings.connect_timeout_seconds)
     try:
         if settings.database_url:
-            connection = psycopg.connect(settings.database_url, connect_timeout=timeout, autocommit=True)
+            connection = psycopg.connect(settings.database_url, connect_timeout=timeout, autocommit=True, **KEEPALIVES)
         else:
             if not settings.db_host:
                 raise ServiceUnavailable("The database is not configured (DB_HOST or DATABASE_URL)")
@@ -68,7 +74,7 @@ def _open(remaining_ms: int | None) -> psycopg.Connection:
             params = {"host": settings.db_host, "port": settings.db_port, "dbname": settings.db_name,
                       "user": settings.db_user, "password": password, "sslmode": "verify-full",
                       "sslrootcert": tls.root_cert(settings.ssl_root_cert), "autocommit": True,
-                      "application_name": "lambda_src"}
+                      "application_name": "lambda_src", **KEEPALIVES}
 
             def attempt(address: str | None, seconds: int) -> psycopg.Connection:
                 extra = {"hostaddr": address} if address else {}
