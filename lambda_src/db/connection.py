@@ -197,6 +197,13 @@ def remaining_ms(context: Any) -> int | None:
     return int(getter()) if callable(getter) else None
 
 
+def runner(context: Any) -> Callable[[Callable[[Transaction], T]], T]:
+    """:func:`transaction` for the invocation of ``context``: each transaction run through it gets
+    the time left at its start. For code that takes a transaction runner
+    (:func:`lambda_src.events_out.publish_pending`); ``None``: ``DB_TRANSACTION_TIMEOUT``."""
+    return lambda work: transaction(work, remaining_ms=remaining_ms(context))
+
+
 def _after_restore() -> None:
     reset()
 
@@ -220,4 +227,4 @@ def register_snapstart_hooks() -> bool:
 
 register_snapstart_hooks()
 
-__all__ = ["Transaction", "connect_timeout", "get", "remaining_ms", "reset", "tokens", "transaction"]
+__all__ = ["Transaction", "connect_timeout", "get", "remaining_ms", "reset", "runner", "tokens", "transaction"]

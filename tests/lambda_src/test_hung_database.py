@@ -6,6 +6,7 @@ fails the test after the invocation's time instead of hanging the suite.
 """
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -15,13 +16,13 @@ from typing import Any, TypeVar
 
 import pytest
 
-from lambda_src import config, http
+from lambda_src import config, http, schedule, worker
 from lambda_src.db import connection
 from lambda_src.db.deadline import Watchdog, shut_down
 from lambda_src.errors import ServiceUnavailable
 from lambda_src.web.router import HttpApp
 from tests.lambda_src import pg
-from tests.lambda_src.conftest import FakeContext
+from tests.lambda_src.conftest import FakeContext, load_event
 from tests.lambda_src.events import body_of, v2
 
 T = TypeVar("T")
@@ -74,6 +75,25 @@ def within(seconds: float, call: Callable[[], T]) -> T:
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
+
+
+class TickingContext(FakeContext):
+    """A context whose remaining time runs down in real time, as Lambda's does."""
+
+    def __init__(self, remaining_ms: int) -> None:
+        super().__init__(remaining_ms)
+        self._ends = time.monotonic() + remaining_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._ends - time.monotonic()) * 1000))
+
+
+def batch(count: int) -> dict[str, Any]:
+    """An SQS batch of ``count`` user.created messages, ``h1``…"""
+    template = load_event("sqs_batch.json")["Records"][0]
+    return {"Records": [{**template, "messageId": f"h{i}", "body": json.dumps(
+        {"type": "user.created", "user": {"id": i, "email": f"h{i}@example.com", "name": "H"}})}
+        for i in range(1, count + 1)]}
 
 
 def slow_app() -> HttpApp:
@@ -173,6 +193,59 @@ class TestKeepalives:
         # not the kernel's 2 h + 9 × 75 s
         assert keepalive == 1
         assert options == {"TCP_KEEPIDLE": 10, "TCP_KEEPINTVL": 5, "TCP_KEEPCNT": 3}
+
+
+class TestWorkerAndSchedule:
+    def test_a_worker_on_a_hung_database_reports_its_batch_failed_before_its_timeout(self, db: str) -> None:
+        # GIVEN a warm worker container, then the database frozen
+        assert worker.handler(batch(1), FakeContext()) == {"batchItemFailures": []}
+        with frozen_database():
+            # WHEN a batch of three arrives with 4 s to run
+            started = time.monotonic()
+            result = within(4.0, lambda: worker.handler(batch(3), TickingContext(4_000)))
+            elapsed = time.monotonic() - started
+        # THEN the invocation returns in time and every record is reported failed, for redelivery
+        assert [failure["itemIdentifier"] for failure in result["batchItemFailures"]] == ["h1", "h2", "h3"]
+        assert elapsed < 4.0 - connection.RESPONSE_MARGIN_SECONDS / 2
+        # AND the redelivered batch is processed once the database runs again
+        assert worker.handler(batch(3), FakeContext()) == {"batchItemFailures": []}
+
+    def test_an_unavailable_database_fails_the_rest_of_the_batch_at_once(self, db: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        # GIVEN a cold worker container, a frozen database and a 2 s connect timeout
+        monkeypatch.setenv("DB_CONNECT_TIMEOUT", "2")
+        config.reload()
+        connection.reset()
+        with frozen_database():
+            # WHEN a batch of five arrives with 30 s to run
+            started = time.monotonic()
+            result = within(6.0, lambda: worker.handler(batch(5), TickingContext(30_000)))
+            elapsed = time.monotonic() - started
+        # THEN one connect attempt decides for the batch: all five are failed after about 2 s,
+        # not after five attempts of 2 s each
+        assert len(result["batchItemFailures"]) == 5
+        assert elapsed < 2 * 2, elapsed
+
+    def test_the_schedule_on_a_hung_database_fails_before_its_timeout(self, db: str) -> None:
+        # GIVEN a warm container, then the database frozen
+        assert http.handler(v2("GET", "/health"), FakeContext())["statusCode"] == 200
+        with frozen_database():
+            # WHEN the daily job starts with 3 s to run THEN it raises (the scheduler retries it) in time
+            started = time.monotonic()
+            with pytest.raises(ServiceUnavailable):
+                within(3.0, lambda: schedule.handler(load_event("scheduled_event.json"), TickingContext(3_000)))
+            assert time.monotonic() - started < 3.0 - connection.RESPONSE_MARGIN_SECONDS / 2
+        # AND its retry runs the job
+        assert "day" in schedule.handler(load_event("scheduled_event.json"), FakeContext())
+
+    def test_a_runner_bound_to_an_invocation_gives_each_transaction_the_time_left(self, db: str) -> None:
+        # GIVEN a warm container and a runner for an invocation with 2.5 s left (as publish_pending takes)
+        assert connection.transaction(lambda tx: tx.one("SELECT 1")) == (1,)
+        run = connection.runner(TickingContext(2_500))
+        # WHEN a statement outlasts it THEN it is cut at that invocation's deadline
+        started = time.monotonic()
+        with pytest.raises(ServiceUnavailable):
+            within(2.5, lambda: run(lambda tx: tx.one("SELECT pg_sleep(4)")))
+        assert time.monotonic() - started < 2.0
 
 
 class TestWatchdog:
