@@ -18,6 +18,8 @@ class Config:
     ``DB_NAME``/``DB_USER``     database, and the IAM-authenticated application user     app, app_user
     ``AWS_REGION``              signing region of the IAM token (set by Lambda)          us-east-1
     ``DB_CONNECT_TIMEOUT``      seconds, further capped by the invocation's time left    3
+    ``DB_TRANSACTION_TIMEOUT``  seconds for a transaction whose caller gives no time     5
+                                left (with it: that time less a margin for the response)
     ``DB_SSL_ROOT_CERT``        CA bundle for the proxy's certificate                    OS bundle
     ``MAX_BODY_BYTES``          larger request bodies get a 413                          1 MiB
     ``QUEUE_URL``               where user events are published; unset: not published    unset
@@ -32,6 +34,7 @@ class Config:
     """
 
     __slots__ = ("database_url", "db_host", "db_port", "db_name", "db_user", "region", "connect_timeout_seconds",
+                 "transaction_timeout_seconds",
                  "max_body_bytes", "queue_url", "strip_prefixes", "ssl_root_cert", "log_level",
                  "db_admin_secret_arn", "db_admin_host", "db_admin_ssl_root_cert", "snap_start")
 
@@ -43,6 +46,8 @@ class Config:
         self.db_user = env.get("DB_USER", "app_user")
         self.region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION", "us-east-1")
         self.connect_timeout_seconds = float(env.get("DB_CONNECT_TIMEOUT", "3"))
+        #: The deadline of a transaction run without the invocation's remaining time.
+        self.transaction_timeout_seconds = float(env.get("DB_TRANSACTION_TIMEOUT", "5"))
         self.max_body_bytes = int(env.get("MAX_BODY_BYTES", "1048576"))
         self.queue_url: str | None = env.get("QUEUE_URL") or None
         self.strip_prefixes = tuple(p.strip() for p in env.get("BASE_PATHS", "").split(",") if p.strip())

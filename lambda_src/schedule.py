@@ -31,8 +31,12 @@ def scheduled_time(event: Any) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def run_job(when: datetime, remaining_ms: int | None = None) -> dict[str, Any]:
-    """Run the job for ``when``; returns its result, or ``{"skipped": True}`` when it already ran."""
+def run_job(when: datetime, context: Any = None) -> dict[str, Any]:
+    """Run the job for ``when``; returns its result, or ``{"skipped": True}`` when it already ran.
+
+    Each transaction ends before the invocation of ``context`` would (a hung database raises
+    :class:`~lambda_src.errors.ServiceUnavailable`: the scheduler retries); without a context,
+    ``DB_TRANSACTION_TIMEOUT`` bounds each."""
 
     def work(tx: db.Transaction) -> dict[str, Any]:
         claimed = tx.one("INSERT INTO job_runs (job, scheduled_time) VALUES (%s, %s) ON CONFLICT DO NOTHING RETURNING 1",
@@ -51,15 +55,15 @@ def run_job(when: datetime, remaining_ms: int | None = None) -> dict[str, Any]:
                    (json.dumps(result), JOB, when))
         return result
 
-    result = db.transaction(work, remaining_ms=remaining_ms)
+    result = db.transaction(work, remaining_ms=db.remaining_ms(context))
     if not result.get("skipped"):
-        result["published"] = events_out.publish_pending(db.transaction)
+        result["published"] = events_out.publish_pending(db.runner(context))
     return result
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Raise on failure, so the scheduler's retry policy and DLQ take over."""
     when = scheduled_time(event)
-    result = run_job(when, db.remaining_ms(context))
+    result = run_job(when, context)
     logger.info("scheduled job finished", extra={"job": JOB, "scheduledTime": when.isoformat(), **result})
     return result

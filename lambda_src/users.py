@@ -83,7 +83,7 @@ def register(app: HttpApp) -> None:
             return user, user_json
 
         user, user_json = _unique_email(lambda: db.transaction(work, remaining_ms=db.remaining_ms(request.context)))
-        _publish_quietly(user)
+        _publish_quietly(user, request.context)
         return Response(201, user_json, {"content-type": "application/json", "location": f"/users/{user['id']}"})
 
     @app.route("GET", "/users")
@@ -133,7 +133,7 @@ def register(app: HttpApp) -> None:
         return Response(204)
 
 
-def _publish_quietly(user: dict[str, Any]) -> None:
+def _publish_quietly(user: dict[str, Any], context: Any) -> None:
     """Try to send outbox events now (failures are left to the scheduled sweep).
 
     With a queue, the worker announces the user on the ``users`` WebSocket channel; without one
@@ -144,7 +144,7 @@ def _publish_quietly(user: dict[str, Any]) -> None:
 
     try:
         if config.load().queue_url:
-            events_out.publish_pending(db.transaction, limit=10)
+            events_out.publish_pending(db.runner(context), limit=10)
         else:
             from . import realtime
 

@@ -8,7 +8,10 @@ Each record is processed in its own transaction together with the record of its 
   failing to the dead-letter queue;
 * on a FIFO queue, records after a failure are reported failed too, preserving order in the group;
 * with less than :data:`MIN_REMAINING_MS` left, the records not yet started are reported failed
-  (SQS redelivers them) rather than risking a timeout, which would fail the whole batch.
+  (SQS redelivers them) rather than risking a timeout, which would fail the whole batch;
+* each record's transaction ends before the invocation would, even on a hung database; once the
+  database is unavailable (it did not answer in time, or could not be reached), the records not yet
+  started are reported failed at once instead of each waiting in turn.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .db import connection as db
-from .errors import excerpt
+from .errors import ServiceUnavailable, excerpt
 from .json_codec import decode as _decode
 from .log import logger
 
@@ -111,6 +114,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             continue
         try:
             process_record(record, message_id, remaining_ms)
+        except ServiceUnavailable:
+            logger.warning("database unavailable: the rest of the batch is left to redelivery",
+                           extra={"messageId": message_id})
+            failures.append({"itemIdentifier": message_id})
+            fail_rest = True
         except MalformedMessage as error:
             logger.warning("malformed message", extra={"messageId": message_id, "error": str(error)})
             failures.append({"itemIdentifier": message_id})

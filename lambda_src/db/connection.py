@@ -4,14 +4,19 @@
 * With IAM auth the token is minted only for a new connection and cached near its 15 minutes.
 * The connect timeout is the configured one, but never more than the invocation has left (minus a
   margin), so an unreachable database gives the client a 503 with ``Retry-After``, not a Lambda timeout.
+* TCP keepalives notice a peer that vanished silently within seconds (:data:`KEEPALIVES`).
 * TLS to the proxy is required (``sslmode=verify-full``): chain and host name are verified against
   the operating system's CA bundle, found by :mod:`lambda_src.db.tls` (not libpq's ``system``,
   which in the psycopg wheel points at a path Lambda does not have).
-* :func:`transaction` runs work in a transaction; a connection found broken on its first statement
-  is replaced once and the work retried.
+* :func:`transaction` runs work in a transaction within a deadline (the invocation's remaining
+  time less a margin): a database that stops answering, or a statement running long, is a 503 with
+  ``Retry-After`` before Lambda's timeout, without pinning the RDS Proxy connection or adding a
+  round trip (:mod:`lambda_src.db.deadline`); a connection found broken on its first statement is
+  replaced once and the work retried.
 """
 from __future__ import annotations
 
+import time
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs milliseconds of cold start
 
@@ -27,11 +32,17 @@ if TYPE_CHECKING:
     import psycopg
 
     T = TypeVar("T")
-#: Time kept back from the invocation's remaining time for the request after connecting.
+#: Time kept back from the invocation's remaining time to answer: a connect and a transaction's
+#: deadline both end this long before the invocation would.
 RESPONSE_MARGIN_SECONDS = 1.0
 #: Below this, no connection attempt is made (psycopg would stretch a shorter timeout to 2 s).
 MIN_CONNECT_TIMEOUT_SECONDS = 2
 RETRY_AFTER_SECONDS = 5
+#: TCP keepalives (libpq's own parameters): a peer that vanished without a word (a proxy node gone,
+#: a dropped route) is given up after 10 s of silence plus 3 unanswered probes 5 s apart, instead of
+#: the kernel's 2 h + 9 × 75 s. They do not help with a peer whose kernel still answers while its
+#: process is stuck (a frozen database): :func:`transaction`'s deadline covers that.
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
 
 tokens = TokenCache()
 _connection: psycopg.Connection | None = None
@@ -56,7 +67,7 @@ def _open(remaining_ms: int | None) -> psycopg.Connection:
     timeout = connect_timeout(remaining_ms, settings.connect_timeout_seconds)
     try:
         if settings.database_url:
-            connection = psycopg.connect(settings.database_url, connect_timeout=timeout, autocommit=True)
+            connection = psycopg.connect(settings.database_url, connect_timeout=timeout, autocommit=True, **KEEPALIVES)
         else:
             if not settings.db_host:
                 raise ServiceUnavailable("The database is not configured (DB_HOST or DATABASE_URL)")
@@ -68,7 +79,7 @@ def _open(remaining_ms: int | None) -> psycopg.Connection:
             params = {"host": settings.db_host, "port": settings.db_port, "dbname": settings.db_name,
                       "user": settings.db_user, "password": password, "sslmode": "verify-full",
                       "sslrootcert": tls.root_cert(settings.ssl_root_cert), "autocommit": True,
-                      "application_name": "lambda_src"}
+                      "application_name": "lambda_src", **KEEPALIVES}
 
             def attempt(address: str | None, seconds: int) -> psycopg.Connection:
                 extra = {"hostaddr": address} if address else {}
@@ -124,21 +135,48 @@ class Transaction:
 
 
 def transaction(work: Callable[[Transaction], T], *, remaining_ms: int | None = None) -> T:
-    """Run ``work`` in a transaction (committed on return, rolled back on error).
+    """Run ``work`` in a transaction (committed on return, rolled back on error), within a deadline.
+
+    The deadline is ``remaining_ms`` (the invocation's time left, when the caller passes it) less
+    :data:`RESPONSE_MARGIN_SECONDS`, else ``DB_TRANSACTION_TIMEOUT``. It covers everything: a
+    connect, BEGIN, every statement, COMMIT. Past it the connection's socket is shut down
+    (:mod:`lambda_src.db.deadline` says why on the client, and how that avoids RDS Proxy pinning),
+    the connection is dropped and :class:`ServiceUnavailable` (503, ``Retry-After``) is raised: a
+    database that hangs costs the request a 503, never the function's timeout. Should the deadline
+    strike just after COMMIT returned, the result stands and only the connection is dropped.
 
     If the reused connection turns out to be broken before any statement succeeded (the database
     restarted, the proxy closed an idle client, ``pg_terminate_backend``), it is replaced once and
-    ``work`` runs again; nothing had been done, so nothing is done twice.
+    ``work`` runs again, in what is left of the same deadline; nothing had been done, so nothing is
+    done twice.
     """
     import psycopg
 
+    from .deadline import watchdog
+
+    started = time.monotonic()
+    if remaining_ms is None:
+        deadline = started + config.load().transaction_timeout_seconds
+    else:
+        deadline = started + remaining_ms / 1000 - RESPONSE_MARGIN_SECONDS
+    if deadline <= started:
+        raise ServiceUnavailable("Not enough time left for the database", retry_after=RETRY_AFTER_SECONDS)
     for attempt in (1, 2):
-        connection = get(remaining_ms)
+        left_ms = None if remaining_ms is None else remaining_ms - int((time.monotonic() - started) * 1000)
+        connection = get(left_ms)
         tx = Transaction(connection)
+        watchdog.arm(connection.pgconn.socket, deadline)
         try:
             with connection.transaction():
-                return work(tx)
-        except psycopg.OperationalError:
+                result = work(tx)
+        except Exception as error:
+            if watchdog.disarm():
+                logger.warning("the database did not answer in time: connection dropped",
+                               extra={"budgetMs": round((deadline - started) * 1000), "statements": tx.statements})
+                reset()
+                raise ServiceUnavailable(retry_after=RETRY_AFTER_SECONDS) from None
+            if not isinstance(error, psycopg.OperationalError):
+                raise
             if attempt == 1 and tx.statements == 0 and (connection.closed or connection.broken):
                 logger.info("replacing a broken database connection")
                 reset()
@@ -147,6 +185,9 @@ def transaction(work: Callable[[Transaction], T], *, remaining_ms: int | None = 
                 reset()
                 raise ServiceUnavailable(retry_after=RETRY_AFTER_SECONDS) from None
             raise
+        if watchdog.disarm():  # struck after COMMIT returned: the work is done, the connection is not
+            reset()
+        return result
     raise AssertionError("unreachable")
 
 
@@ -154,6 +195,13 @@ def remaining_ms(context: Any) -> int | None:
     """Milliseconds the invocation has left, when running under Lambda (or the local runtime)."""
     getter = getattr(context, "get_remaining_time_in_millis", None)
     return int(getter()) if callable(getter) else None
+
+
+def runner(context: Any) -> Callable[[Callable[[Transaction], T]], T]:
+    """:func:`transaction` for the invocation of ``context``: each transaction run through it gets
+    the time left at its start. For code that takes a transaction runner
+    (:func:`lambda_src.events_out.publish_pending`); ``None``: ``DB_TRANSACTION_TIMEOUT``."""
+    return lambda work: transaction(work, remaining_ms=remaining_ms(context))
 
 
 def _after_restore() -> None:
@@ -179,4 +227,4 @@ def register_snapstart_hooks() -> bool:
 
 register_snapstart_hooks()
 
-__all__ = ["Transaction", "connect_timeout", "get", "remaining_ms", "reset", "tokens", "transaction"]
+__all__ = ["Transaction", "connect_timeout", "get", "remaining_ms", "reset", "runner", "tokens", "transaction"]
