@@ -91,6 +91,9 @@ def _open(remaining_ms: int | None) -> psycopg.Connection:
         logger.warning("database connect failed", extra={"error": str(error).splitlines()[0] if str(error) else "",
                                                          "timeoutSeconds": timeout})
         raise ServiceUnavailable(retry_after=RETRY_AFTER_SECONDS) from None
+    # Never prepare statements on the server: psycopg would after a query's 5th run, and a session
+    # holding a prepared statement is pinned by RDS Proxy ("Avoiding pinning an RDS Proxy").
+    connection.prepare_threshold = None
     connections_opened += 1
     return connection
 

@@ -137,3 +137,16 @@ def test_request_path_never_imports_boto3_or_eagerly_psycopg(db: str) -> None:
     assert completed.returncode == 0, completed.stderr
     # THEN boto3 and botocore were never imported
     assert completed.stdout.strip().splitlines()[-1] == '[201, 200, []]'
+
+
+class TestNoPinning:
+    """RDS Proxy pins a client to one database connection when the session holds a prepared statement
+    ("Avoiding pinning an RDS Proxy"); psycopg prepares a query on the server after its 5th run."""
+
+    def test_a_query_run_many_times_leaves_no_prepared_statement(self, db: str) -> None:
+        # GIVEN the container's connection through the proxy stand-in
+        # WHEN the same parameterised query runs ten times, as a warm container would
+        for n in range(10):
+            assert connection.transaction(lambda tx: tx.one("SELECT %s::int + 1", (n,)))[0] == n + 1
+        # THEN the session holds no server-side prepared statement
+        assert connection.transaction(lambda tx: tx.one("SELECT count(*) FROM pg_prepared_statements"))[0] == 0
