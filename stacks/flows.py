@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from constructs_lib.contract import At, ExternalRole, Flow, Fmt, OtherAccount, Role, Service, Templates
+from constructs_lib.contract import Anonymous, At, ExternalRole, Flow, Fmt, OtherAccount, Role, Service, Templates
 from constructs_lib.contract.flows import Value
 
 DOCS = {
@@ -38,6 +38,7 @@ DOCS = {
     "sqs_tls": "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-security-best-practices.html#enforce-encryption-data-in-transit",
     "sns_tls": "https://docs.aws.amazon.com/sns/latest/dg/sns-security-best-practices.html#enforce-encryption-data-in-transit",
     "manage": "https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-control-access-iam.html",
+    "api_iam": "https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-access-control-iam.html",
     "trigger": "https://docs.aws.amazon.com/lambda/latest/dg/lambda-api-permissions-ref.html",
     "flowlogs": "https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html",
     "assume": "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-service.html",
@@ -150,6 +151,9 @@ def service_flows(realtime: bool = False) -> list[Flow]:
             "arn:{partition}:execute-api:{region}:{account}:otherapi/$default/$default")),
             ("lambda:InvokeFunction",), function("ApiFunction").attr("Arn"), (), DOCS["api"], allowed=False,
             label=("another API", "API function")),
+        Flow("anyone, unsigned → HTTP API", Anonymous(), ("execute-api:Invoke",), Fmt(
+            "arn:{partition}:execute-api:{region}:{account}:{0}/$default/GET/users/1", (HTTP_API,)), ("resource",),
+            DOCS["api_iam"], label=("anyone, unsigned", "HTTP API")),
         # ---- database ---------------------------------------------------------------------------
         *[Flow(f"{functions[name]} → proxy as {APP_USER}", role_of(name), ("rds-db:connect",), proxy_user(APP_USER),
                ("identity",), DOCS["iam_db"], label=(functions[name], "RDS Proxy")) for name in connecting],
@@ -292,6 +296,9 @@ def service_flows(realtime: bool = False) -> list[Flow]:
     ]
     if realtime:
         flows += [
+            Flow("anyone, unsigned → connect to the WebSocket API", Anonymous(), ("execute-api:Invoke",), Fmt(
+                "arn:{partition}:execute-api:{region}:{account}:{0}/live/$connect", (WEBSOCKET_API,)), ("resource",),
+                DOCS["manage"], label=("anyone, unsigned", "WebSocket API")),
             *[Flow(f"WebSocket API {route} → WebSocket function", Service("apigateway.amazonaws.com", Fmt(
                 "arn:{partition}:execute-api:{region}:{account}:{0}/live/" + route, (WEBSOCKET_API,))),
                 ("lambda:InvokeFunction",), function("WebSocketFunction").attr("Arn"), ("resource",), DOCS["ws"],
@@ -468,6 +475,9 @@ def _alone_flows(construct: str) -> list[Flow]:
             Flow("another API → Fn", Service("apigateway.amazonaws.com", Fmt(
                 "arn:{partition}:execute-api:{region}:{account}:otherapi/$default/$default", (), ALONE)),
                 ("lambda:InvokeFunction",), _alone_function("Fn").attr("Arn"), (), DOCS["api"], allowed=False),
+            Flow("anyone, unsigned → Api", Anonymous(), ("execute-api:Invoke",), Fmt(
+                "arn:{partition}:execute-api:{region}:{account}:{0}/$default/GET/x", (alone_api,), ALONE),
+                ("resource",), DOCS["api_iam"]),
         ],
         "WorkQueue": [
             *_logs_and_tracing("Worker"), *_logs_and_tracing("Producer"),
@@ -514,6 +524,9 @@ def _alone_flows(construct: str) -> list[Flow]:
                 "arn:{partition}:execute-api:{region}:{account}:{0}/live/" + route, (ws_api,), ALONE)),
                 ("lambda:InvokeFunction",), _alone_function("Fn").attr("Arn"), ("resource",), DOCS["ws"])
               for route in ("$connect", "$disconnect", "$default")],
+            Flow("anyone, unsigned → connect to Ws", Anonymous(), ("execute-api:Invoke",), Fmt(
+                "arn:{partition}:execute-api:{region}:{account}:{0}/live/$connect", (ws_api,), ALONE),
+                ("resource",), DOCS["manage"]),
             Flow("Fn → ManageConnections", _alone_role("Fn"), ("execute-api:ManageConnections",), Fmt(
                 "arn:{partition}:execute-api:{region}:{account}:{0}/live/POST/@connections/c1=", (ws_api,), ALONE),
                 ("identity",), DOCS["manage"]),
