@@ -182,17 +182,21 @@ def test_websocket_client_receives_a_broadcast_that_an_http_request_triggered(lo
 
     from websockets.asyncio.client import connect
 
+    from lambda_src.local.api_auth import LocalIamAuthorizer
+
     http_port, ws_port = local_stack
+    sign, address = LocalIamAuthorizer().sign, f"ws://127.0.0.1:{ws_port}/"
 
     async def scenario() -> tuple[Any, Any, Any]:
-        async with connect(f"ws://127.0.0.1:{ws_port}/") as listener, connect(f"ws://127.0.0.1:{ws_port}/") as other:
+        async with connect(address, additional_headers=sign("GET", address)) as listener, \
+                connect(address, additional_headers=sign("GET", address)) as other:
             await listener.send(json.dumps({"action": "subscribe", "channel": "users"}))
             subscribed = json.loads(await asyncio.wait_for(listener.recv(), 10))
             await other.send("{not json")
             error = json.loads(await asyncio.wait_for(other.recv(), 10))
-            request = urllib.request.Request(f"http://127.0.0.1:{http_port}/users", method="POST",
-                                             data=json.dumps({"email": "live@example.com", "name": "Live"}).encode(),
-                                             headers={"content-type": "application/json"})
+            url, body = f"http://127.0.0.1:{http_port}/users", json.dumps({"email": "live@example.com", "name": "Live"}).encode()
+            request = urllib.request.Request(url, method="POST", data=body, headers=sign(
+                "POST", url, body=body, headers={"content-type": "application/json"}))
             await asyncio.get_running_loop().run_in_executor(None, lambda: urllib.request.urlopen(request).read())
             announced = json.loads(await asyncio.wait_for(listener.recv(), 10))
             return subscribed, error, announced
@@ -209,3 +213,30 @@ def test_websocket_client_receives_a_broadcast_that_an_http_request_triggered(lo
 
         time.sleep(0.1)
     assert rows(db, "SELECT count(*) FROM ws_connections") == [(0,)]
+
+
+def test_an_unsigned_websocket_handshake_is_refused_before_the_function_runs(local_stack, db: str) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    from lambda_src.local.api_auth import LOCAL_CALLER, LocalIamAuthorizer
+
+    # GIVEN the local WebSocket API, IAM-authorized on $connect as deployed
+    _, ws_port = local_stack
+    address = f"ws://127.0.0.1:{ws_port}/"
+
+    async def handshake(headers: dict[str, str]) -> int:
+        try:
+            async with connect(address, additional_headers=headers):
+                return 101
+        except InvalidStatus as refused:
+            return refused.response.status_code
+
+    # WHEN a client connects without signing, or signed with another secret  THEN 403, and no connection is recorded
+    assert asyncio.run(handshake({})) == 403
+    assert asyncio.run(handshake(LocalIamAuthorizer(replace(LOCAL_CALLER, secret_key="guess")).sign("GET", address))) == 403
+    assert rows(db, "SELECT count(*) FROM ws_connections") == [(0,)]
+    # AND a signed handshake opens a connection
+    assert asyncio.run(handshake(LocalIamAuthorizer().sign("GET", address))) == 101
