@@ -1,7 +1,7 @@
 """End to end through the local dev server (``make dev``): GET /users/{id} over 5,000 requests.
 
-The real path: HTTP → payload 2.0 event → Lambda Runtime API → awslambdaric worker process →
-handler → embedded PostgreSQL. Reports p50/p99 latency and requests per second. For reference it
+The real path: HTTP (SigV4-signed, checked as the API's IAM authorization) → payload 2.0 event →
+Lambda Runtime API → awslambdaric worker process → handler → embedded PostgreSQL. Reports p50/p99 latency and requests per second. For reference it
 also runs the same requests against the in-process worker (no Runtime API hop).
 """
 from __future__ import annotations
@@ -20,6 +20,7 @@ REQUESTS = int(os.environ.get("BENCH_E2E_REQUESTS", "5000"))
 
 
 def run(worker_kind: str, url: str) -> tuple[float, float, float]:
+    from lambda_src.local.api_auth import LocalIamAuthorizer
     from lambda_src.local.runtime_api import InProcessWorker, RicWorker
     from lambda_src.local.server import HANDLER, make_server
 
@@ -27,19 +28,22 @@ def run(worker_kind: str, url: str) -> tuple[float, float, float]:
     server = make_server(worker, port=0, timeout=10)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1])
+    base, sign = f"http://127.0.0.1:{server.server_address[1]}", LocalIamAuthorizer().sign
     try:
-        connection.request("POST", "/users", json.dumps({"email": f"e2e-{worker_kind}@example.com", "name": "E"}),
-                           {"content-type": "application/json"})
+        body = json.dumps({"email": f"e2e-{worker_kind}@example.com", "name": "E"}).encode()
+        connection.request("POST", "/users", body, sign("POST", f"{base}/users", body=body,
+                                                        headers={"content-type": "application/json"}))
         user = json.loads(connection.getresponse().read())
         path = f"/users/{user['id']}"
+        signed = sign("GET", base + path)  # valid for five minutes: signed once, as the clock of the run allows
         for _ in range(50):  # warm up
-            connection.request("GET", path)
+            connection.request("GET", path, headers=signed)
             connection.getresponse().read()
         latencies = []
         started = time.perf_counter()
         for _ in range(REQUESTS):
             begin = time.perf_counter()
-            connection.request("GET", path)
+            connection.request("GET", path, headers=signed)
             response = connection.getresponse()
             response.read()
             latencies.append((time.perf_counter() - begin) * 1000)

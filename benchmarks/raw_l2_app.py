@@ -17,6 +17,7 @@ import aws_cdk as cdk
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
@@ -188,6 +189,7 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment, ca_bundle_dir: 
                             {"STAGE": "dev", **db_environment, "QUEUE_URL": events.queue_url}, 20)
     connect(api_function)
     api = apigwv2.HttpApi(api_stack, "Api", create_default_stage=False, description="HTTP API of Raw-Stateless/HttpApi",
+                          default_authorizer=authorizers.HttpIamAuthorizer(),
                           default_integration=integrations.HttpLambdaIntegration(
                               "Integration", api_function, payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0))
     stage = apigwv2.HttpStage(api_stack, "Stage", http_api=api, stage_name="$default", auto_deploy=True,
@@ -299,7 +301,6 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment, ca_bundle_dir: 
     dashboard.add_widgets(*(cloudwatch.GraphWidget(title=alarm_id, left=[metric], width=6, height=5)
                             for alarm_id, metric, _threshold in metrics))
     dashboard.add_widgets(cloudwatch.AlarmStatusWidget(alarms=alarms, width=24, title="Alarms"))
-    _acknowledge(api, "The example users API is public on purpose.", "AwsSolutions-APIG4")
     for fn in (api_function, migrate):
         _acknowledge(fn, "Invoked synchronously: failures return to the caller.", "Serverless-LambdaDLQ")
     cdk.CfnOutput(api_stack, "ApiUrl", value=stage.url, description="Base URL of the HTTP API")

@@ -24,6 +24,7 @@ async def run(url: str) -> None:
 
     from lambda_src import config, realtime
     from lambda_src.db import connection
+    from lambda_src.local.api_auth import LocalIamAuthorizer
     from lambda_src.local.runtime_api import InProcessWorker
     from lambda_src.local.server import WEBSOCKET_HANDLER, local_function_env
     from lambda_src.local.websocket_gateway import LocalWebSocketGateway
@@ -36,8 +37,9 @@ async def run(url: str) -> None:
     connection.reset()
     started = time.perf_counter()
     clients = []
-    for _ in range(CONNECTIONS):
-        clients.append(await connect(f"ws://127.0.0.1:{gateway.port}/", max_queue=4))
+    address = f"ws://127.0.0.1:{gateway.port}/"
+    for _ in range(CONNECTIONS):  # each handshake SigV4-signed, as IAM authorization on $connect requires
+        clients.append(await connect(address, max_queue=4, additional_headers=LocalIamAuthorizer().sign("GET", address)))
     connect_seconds = time.perf_counter() - started
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("INSERT INTO ws_subscriptions (connection_id, channel) SELECT connection_id, 'bench' FROM ws_connections")

@@ -42,6 +42,19 @@ class BadRequest(HTTPError):
     status, code, default_message = HTTPStatus.BAD_REQUEST, "bad_request", "Bad request"
 
 
+class Unauthorized(HTTPError):
+    """No caller the API verified: the route needs one (IAM, JWT or a Lambda authorizer in front)."""
+
+    status, code, default_message = (HTTPStatus.UNAUTHORIZED, "unauthorized",
+                                     "This route needs an authenticated caller")
+
+
+class Forbidden(HTTPError):
+    """A verified caller of a kind the route does not serve."""
+
+    status, code, default_message = HTTPStatus.FORBIDDEN, "forbidden", "This caller may not use this route"
+
+
 class NotFound(HTTPError):
     status, code, default_message = HTTPStatus.NOT_FOUND, "not_found", "Not found"
 

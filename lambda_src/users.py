@@ -1,4 +1,12 @@
-"""The example service: users CRUD on PostgreSQL, with cursor pagination and a created-user event."""
+"""The example service: users CRUD on PostgreSQL, with cursor pagination and a created-user event.
+
+Who gets what: a user record holds a person's email and bio, so every ``/users`` route serves IAM
+callers only, the services and operators whose IAM policy the account lets call the API (the
+example's API is IAM-authorized). Without an authenticated caller a route answers 401 before it
+reads anything; an end user's token (a JWT or Lambda authorizer in front) gets 403, because nothing
+in a record says whose it is: serving such callers takes an owner column and a filter on the
+token's ``sub``. ``GET /health`` is public: it reports the database's state and nothing else.
+"""
 from __future__ import annotations
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs milliseconds of cold start
@@ -16,6 +24,8 @@ from .web.validation import Field, ascii_int, validate
 FIELDS = {"email": Field(email=True, max_length=254), "name": Field(max_length=200),
           "bio": Field(required=False, min_length=0, max_length=2000)}
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+#: The callers the users routes serve (see the module docstring).
+USERS_CALLERS = ("iam",)
 #: Timestamps leave the database as fixed-width ISO 8601 UTC text (``2026-11-22T09:30:00.000000Z``):
 #: one format for every row (``datetime.isoformat`` drops zero microseconds and follows the session
 #: time zone), and no datetime built and formatted per value on the request path.
@@ -66,12 +76,12 @@ def _unique_email(work: Any) -> Any:
 def register(app: HttpApp) -> None:
     """Add the users routes (and ``/health``) to ``app``."""
 
-    @app.route("GET", "/health")
+    @app.route("GET", "/health", public=True)
     def health(request: Request) -> dict[str, Any]:
         db.transaction(lambda tx: tx.one("SELECT 1"), remaining_ms=db.remaining_ms(request.context))
         return {"status": "ok", "database": "ok"}
 
-    @app.route("POST", "/users")
+    @app.route("POST", "/users", callers=USERS_CALLERS)
     def create_user(request: Request) -> Response:
         fields = validate(request.json(), FIELDS)
 
@@ -86,7 +96,7 @@ def register(app: HttpApp) -> None:
         _publish_quietly(user, request.context)
         return Response(201, user_json, {"content-type": "application/json", "location": f"/users/{user['id']}"})
 
-    @app.route("GET", "/users")
+    @app.route("GET", "/users", callers=USERS_CALLERS)
     def list_users(request: Request) -> dict[str, Any]:
         limit = ascii_int(request.query_value("limit", str(DEFAULT_LIMIT)) or "", max_digits=3)
         if limit is None or not 1 <= limit <= MAX_LIMIT:
@@ -98,7 +108,7 @@ def register(app: HttpApp) -> None:
         items = [_user(row) for row in rows[:limit]]
         return {"items": items, "nextCursor": _encode_cursor(items[-1]["id"]) if len(rows) > limit else None}
 
-    @app.route("GET", "/users/{id}")
+    @app.route("GET", "/users/{id}", callers=USERS_CALLERS)
     def get_user(request: Request) -> dict[str, Any]:
         user_id = _user_id(request)
         row = db.transaction(lambda tx: tx.one(f"SELECT {_COLUMNS} FROM users WHERE id = %s", (user_id,)),
@@ -120,10 +130,10 @@ def register(app: HttpApp) -> None:
             raise NotFound(f"No user {user_id}")
         return _user(row)
 
-    app.route("PUT", "/users/{id}")(lambda request: update(request, partial=False))
-    app.route("PATCH", "/users/{id}")(lambda request: update(request, partial=True))
+    app.route("PUT", "/users/{id}", callers=USERS_CALLERS)(lambda request: update(request, partial=False))
+    app.route("PATCH", "/users/{id}", callers=USERS_CALLERS)(lambda request: update(request, partial=True))
 
-    @app.route("DELETE", "/users/{id}")
+    @app.route("DELETE", "/users/{id}", callers=USERS_CALLERS)
     def delete_user(request: Request) -> Response:
         user_id = _user_id(request)
         row = db.transaction(lambda tx: tx.one("DELETE FROM users WHERE id = %s RETURNING id", (user_id,)),

@@ -1,7 +1,9 @@
 """WebSocket entry point: ``lambda_src.websocket.handler`` (API Gateway WebSocket API).
 
-``$connect`` and ``$disconnect`` keep ``ws_connections`` up to date (a stale row is removed on
-disconnect, and by broadcasts that meet a 410). Messages are JSON frames ``{"action": …}``
+``$connect`` lets in only a caller the API authenticated (IAM on ``$connect``, the construct's
+default, or a Lambda authorizer): without one it answers 401 and API Gateway refuses the handshake,
+whatever the API in front is set to. ``$connect`` and ``$disconnect`` keep ``ws_connections`` up to
+date (a stale row is removed on disconnect, and by broadcasts that meet a 410). Messages are JSON frames ``{"action": …}``
 routed like HTTP routes; a malformed frame, an unknown action or an oversized message gets an
 error message sent to that client only, and nothing else happens.
 
@@ -16,6 +18,7 @@ from . import realtime
 from .db import connection as db
 from .errors import BadRequest, HTTPError, NotFound, PayloadTooLarge, excerpt
 from .log import logger
+from .web.caller import caller_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,10 +29,14 @@ CHANNEL = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
 
 
 class WebSocketApp:
-    """Routes WebSocket events: connect, disconnect and actions chosen by the ``action`` field."""
+    """Routes WebSocket events: connect, disconnect and actions chosen by the ``action`` field.
 
-    def __init__(self) -> None:
+    :param public: let a connection in without an authenticated caller. Default: False (401).
+    """
+
+    def __init__(self, *, public: bool = False) -> None:
         self.actions: dict[str, Any] = {}
+        self.public = public
 
     def action(self, name: str):  # type: ignore[no-untyped-def]
         def register(function):  # type: ignore[no-untyped-def]
@@ -44,6 +51,9 @@ class WebSocketApp:
         connection_id = request_context["connectionId"]
         event_type = request_context.get("eventType")
         if event_type == "CONNECT":
+            if not self.public and caller_of(event) is None:
+                logger.warning("connection refused: no authenticated caller", extra={"connectionId": connection_id})
+                return {"statusCode": 401}
             db.transaction(lambda tx: tx.execute("INSERT INTO ws_connections (connection_id) VALUES (%s) "
                                                  "ON CONFLICT DO NOTHING", (connection_id,)))
             return {"statusCode": 200}

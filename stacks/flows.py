@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from constructs_lib.contract import At, ExternalRole, Flow, Fmt, OtherAccount, Role, Service, Templates
+from constructs_lib.contract import Anonymous, At, ExternalRole, Flow, Fmt, OtherAccount, Role, Service, Templates
 from constructs_lib.contract.flows import Value
 
 DOCS = {
@@ -38,6 +38,7 @@ DOCS = {
     "sqs_tls": "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-security-best-practices.html#enforce-encryption-data-in-transit",
     "sns_tls": "https://docs.aws.amazon.com/sns/latest/dg/sns-security-best-practices.html#enforce-encryption-data-in-transit",
     "manage": "https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-control-access-iam.html",
+    "api_iam": "https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-access-control-iam.html",
     "trigger": "https://docs.aws.amazon.com/lambda/latest/dg/lambda-api-permissions-ref.html",
     "flowlogs": "https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html",
     "assume": "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-service.html",
@@ -75,6 +76,12 @@ TRIGGER_PROVIDER = At(STATELESS, "AWSCDK.TriggerCustomResourceProviderCustomReso
 DEFAULT_SG_PROVIDER = At(STATEFUL, "Custom::VpcRestrictDefaultSGCustomResourceProvider/Handler", "AWS::Lambda::Function")
 WEBSOCKET_API = At(STATELESS, "WebSocketApi/Api", "AWS::ApiGatewayV2::Api")
 HTTP_API = At(STATELESS, "HttpApi/Api", "AWS::ApiGatewayV2::Api")
+WEBSOCKET_CONNECT = Fmt("arn:{partition}:execute-api:{region}:{account}:{0}/live/$connect", (WEBSOCKET_API,))
+
+
+def api_route(method: str, path: str) -> Fmt:
+    """What a caller of the example's HTTP API asks execute-api:Invoke on: ``$default`` stage, method, path."""
+    return Fmt("arn:{partition}:execute-api:{region}:{account}:{0}/$default/" + method + path, (HTTP_API,))
 
 #: The example's functions: construct id -> label in the chart.
 FUNCTIONS = {"ApiFunction": "API function", "WorkerFunction": "worker", "ScheduleFunction": "schedule function",
@@ -150,6 +157,15 @@ def service_flows(realtime: bool = False) -> list[Flow]:
             "arn:{partition}:execute-api:{region}:{account}:otherapi/$default/$default")),
             ("lambda:InvokeFunction",), function("ApiFunction").attr("Arn"), (), DOCS["api"], allowed=False,
             label=("another API", "API function")),
+        # IAM authorization: a signed caller whose identity policy allows execute-api:Invoke, and no one else
+        Flow("operator → HTTP API", OPERATOR, ("execute-api:Invoke",), api_route("DELETE", "/users/1"), ("identity",),
+             DOCS["api_iam"], label=("operator", "HTTP API")),
+        Flow("anyone, unsigned → HTTP API", Anonymous(), ("execute-api:Invoke",), api_route("GET", "/users/1"), (),
+             DOCS["api_iam"], allowed=False, label=("anyone, unsigned", "HTTP API")),
+        Flow("a role without execute-api:Invoke → HTTP API", role_of("WorkerFunction"), ("execute-api:Invoke",),
+             api_route("GET", "/users/1"), (), DOCS["api_iam"], allowed=False, label=("worker", "HTTP API")),
+        Flow("another account → HTTP API", OtherAccount(), ("execute-api:Invoke",), api_route("GET", "/users/1"), (),
+             DOCS["api_iam"], allowed=False, label=("another account", "HTTP API")),
         # ---- database ---------------------------------------------------------------------------
         *[Flow(f"{functions[name]} → proxy as {APP_USER}", role_of(name), ("rds-db:connect",), proxy_user(APP_USER),
                ("identity",), DOCS["iam_db"], label=(functions[name], "RDS Proxy")) for name in connecting],
@@ -292,6 +308,14 @@ def service_flows(realtime: bool = False) -> list[Flow]:
     ]
     if realtime:
         flows += [
+            Flow("operator → connect to the WebSocket API", OPERATOR, ("execute-api:Invoke",), WEBSOCKET_CONNECT,
+                 ("identity",), DOCS["manage"], label=("operator", "WebSocket API")),
+            Flow("anyone, unsigned → connect to the WebSocket API", Anonymous(), ("execute-api:Invoke",),
+                 WEBSOCKET_CONNECT, (), DOCS["manage"], allowed=False, label=("anyone, unsigned", "WebSocket API")),
+            Flow("broadcaster → connect to the WebSocket API", role_of("WorkerFunction"), ("execute-api:Invoke",),
+                 WEBSOCKET_CONNECT, (), DOCS["manage"], allowed=False, label=("worker", "WebSocket API")),
+            Flow("another account → connect to the WebSocket API", OtherAccount(), ("execute-api:Invoke",),
+                 WEBSOCKET_CONNECT, (), DOCS["manage"], allowed=False, label=("another account", "WebSocket API")),
             *[Flow(f"WebSocket API {route} → WebSocket function", Service("apigateway.amazonaws.com", Fmt(
                 "arn:{partition}:execute-api:{region}:{account}:{0}/live/" + route, (WEBSOCKET_API,))),
                 ("lambda:InvokeFunction",), function("WebSocketFunction").attr("Arn"), ("resource",), DOCS["ws"],
@@ -358,7 +382,7 @@ def build_alone(scope: Any, construct: str) -> None:
     if construct == "ServerlessFunction":
         fn("Fn")
     elif construct == "LambdaHttpApi":
-        LambdaHttpApi(scope, "Api", function=fn("Fn"), authorization="NONE")
+        LambdaHttpApi(scope, "Api", function=fn("Fn")).grant_invoke(fn("Reader"), method="GET", path="/users/*")
     elif construct == "WorkQueue":
         queue = WorkQueue(scope, "Events", encryption_key=kms.Key(scope, "QueueKey", enable_key_rotation=True))
         QueueWorker(scope, "EventsWorker", function=fn("Worker", timeout=Duration.seconds(30)), queue=queue)
@@ -370,7 +394,9 @@ def build_alone(scope: Any, construct: str) -> None:
         monitoring.monitor_function(fn("Fn"), "Fn")
     elif construct == "LambdaWebSocketApi":
         function = fn("Fn")
-        LambdaWebSocketApi(scope, "Ws", function=function, authorization="NONE").grant_manage_connections(function)
+        api = LambdaWebSocketApi(scope, "Ws", function=function)
+        api.grant_manage_connections(function)
+        api.grant_connect(fn("Client"))
     elif construct == "ServiceNetwork":
         ServiceNetwork(scope, "Network")
     elif construct in ("ServerlessDatabase", "DatabaseMigrations"):
@@ -455,6 +481,11 @@ def _alone_flows(construct: str) -> list[Flow]:
     topic = At(ALONE, "Monitoring/AlarmTopic", "AWS::SNS::Topic")
     ws_api = At(ALONE, "Ws/Api", "AWS::ApiGatewayV2::Api")
     schedule = At(ALONE, "Nightly/Schedule", "AWS::Scheduler::Schedule")
+    ws_connect = Fmt("arn:{partition}:execute-api:{region}:{account}:{0}/live/$connect", (ws_api,), ALONE)
+
+    def alone_route(method: str, path: str) -> Fmt:
+        return Fmt("arn:{partition}:execute-api:{region}:{account}:{0}/$default/" + method + path, (alone_api,), ALONE)
+
     tables: dict[str, list[Flow]] = {
         "ServerlessFunction": [
             *_logs_and_tracing("Fn"),
@@ -469,6 +500,15 @@ def _alone_flows(construct: str) -> list[Flow]:
             Flow("another API → Fn", Service("apigateway.amazonaws.com", Fmt(
                 "arn:{partition}:execute-api:{region}:{account}:otherapi/$default/$default", (), ALONE)),
                 ("lambda:InvokeFunction",), _alone_function("Fn").attr("Arn"), (), DOCS["api"], allowed=False),
+            *_logs_and_tracing("Reader"),
+            Flow("Reader → GET /users/1", _alone_role("Reader"), ("execute-api:Invoke",), alone_route("GET", "/users/1"),
+                 ("identity",), DOCS["api_iam"]),
+            Flow("Reader → DELETE /users/1", _alone_role("Reader"), ("execute-api:Invoke",),
+                 alone_route("DELETE", "/users/1"), (), DOCS["api_iam"], allowed=False),
+            Flow("anyone, unsigned → Api", Anonymous(), ("execute-api:Invoke",), alone_route("GET", "/users/1"), (),
+                 DOCS["api_iam"], allowed=False),
+            Flow("Fn → Api", _alone_role("Fn"), ("execute-api:Invoke",), alone_route("GET", "/users/1"), (),
+                 DOCS["api_iam"], allowed=False),
         ],
         "WorkQueue": [
             *_logs_and_tracing("Worker"), *_logs_and_tracing("Producer"),
@@ -515,6 +555,13 @@ def _alone_flows(construct: str) -> list[Flow]:
                 "arn:{partition}:execute-api:{region}:{account}:{0}/live/" + route, (ws_api,), ALONE)),
                 ("lambda:InvokeFunction",), _alone_function("Fn").attr("Arn"), ("resource",), DOCS["ws"])
               for route in ("$connect", "$disconnect", "$default")],
+            *_logs_and_tracing("Client"),
+            Flow("Client → connect to Ws", _alone_role("Client"), ("execute-api:Invoke",), ws_connect, ("identity",),
+                 DOCS["manage"]),
+            Flow("anyone, unsigned → connect to Ws", Anonymous(), ("execute-api:Invoke",), ws_connect, (),
+                 DOCS["manage"], allowed=False),
+            Flow("Fn → connect to Ws", _alone_role("Fn"), ("execute-api:Invoke",), ws_connect, (), DOCS["manage"],
+                 allowed=False),
             Flow("Fn → ManageConnections", _alone_role("Fn"), ("execute-api:ManageConnections",), Fmt(
                 "arn:{partition}:execute-api:{region}:{account}:{0}/live/POST/@connections/c1=", (ws_api,), ALONE),
                 ("identity",), DOCS["manage"]),

@@ -21,6 +21,18 @@ class StatelessStack(Stack):
     """Functions, the HTTP API, the queue worker, the schedule, alarms and the migration trigger.
     Holds no data: safe to destroy.
 
+    Who may call: both APIs use IAM authorization (the constructs' default). Every request to the
+    HTTP API, and every WebSocket handshake, is signed with SigV4 by a principal of this account
+    whose IAM policy allows ``execute-api:Invoke`` on it: a service's role granted with
+    ``http_api.grant_invoke`` (or ``websocket_api.grant_connect``), or an operator. An unsigned
+    request is refused by API Gateway before any function runs. IAM rather than JWT because the
+    users API is a back-office API of people's emails and bios, called by services and operators
+    that already hold AWS credentials: it needs no identity provider (JWT needs an issuer: a Cognito
+    user pool or an outside one, with its own sign-up, passwords and MFA to secure), it is decided by
+    the same IAM policies the deploy contract proves, and the handler still refuses a request that
+    arrives without an IAM caller. An app for end users would take JWT (``authorization="JWT"``)
+    and give each token's ``sub`` its own record only.
+
     :param stage: the deployment stage (``dev``, ``prod``…).
     :param data: the stateful stack whose network, database and queue the functions use.
     :param alarm_email: subscribed to the alarm topic. Default: none.
@@ -48,7 +60,9 @@ class StatelessStack(Stack):
             timeout=Duration.seconds(10), reserved_concurrent_executions=20,
             environment={"STAGE": stage}, description="Users API", **in_vpc, **encrypted_logs)
         database.grant_connect(self.api_function)
-        self.http_api = LambdaHttpApi(self, "HttpApi", function=self.api_function, **encrypted_logs)
+        # IAM: signed requests from principals allowed execute-api:Invoke (see the class docstring)
+        self.http_api = LambdaHttpApi(self, "HttpApi", function=self.api_function, authorization="IAM",
+                                      **encrypted_logs)
         data.events_queue.grant_send_to(self.api_function)
 
         # user.created events: the API writes them to the outbox and sends them; the worker records audit rows
@@ -79,7 +93,7 @@ class StatelessStack(Stack):
                 **encrypted_logs)
             database.grant_connect(self.websocket_function)
             self.websocket_api = LambdaWebSocketApi(self, "WebSocketApi", function=self.websocket_function,
-                                                    **encrypted_logs)
+                                                    authorization="IAM", **encrypted_logs)
             for broadcaster in (self.api_function, self.worker_function):
                 self.websocket_api.grant_manage_connections(broadcaster)
             CfnOutput(self, "WebSocketUrl", value=self.websocket_api.url, description="wss:// URL of the WebSocket API")
@@ -107,17 +121,11 @@ class StatelessStack(Stack):
         self._acknowledge_findings()
 
     def _acknowledge_findings(self) -> None:
-        acknowledge(self.http_api.api, "AwsSolutions-APIG4",
-                    "The example users API is public on purpose so it can be tried with curl; LambdaHttpApi's "
-                    "authorization prop (IAM, JWT or LAMBDA) secures a real service.")
         for function in (self.api_function, self.migrate_function):
             acknowledge(function.function, "Serverless-LambdaDLQ",
                         "Invoked synchronously (HTTP API, CloudFormation trigger): failures return to the caller, "
                         "so an asynchronous dead-letter queue would never receive anything.")
         if self.websocket_api is not None and self.websocket_function is not None:
-            acknowledge(self.websocket_api.api, "AwsSolutions-APIG4",
-                        "The example users channel is public so a browser can try it; LambdaWebSocketApi's "
-                        "authorization prop (IAM or a Lambda authorizer on $connect) secures a real one.")
             acknowledge(self.websocket_function.function, "Serverless-LambdaDLQ",
                         "Invoked synchronously by the WebSocket API: a failure returns to API Gateway, so an "
                         "asynchronous dead-letter queue would never receive anything.")

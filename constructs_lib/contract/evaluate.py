@@ -12,7 +12,9 @@ the KMS key-policy rules (https://docs.aws.amazon.com/kms/latest/developerguide/
    service principal has no identity policy: the resource policy alone decides, so its conditions on
    ``aws:SourceAccount``/``aws:SourceArn`` are what keeps another account's alarm out);
 4. a KMS key is used only if its key policy allows: directly, or by naming the account root,
-   which delegates to the caller's identity policy.
+   which delegates to the caller's identity policy;
+5. an anonymous (unsigned) request has no identity policy and no account: only a resource policy
+   statement for everyone (``"*"``) lets it in.
 
 Action and resource matching is moto's ``IAMPolicyStatement`` (actions compared case-insensitively,
 as IAM does), with its wildcard match done by the standard library's ``fnmatch``: moto's own turns
@@ -40,7 +42,8 @@ class EvaluationError(ValueError):
 
 @dataclass(frozen=True)
 class Principal:
-    """Who calls: an IAM role (``arn``) or an AWS service (``service``), in ``account``."""
+    """Who calls: an IAM role (``arn``) or an AWS service (``service``), in ``account``; or, with
+    ``anonymous``, anyone sending an unsigned request (no account, no identity)."""
 
     account: str
     arn: str | None = None
@@ -48,10 +51,15 @@ class Principal:
     #: Identity statements the templates cannot hold (a role of another account, or of an AWS-published
     #: application); None: read the role's policies from the templates.
     assumed_identity: tuple[dict[str, Any], ...] | None = None
+    anonymous: bool = False
+
+    def __post_init__(self) -> None:
+        if self.anonymous and (self.arn or self.service or self.account or self.assumed_identity):
+            raise ValueError("an anonymous principal has no account, ARN, service or identity policy")
 
     @property
     def name(self) -> str:
-        return self.service or self.arn or "?"
+        return "anonymous" if self.anonymous else self.service or self.arn or "?"
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,10 @@ def decide(policies: Policies, request: Request) -> Decision:
         if statement.effect == "Allow" and _applies(statement, request, context, principal):
             (delegated if _names_account_only(statement, principal) else direct).append(statement.id)
     kind = "kms" if is_key else "resource"
+    if principal.anonymous:
+        if direct:
+            return Decision(True, f"the {kind} policy allows everyone, unsigned requests included", {kind: tuple(direct)})
+        return Decision(False, "an unsigned request is allowed only by a resource policy statement for everyone")
     if principal.service is None and principal.account != resource_account:
         if by_identity and (direct or delegated):
             return Decision(True, "cross-account: identity and resource policy allow",
@@ -157,6 +169,8 @@ def _principal_matches(element: Any, principal: Principal) -> bool:
         for value in values if isinstance(values, list) else [values]:
             if kind == "AWS" and value == "*":
                 return True  # {"AWS": "*"} is "*": everyone, services included
+            if principal.anonymous:
+                continue  # nothing but "*" names an unsigned caller
             if kind == "AWS" and principal.service is None and (
                     value == principal.arn or value in (principal.account, _root(principal.account))):
                 return True
@@ -186,7 +200,9 @@ def _account_of(arn: str, default: str) -> str:
 
 def _context(request: Request) -> dict[str, str]:
     """The request context: keys are case-insensitive, so they are kept lower-cased."""
-    context = {"aws:securetransport": "true", "aws:principalaccount": request.principal.account}
+    context = {"aws:securetransport": "true"}
+    if not request.principal.anonymous:
+        context["aws:principalaccount"] = request.principal.account
     if request.principal.arn:
         context["aws:principalarn"] = request.principal.arn
     if request.principal.service:

@@ -1,7 +1,7 @@
 """Runtime flows, declared as data, and decided against synthesized templates.
 
 A :class:`Flow` says who calls (:class:`Role`, :class:`Service`, :class:`OtherAccount`,
-:class:`ExternalRole`), which actions on which resource, which documents must allow it (identity
+:class:`ExternalRole`, :class:`Anonymous`), which actions on which resource, which documents must allow it (identity
 policy, resource policy, KMS key policy), the AWS page that states the requirement, and whether it
 must be allowed or must be proven denied. Resources are named by construct path (:class:`At`), so a
 flow whose caller or resource is missing from the templates fails instead of passing vacuously.
@@ -165,7 +165,19 @@ class ExternalRole:
         return {}
 
 
-Caller = Role | Service | OtherAccount | ExternalRole
+@dataclass(frozen=True)
+class Anonymous:
+    """Anyone on the internet sending an unsigned request: no account, no identity policy. Only a
+    resource policy statement for everyone lets it in (an API route without authorization is one)."""
+
+    def principal(self, templates: Templates) -> Principal:
+        return Principal(account="", anonymous=True)
+
+    def context(self, templates: Templates) -> dict[str, str]:
+        return {}
+
+
+Caller = Role | Service | OtherAccount | ExternalRole | Anonymous
 
 
 def _account(templates: Templates) -> str:

@@ -4,8 +4,9 @@
   inline ``Policies`` and its AWS-managed policies (their published documents, below);
 - resource policies: ``AWS::SQS::QueuePolicy``, ``AWS::SNS::TopicPolicy``,
   ``AWS::SecretsManager::ResourcePolicy``, ``AWS::Lambda::Permission`` (turned into the statement
-  Lambda adds to the function's policy), a role's trust policy (for ``sts:AssumeRole``), and a KMS
-  key's key policy;
+  Lambda adds to the function's policy), a role's trust policy (for ``sts:AssumeRole``), a KMS
+  key's key policy, and, for an API Gateway v2 route without authorization, the statement it
+  amounts to (see :meth:`Policies._route`);
 - encryption: which customer-managed key encrypts a topic, queue, secret or log group, so a flow
   to it is also decided against that key's policy.
 
@@ -124,6 +125,8 @@ class Policies:
             arn = self.templates.attribute(resource, "Arn")
             self.key_arns.add(arn)
             self.resource[arn] += _statements(where, resolve(props["KeyPolicy"]))
+        elif kind == "AWS::ApiGatewayV2::Route":
+            self._route(resource, resolve(props))
         elif kind == "AWS::Lambda::Permission":
             target = function_arn(self.templates, stack, resolve(props["FunctionName"]))
             self.resource[_unqualified(target)].append(Statement(f"{where}#0", _permission_statement(
@@ -135,6 +138,39 @@ class Policies:
             self._encrypted(stack, resource, None, resolve(props["KmsKeyId"]))
         elif kind == "AWS::Logs::LogGroup" and props.get("KmsKeyId"):
             self._encrypted(stack, resource, "Arn", resolve(props["KmsKeyId"]), self.log_keys)
+
+    def _route(self, resource: Any, props: dict[str, Any]) -> None:
+        """A route without authorization (``AuthorizationType`` NONE, CloudFormation's default) lets
+        anyone invoke it, signed or not: it is recorded as the resource-policy statement that would
+        say so, on the API (``arn:aws:execute-api:<region>:<account>:<api id>``), so a flow from an
+        anonymous caller is decided like any other. An HTTP API route covers what its key matches
+        (``$default``: every method and path, an over-approximation beside more specific routes that
+        are authorized: a denial is never proven wrongly). On a WebSocket API only ``$connect`` is
+        authorized; the other routes are reached over a connection it let in, so they add nothing.
+        IAM routes add nothing (the caller's identity policy decides; HTTP and WebSocket APIs have no
+        resource policy), and JWT or Lambda-authorizer routes refuse an unsigned request without a token.
+        """
+        if props.get("AuthorizationType", "NONE") != "NONE":
+            return
+        api_id, key = str(props["ApiId"]), str(props["RouteKey"])
+        apis = [api for api in self.templates.resources(resource.stack)
+                if api.type == "AWS::ApiGatewayV2::Api" and self.templates.attribute(api, None) == api_id]
+        if len(apis) != 1:
+            raise TemplateError(f"{resource.stack}/{resource.logical_id}: route of API {api_id}, not in its stack")
+        if apis[0].properties.get("ProtocolType") == "WEBSOCKET":
+            if key != "$connect":
+                return
+            pattern = key
+        elif key == "$default":
+            pattern = "*"
+        else:
+            method, _, path = key.partition(" ")
+            pattern = ("*" if method == "ANY" else method) + "/".join(
+                "*" if part.startswith("{") else part for part in path.split("/"))
+        api = f"arn:{PARTITION}:execute-api:{self.templates.region(resource.stack)}:" \
+              f"{self.templates.account(resource.stack)}:{api_id}"
+        self.resource[api].append(Statement(f"{resource.stack}/{resource.logical_id}#0", {
+            "Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": f"{api}/*/{pattern}"}))
 
     def _encrypted(self, stack: str, resource: Any, attribute: str | None, key: str,
                    into: dict[str, str] | None = None) -> None:
@@ -193,5 +229,10 @@ def _unqualified(function: str) -> str:
 
 
 def resource_owner(arn: str) -> str:
-    """The ARN whose resource policy governs a request on ``arn`` (a function's, for a version or alias)."""
-    return _unqualified(arn) if arn.startswith(f"arn:{PARTITION}:lambda:") else arn
+    """The ARN whose resource policy governs a request on ``arn``: a function's, for a version or
+    alias; an API's (``…:execute-api:<region>:<account>:<api id>``), for a stage, route or connection."""
+    if arn.startswith(f"arn:{PARTITION}:lambda:"):
+        return _unqualified(arn)
+    if arn.startswith(f"arn:{PARTITION}:execute-api:"):
+        return arn.split("/", 1)[0]
+    return arn

@@ -10,6 +10,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -29,12 +30,20 @@ class LambdaHttpApi(Construct):
     to its own log group. The integration invokes the function's alias when it has one, and the
     invoke permission is scoped to this API.
 
+    Secure by default: every route needs IAM authorization, as a Function URL does. A caller signs
+    its request with SigV4 and needs ``execute-api:Invoke`` on the API in its identity policy
+    (:meth:`grant_invoke`); an unsigned request gets API Gateway's 403 and never reaches the
+    function. HTTP APIs have no resource policy, so callers are principals of this account.
+
     :param function: the :class:`ServerlessFunction` serving every request. Required. Its timeout
         must be at most 30 s, the HTTP API integration limit.
     :param throttle_rate_limit: steady requests per second on the default route. Default: 100.
     :param throttle_burst_limit: request burst on the default route. Default: 200.
     :param cors: CORS preflight settings. Default: no CORS.
-    :param authorization: ``"NONE"``, ``"IAM"``, ``"JWT"`` or ``"LAMBDA"``. Default: ``"NONE"``.
+    :param authorization: ``"IAM"``, ``"JWT"``, ``"LAMBDA"`` or ``"NONE"``. Default: ``"IAM"``.
+    :param allow_public: must be True to use ``"NONE"``, which makes every route public: anyone on the
+        internet can call it without signing anything, run the function (and its bill) up to the
+        stage's throttle limits, and read whatever it returns. Only with ``"NONE"``. Default: False.
     :param jwt_issuer: the issuer URL, required for ``"JWT"``.
     :param jwt_audience: accepted audiences, required (non-empty) for ``"JWT"``.
     :param authorizer_function: the function deciding each request, required for ``"LAMBDA"``
@@ -45,7 +54,7 @@ class LambdaHttpApi(Construct):
         the statement CloudWatch Logs needs). Default: none (CloudWatch Logs' own encryption).
 
     Attributes: ``api``, ``stage``, ``integration``, ``access_log_group``, ``authorizer`` (or None),
-    ``url`` (the stage URL).
+    ``authorization``, ``url`` (the stage URL). Methods: :meth:`grant_invoke`.
     """
 
     def __init__(
@@ -61,6 +70,7 @@ class LambdaHttpApi(Construct):
         jwt_issuer: str | None = None,
         jwt_audience: Sequence[str] | None = None,
         authorizer_function: lambda_.IFunction | None = None,
+        allow_public: bool = defaults.ALLOW_PUBLIC,
         access_log_retention: logs.RetentionDays | int | None = None,
         access_log_removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
         log_encryption_key: kms.IKey | None = defaults.LOG_ENCRYPTION_KEY,
@@ -83,6 +93,13 @@ class LambdaHttpApi(Construct):
             raise InvalidPropError("LambdaHttpApi", "throttle_burst_limit", burst, "an integer >= 0")
         if authorization not in defaults.AUTHORIZATION_TYPES:
             raise InvalidPropError("LambdaHttpApi", "authorization", authorization, ", ".join(defaults.AUTHORIZATION_TYPES))
+        if authorization == "NONE" and not allow_public:
+            raise InvalidPropError("LambdaHttpApi", "authorization", "NONE",
+                                   "IAM, JWT or LAMBDA, or NONE together with allow_public=True "
+                                   "(NONE lets anyone on the internet call every route)")
+        if allow_public and authorization != "NONE":
+            raise InvalidPropError("LambdaHttpApi", "allow_public", True, f"only with authorization='NONE' "
+                                   f"(authorization={authorization!r} already decides who may call)")
         if authorization == "JWT" and not (jwt_issuer and jwt_audience):
             raise InvalidPropError("LambdaHttpApi", "jwt_issuer/jwt_audience", (jwt_issuer, jwt_audience),
                                    "an issuer URL and at least one audience when authorization='JWT'")
@@ -99,6 +116,7 @@ class LambdaHttpApi(Construct):
                                    "explicit origins when allow_credentials=True (browsers reject '*' with credentials)")
 
         # 2. build ----------------------------------------------------------------------
+        self.authorization = authorization
         self.authorizer: apigwv2.IHttpRouteAuthorizer | None = _authorizer(authorization, jwt_issuer, jwt_audience,
                                                                              authorizer_function)
         self.integration = integrations.HttpLambdaIntegration(
@@ -129,6 +147,22 @@ class LambdaHttpApi(Construct):
     def url(self) -> str:
         """The invoke URL of the ``$default`` stage."""
         return self.stage.url
+
+    def grant_invoke(self, grantee: iam.IGrantable | ServerlessFunction, *,
+                     method: str = defaults.GRANT_METHOD, path: str = defaults.GRANT_PATH) -> iam.Grant:
+        """Let ``grantee`` (a role, a user, a :class:`ServerlessFunction` or any function) call this
+        API: ``execute-api:Invoke`` on the ``$default`` stage, for ``method`` (``GET``…; default every
+        method) on ``path`` (``/users/*``; default every path), in its own identity policy. Only with
+        IAM authorization, where that permission is what API Gateway checks."""
+        if self.authorization != "IAM":
+            raise InvalidPropError("LambdaHttpApi", "authorization", self.authorization,
+                                   "IAM to grant_invoke (execute-api:Invoke is checked on IAM routes only)")
+        if not path.startswith("/"):
+            raise InvalidPropError("LambdaHttpApi", "grant_invoke.path", path, "a path starting with /, e.g. /users/*")
+        if isinstance(grantee, ServerlessFunction):
+            grantee = grantee.function
+        return iam.Grant.add_to_principal(grantee=grantee, actions=["execute-api:Invoke"],
+                                          resource_arns=[self.api.arn_for_execute_api(method, path, "$default")])
 
 
 def _authorizer(kind: str, issuer: str | None, audience: Sequence[str] | None,

@@ -8,7 +8,14 @@ THROTTLE_BURST_LIMIT = 200  # concurrent request burst on the $default route
 ACCESS_LOG_RETENTION = logs.RetentionDays.TWO_WEEKS
 #: No customer-managed key for the access logs: CloudWatch Logs encrypts them with its own keys.
 LOG_ENCRYPTION_KEY = None
-AUTHORIZATION = "NONE"
+#: Callers sign their requests (SigV4) and need ``execute-api:Invoke`` on the API in their own IAM
+#: policy: the same default as a Function URL. ``"NONE"`` takes ``allow_public=True``.
+AUTHORIZATION = "IAM"
+#: Authorization ``"NONE"`` (anyone on the internet calls every route) is refused unless asked for.
+ALLOW_PUBLIC = False
+#: What :meth:`LambdaHttpApi.grant_invoke` grants without ``method``/``path``: every method and path.
+GRANT_METHOD = "*"
+GRANT_PATH = "/*"
 
 # Service limits (validated at synth).
 #: An HTTP API waits at most 30 s for a Lambda integration.

@@ -10,6 +10,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -29,13 +30,21 @@ class LambdaWebSocketApi(Construct):
     The function may post to, read and delete this stage's connections (``execute-api:ManageConnections``
     scoped to the stage) and finds the callback endpoint in its environment.
 
+    Secure by default: ``$connect`` needs IAM authorization. A client signs the handshake with SigV4
+    and needs ``execute-api:Invoke`` on this stage's ``$connect`` route (:meth:`grant_connect`); an
+    unsigned one is refused before the function runs. Messages on an open connection need no more
+    authorization: what a connection may receive is the function's decision.
+
     :param function: the function handling every route. Required.
     :param routes: custom route keys chosen by ``route_selection_expression`` (e.g. ``["subscribe"]``).
         Default: none (everything else goes to ``$default``).
     :param route_selection_expression: Default: ``$request.body.action``.
     :param stage_name: Default: ``live``.
     :param throttle_rate_limit: / :param throttle_burst_limit: Default: 100 / 200.
-    :param authorization: on ``$connect``: ``"NONE"``, ``"IAM"`` or ``"LAMBDA"``. Default: ``"NONE"``.
+    :param authorization: on ``$connect``: ``"IAM"``, ``"LAMBDA"`` or ``"NONE"``. Default: ``"IAM"``.
+    :param allow_public: must be True to use ``"NONE"``: anyone on the internet may then connect and
+        receive whatever the function sends to connections (broadcasts included), and run the
+        function with each message. Only with ``"NONE"``. Default: False.
     :param authorizer_function: for ``"LAMBDA"``: reads the token from the query string.
     :param token_query_parameter: the query-string parameter holding the token. Default: ``token``.
     :param access_log_retention: Default: 14 days.
@@ -44,8 +53,9 @@ class LambdaWebSocketApi(Construct):
     :param callback_url_env: environment variable receiving the callback endpoint.
         Default: ``WEBSOCKET_CALLBACK_URL``.
 
-    Attributes: ``api``, ``stage``, ``integration``, ``authorizer``, ``access_log_group``, ``url``
-    (``wss://``), ``callback_url`` (``https://``).
+    Attributes: ``api``, ``stage``, ``integration``, ``authorizer``, ``authorization``, ``access_log_group``,
+    ``url`` (``wss://``), ``callback_url`` (``https://``). Methods: :meth:`grant_connect`,
+    :meth:`grant_manage_connections`.
     """
 
     def __init__(
@@ -61,6 +71,7 @@ class LambdaWebSocketApi(Construct):
         throttle_burst_limit: int | None = None,
         authorization: str | None = None,
         authorizer_function: lambda_.IFunction | None = None,
+        allow_public: bool = defaults.ALLOW_PUBLIC,
         token_query_parameter: str | None = None,
         access_log_retention: logs.RetentionDays | int | None = None,
         log_encryption_key: kms.IKey | None = defaults.LOG_ENCRYPTION_KEY,
@@ -79,6 +90,13 @@ class LambdaWebSocketApi(Construct):
         if authorization not in defaults.AUTHORIZATION_TYPES:
             raise InvalidPropError("LambdaWebSocketApi", "authorization", authorization,
                                    ", ".join(defaults.AUTHORIZATION_TYPES))
+        if authorization == "NONE" and not allow_public:
+            raise InvalidPropError("LambdaWebSocketApi", "authorization", "NONE",
+                                   "IAM or LAMBDA, or NONE together with allow_public=True "
+                                   "(NONE lets anyone on the internet connect and receive what is sent to connections)")
+        if allow_public and authorization != "NONE":
+            raise InvalidPropError("LambdaWebSocketApi", "allow_public", True, f"only with authorization='NONE' "
+                                   f"(authorization={authorization!r} already decides who may connect)")
         if (authorization == "LAMBDA") != (authorizer_function is not None):
             raise InvalidPropError("LambdaWebSocketApi", "authorizer_function",
                                    authorizer_function.node.path if authorizer_function else None,
@@ -98,6 +116,7 @@ class LambdaWebSocketApi(Construct):
             raise InvalidPropError("LambdaWebSocketApi", "throttle_rate_limit/throttle_burst_limit", (rate, burst), ">= 0")
 
         # 2. build ----------------------------------------------------------------------
+        self.authorization = authorization
         self.integration = integrations.WebSocketLambdaIntegration("Integration", function.invoke_target)
         self.authorizer: apigwv2.IWebSocketRouteAuthorizer | None = None
         if authorization == "IAM":
@@ -116,6 +135,13 @@ class LambdaWebSocketApi(Construct):
         )
         for route in routes:
             self.api.add_route(route, integration=self.integration)
+        if authorization != "NONE":
+            # cdk-nag asks every route for authorization; a WebSocket API authorizes the handshake only
+            for child in self.api.node.children:
+                if isinstance(child, apigwv2.WebSocketRoute) and child.route_key != "$connect":
+                    acknowledge(child, "AwsSolutions-APIG4",
+                                f"A WebSocket API authorizes $connect only ({authorization} here); "
+                                f"{child.route_key} runs on a connection that $connect let in.")
         self.access_log_group = log_group(self, "AccessLogs", retention=log_retention_days,
                                           removal_policy=RemovalPolicy.DESTROY, encryption_key=log_encryption_key)
         self.stage = apigwv2.WebSocketStage(
@@ -132,6 +158,18 @@ class LambdaWebSocketApi(Construct):
         # 3. wire -----------------------------------------------------------------------
         self._callback_url_env = callback_url_env or defaults.CALLBACK_URL_ENV
         self.grant_manage_connections(function)
+
+    def grant_connect(self, grantee: iam.IGrantable | ServerlessFunction) -> iam.Grant:
+        """Let ``grantee`` (a role, a user, a :class:`ServerlessFunction` or any function) open
+        connections: ``execute-api:Invoke`` on this stage's ``$connect`` route, in its own identity
+        policy. Only with IAM authorization, where that permission is what API Gateway checks."""
+        if self.authorization != "IAM":
+            raise InvalidPropError("LambdaWebSocketApi", "authorization", self.authorization,
+                                   "IAM to grant_connect (execute-api:Invoke is checked on IAM routes only)")
+        if isinstance(grantee, ServerlessFunction):
+            grantee = grantee.function
+        return iam.Grant.add_to_principal(grantee=grantee, actions=["execute-api:Invoke"],
+                                          resource_arns=[self.api.arn_for_execute_api_v2("$connect", self.stage.stage_name)])
 
     def grant_manage_connections(self, function: ServerlessFunction) -> None:
         """Let ``function`` post to, read and delete this stage's connections (e.g. to broadcast),

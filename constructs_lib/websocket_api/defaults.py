@@ -10,7 +10,11 @@ THROTTLE_BURST_LIMIT = 200
 ACCESS_LOG_RETENTION = logs.RetentionDays.TWO_WEEKS
 #: No customer-managed key for the access logs: CloudWatch Logs encrypts them with its own keys.
 LOG_ENCRYPTION_KEY = None
-AUTHORIZATION = "NONE"
+#: ``$connect`` needs a SigV4-signed handshake from a caller allowed ``execute-api:Invoke`` on it.
+#: ``"NONE"`` takes ``allow_public=True``.
+AUTHORIZATION = "IAM"
+#: Authorization ``"NONE"`` (anyone on the internet connects) is refused unless asked for.
+ALLOW_PUBLIC = False
 TOKEN_QUERY_PARAMETER = "token"
 CALLBACK_URL_ENV = "WEBSOCKET_CALLBACK_URL"
 

@@ -8,6 +8,8 @@ PyPI wheel, migrated on start, unless ``DATABASE_URL`` is set. The functions get
 (:mod:`lambda_src.local.rds_proxy`) that requires TLS and checks each connection's IAM token, the
 stand-in's CA, and placeholder credentials to sign tokens with. With ``--function-name`` each event
 goes to that deployed function through boto3 instead. ``GET /_local/stats`` reports per route.
+Requests must be SigV4-signed as the deployed API's IAM authorization requires
+(:mod:`lambda_src.local.api_auth`); the event carries the caller as ``requestContext.authorizer.iam``.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from . import events
+from .api_auth import LocalIamAuthorizer, Refused
 from .runtime_api import InProcessWorker, Outcome, make_worker
 
 if TYPE_CHECKING:
@@ -113,8 +116,11 @@ def _route_template(method: str, path: str) -> str:
     return app.router.template(path) or path
 
 
-def make_server(worker: Any, *, host: str = "127.0.0.1", port: int = 3000, timeout: float = 10.0) -> ThreadingHTTPServer:
+def make_server(worker: Any, *, host: str = "127.0.0.1", port: int = 3000, timeout: float = 10.0,
+                authorizer: LocalIamAuthorizer | None = None) -> ThreadingHTTPServer:
+    """``authorizer``: the IAM check every request passes first. Default: the local caller's."""
     stats = Stats(_route_template)
+    authorizer = authorizer or LocalIamAuthorizer()
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -170,9 +176,16 @@ def make_server(worker: Any, *, host: str = "127.0.0.1", port: int = 3000, timeo
                                   json.dumps({"message": error.message}).encode())
             if raw_path == "/_local/stats" and self.command == "GET":
                 return self._send(200, [("content-type", "application/json")], json.dumps(stats.report()).encode())
+            try:  # IAM authorization, as the deployed API: a refused request runs no function
+                caller = authorizer.verify(method=self.command, target=self.path, headers=self.headers.items(),
+                                           body=body, client_ip=self.client_address[0])
+            except Refused as refusal:
+                self._send(403, [("content-type", "application/json")], json.dumps(refusal.body()).encode())
+                return stats.record(self.command, raw_path, 403, False, (time.perf_counter() - started) * 1000)
             event = events.http_api_event(method=self.command, raw_path=raw_path, raw_query=raw_query,
                                           headers=list(self.headers.items()), body=body,
                                           source_ip=self.client_address[0], host=self.headers.get("Host", "localhost"))
+            event["requestContext"]["authorizer"] = {"iam": caller}
             outcome = worker.invoke(event, timeout)
             if outcome.error is not None:
                 status, message = GATEWAY_ERRORS[outcome.kind or "function"]
@@ -204,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="connect as deployed functions do: TLS and an IAM token, checked by a local RDS Proxy stand-in")
     args = parser.parse_args(argv)
     gateway = proxy = None
+    authorizer = LocalIamAuthorizer()
     if args.function_name:
         worker: Any = Forwarder(args.function_name, args.retries)
     else:
@@ -225,12 +239,13 @@ def main(argv: list[str] | None = None) -> int:
             from .websocket_gateway import LocalWebSocketGateway
 
             gateway = LocalWebSocketGateway(lambda callback: build(WEBSOCKET_HANDLER, {**env, "WEBSOCKET_CALLBACK_URL": callback}),
-                                            host=args.host, port=args.ws_port, timeout=args.timeout)
+                                            host=args.host, port=args.ws_port, timeout=args.timeout, authorizer=authorizer)
             env["WEBSOCKET_CALLBACK_URL"] = gateway.callback_url
             print(f"websocket: ws://{args.host}:{gateway.port} (management API {gateway.callback_url})", flush=True)
         worker = build(HANDLER, env)
     print(f"worker: {worker.description}", flush=True)
-    server = make_server(worker, host=args.host, port=args.port, timeout=args.timeout)
+    server = make_server(worker, host=args.host, port=args.port, timeout=args.timeout, authorizer=authorizer)
+    print(authorizer.describe(f"http://{args.host}:{server.server_address[1]}"), flush=True)
     print(f"serving http://{args.host}:{server.server_address[1]}  (GET /_local/stats for per-route stats)", flush=True)
     try:
         server.serve_forever()

@@ -3,7 +3,9 @@ handler's Management API calls (post, get, delete connection) are answered here.
 
 ``make dev`` serves it on ws://127.0.0.1:3001 beside the HTTP API. The handler (``lambda_src.
 websocket.handler``) runs in its own worker, like a second function; both functions find this
-gateway's Management API through ``WEBSOCKET_CALLBACK_URL``.
+gateway's Management API through ``WEBSOCKET_CALLBACK_URL``. The handshake must be SigV4-signed, as
+IAM authorization on ``$connect`` requires (:mod:`lambda_src.local.api_auth`); the ``$connect``
+event names the caller in ``requestContext.identity``.
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from .api_auth import LocalIamAuthorizer, Refused
 
 STAGE = "local"
 #: API Gateway closes connections whose messages exceed 128 KB.
@@ -45,9 +49,12 @@ class Connection:
 class LocalWebSocketGateway:
     """Runs the WebSocket server on its own event loop thread, and the Management API on another port."""
 
-    def __init__(self, worker_factory: Any, *, host: str = "127.0.0.1", port: int = 3001, timeout: float = 10.0) -> None:
-        """``worker_factory(callback_url)`` builds the worker running the WebSocket handler."""
+    def __init__(self, worker_factory: Any, *, host: str = "127.0.0.1", port: int = 3001, timeout: float = 10.0,
+                 authorizer: LocalIamAuthorizer | None = None) -> None:
+        """``worker_factory(callback_url)`` builds the worker running the WebSocket handler;
+        ``authorizer`` checks each handshake (default: the local caller's IAM check)."""
         self.timeout = timeout
+        self.authorizer = authorizer or LocalIamAuthorizer()
         self.connections: dict[str, Connection] = {}
         self.loop = asyncio.new_event_loop()
         self.management = self._management_server()
@@ -86,12 +93,18 @@ class LocalWebSocketGateway:
         pairs = parse_qsl(query, keep_blank_values=True)
         headers = {k: v for k, v in request.headers.raw_items()}
         source_ip = connection.remote_address[0] if connection.remote_address else "127.0.0.1"
+        try:  # IAM authorization on $connect: a refused handshake runs no function
+            caller = self.authorizer.verify(method="GET", target=request.path, headers=request.headers.raw_items(),
+                                            body=b"", client_ip=source_ip)
+        except Refused as refusal:
+            return connection.respond(HTTPStatus.FORBIDDEN, json.dumps(refusal.body()) + "\n")
         event = {"headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()},
                  "queryStringParameters": dict(pairs) or None,
                  "multiValueQueryStringParameters": {k: [v for kk, v in pairs if kk == k] for k, _ in pairs} or None,
                  "requestContext": _context(connection_id, "CONNECT", "$connect", domain=headers.get("Host", "localhost"),
                                             connected_at=int(time.time() * 1000), source_ip=source_ip),
                  "isBase64Encoded": False}
+        event["requestContext"]["identity"].update(self.authorizer.websocket_identity(caller))
         outcome = await self._invoke(event)
         status = (outcome.result or {}).get("statusCode", 200) if outcome.error is None and isinstance(outcome.result, dict) else 500
         if status != 200:

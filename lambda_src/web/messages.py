@@ -5,6 +5,8 @@ TYPE_CHECKING = False  # typing is not imported at run time: it costs millisecon
 if TYPE_CHECKING:
     from typing import Any
 
+    from .caller import Caller
+
 from ..errors import BadRequest, UnsupportedMediaType, excerpt
 from ..json_codec import decode
 
@@ -51,7 +53,7 @@ class Request:
     base64-encoded) is parsed lazily."""
 
     __slots__ = ("method", "path", "headers", "raw_query", "body", "path_params", "request_id",
-                 "event", "context", "_cookie_source", "_cookies", "_query", "_json")
+                 "event", "context", "_cookie_source", "_cookies", "_query", "_json", "_caller")
 
     def __init__(self, method: str, path: str, headers: dict[str, str], raw_query: str, cookie_source: Any,
                  body: bytes | str, request_id: str | None, event: dict[str, Any], context: Any) -> None:
@@ -68,6 +70,17 @@ class Request:
         self._cookies: dict[str, str] | None = None
         self._query: dict[str, list[str]] | None = None
         self._json: Any = _UNSET
+        self._caller: Any = _UNSET
+
+    @property
+    def caller(self) -> Caller | None:
+        """The caller API Gateway (or the Function URL) authenticated, from the event; None when the
+        request came in without authorization (see :mod:`lambda_src.web.caller`)."""
+        if self._caller is _UNSET:
+            from .caller import caller_of
+
+            self._caller = caller_of(self.event)
+        return self._caller
 
     @property
     def cookies(self) -> dict[str, str]:

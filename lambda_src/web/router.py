@@ -1,7 +1,7 @@
 """Method + path routing with ``{name}`` path parameters, and the one place errors become responses."""
 from __future__ import annotations
 
-from ..errors import HTTPError, MethodNotAllowed, NotFound, excerpt
+from ..errors import Forbidden, HTTPError, MethodNotAllowed, NotFound, Unauthorized, excerpt
 from ..log import logger
 from . import events
 from .messages import JSON_TYPE, Request, Response, accepts, unsupported
@@ -68,6 +68,31 @@ class Router:
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
+class Endpoint:
+    """A route function with who may call it: anyone (``public``), or an authenticated caller of one
+    of ``callers`` (kinds of :class:`~lambda_src.web.caller.Caller`; None: any kind)."""
+
+    __slots__ = ("function", "public", "callers")
+
+    def __init__(self, function: Route, *, public: bool, callers: Sequence[str] | None) -> None:
+        self.function = function
+        self.public = public
+        self.callers = tuple(callers) if callers is not None else None
+
+    def authorize(self, request: Request) -> None:
+        """401 without a caller, 403 for a caller of another kind; nothing for a public route."""
+        if self.public:
+            return
+        caller = request.caller
+        if caller is None:
+            raise Unauthorized()
+        if self.callers is not None and caller.kind not in self.callers:
+            raise Forbidden(f"This route serves {' or '.join(self.callers)} callers, not {caller.kind}")
+
+    def __call__(self, request: Request) -> Any:
+        return self.function(request)
+
+
 class HttpApp:
     """The HTTP entry point: event → adapter → router → route → response, errors handled here.
 
@@ -79,6 +104,12 @@ class HttpApp:
     with an ArrayBuffer or untyped Blob body; text/plain, form and multipart bodies), which cookie
     or other ambient credentials would turn into cross-site request forgery. ``application/json``
     always needs a preflight, which the API's CORS settings decide.
+
+    Every route needs a caller the API authenticated (:attr:`Request.caller`: IAM, a JWT or a Lambda
+    authorizer in front of the function) unless it is registered ``public=True``: without one, a 401
+    before the route runs, whatever the API in front says; ``callers=("iam",)`` narrows the kinds
+    served, others get a 403. An API made public (``allow_public``) therefore still opens only the
+    routes that say so.
 
     :param max_body_bytes: larger bodies get a 413.
     :param strip_prefixes: custom-domain base paths removed before routing (e.g. ``("/api",)``).
@@ -92,9 +123,22 @@ class HttpApp:
         self.strip_prefixes = tuple(prefix.rstrip("/") for prefix in strip_prefixes if prefix.strip("/"))
         self.body_content_types = tuple(kind.strip().lower() for kind in body_content_types)
 
-    def route(self, method: str, path: str) -> Callable[[Route], Route]:
+    def route(self, method: str, path: str, *, public: bool = False,
+              callers: Sequence[str] | None = None) -> Callable[[Route], Route]:
+        """Register a route function for ``method path``.
+
+        :param public: anyone may call it, authenticated or not. Default: False (a caller is required).
+        :param callers: the caller kinds it serves (``"iam"``, ``"jwt"``, ``"lambda"``). Default: any.
+        """
+        from .caller import KINDS
+
+        if public and callers is not None:
+            raise ValueError("a public route serves everyone: give public=True or callers, not both")
+        if callers is not None and (not callers or set(callers) - set(KINDS)):
+            raise ValueError(f"callers must be some of {KINDS}, got {callers!r}")
+
         def register(function: Route) -> Route:
-            self.router.add(method, path, function)
+            self.router.add(method, path, Endpoint(function, public=public, callers=callers))
             return function
         return register
 
@@ -104,6 +148,8 @@ class HttpApp:
         try:
             request = events.parse(event, context, max_body_bytes=self.max_body_bytes, strip_prefixes=self.strip_prefixes)
             route, request.path_params = self.router.match(request.method, request.path)
+            if isinstance(route, Endpoint):
+                route.authorize(request)
             if request.body and request.method in BODY_METHODS:
                 declared = request.headers.get("content-type")
                 if not accepts(declared, self.body_content_types):

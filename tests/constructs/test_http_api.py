@@ -6,11 +6,13 @@ import json
 import pytest
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
 from constructs_lib import InvalidPropError, LambdaHttpApi, ServerlessFunction
+from constructs_lib.contract import Policies, Principal, Request, Templates, decide
 from tests.cdk_helpers import new_stack
 from tests.policy_eval import logs_may_use_key
 
@@ -30,7 +32,7 @@ class TestDefaults:
     def test_default_route_proxies_everything_with_payload_2(self) -> None:
         _, template = build()
         template.resource_count_is("AWS::ApiGatewayV2::Route", 1)
-        template.has_resource_properties("AWS::ApiGatewayV2::Route", {"RouteKey": "$default", "AuthorizationType": "NONE"})
+        template.has_resource_properties("AWS::ApiGatewayV2::Route", {"RouteKey": "$default", "AuthorizationType": "AWS_IAM"})
         template.has_resource_properties("AWS::ApiGatewayV2::Integration", {
             "IntegrationType": "AWS_PROXY", "PayloadFormatVersion": "2.0",
             "IntegrationUri": {"Fn::GetAtt": [Match.string_like_regexp("FnFunction"), "Arn"]}})
@@ -72,7 +74,7 @@ class TestDefaults:
         api, _ = build()
         assert isinstance(api.api, apigwv2.HttpApi)
         assert isinstance(api.stage, apigwv2.HttpStage)
-        assert api.authorizer is None
+        assert api.authorization == "IAM" and api.authorizer is not None  # IAM by default, no longer None
         assert "execute-api" in json.dumps(Stack.of(api).resolve(api.url))
 
 
@@ -129,6 +131,70 @@ class TestOptions:
         template.has_resource_properties("AWS::ApiGatewayV2::Authorizer", {
             "AuthorizerType": "REQUEST", "EnableSimpleResponses": True, "AuthorizerPayloadFormatVersion": "2.0"})
         template.has_resource_properties("AWS::ApiGatewayV2::Route", {"AuthorizationType": "CUSTOM"})
+
+
+ACCOUNT, REGION = "123456789012", "eu-west-1"
+ANONYMOUS = Principal(account="", anonymous=True)
+
+
+def may_invoke(stack: Stack, api: LambdaHttpApi, principal: Principal, method: str = "GET", path: str = "/users/1") -> bool:
+    """Would API Gateway let ``principal`` call ``method path``? Decided from the synthesized template."""
+    templates = Templates({"TestStack": Template.from_stack(stack).to_json()}, {"TestStack": (ACCOUNT, REGION)})
+    api_id = templates.resolve("TestStack", stack.resolve(api.api.api_id))
+    resource = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/$default/{method}{path}"
+    return decide(Policies(templates), Request(principal, "execute-api:Invoke", resource)).allowed
+
+
+def role_principal(stack: Stack, role: iam.Role) -> Principal:
+    return Principal(account=ACCOUNT, arn=f"arn:aws:iam::{ACCOUNT}:role/{stack.resolve(role.node.default_child.logical_id)}")
+
+
+class TestSecureByDefault:
+    def test_an_unsigned_caller_is_refused_and_a_granted_role_is_let_in(self) -> None:
+        # GIVEN the API with its defaults, and two roles of the account, one granted
+        stack = new_stack()
+        api = LambdaHttpApi(stack, "Http", function=ServerlessFunction(stack, "Fn", code=INLINE, handler="index.handler"))
+        client, other = (iam.Role(stack, name, assumed_by=iam.AccountRootPrincipal()) for name in ("Client", "Other"))
+        api.grant_invoke(client)
+        # WHEN each calls  THEN only the granted, signed caller gets through
+        assert not may_invoke(stack, api, ANONYMOUS)
+        assert may_invoke(stack, api, role_principal(stack, client), "DELETE", "/users/1")
+        assert not may_invoke(stack, api, role_principal(stack, other))
+        assert api.authorization == "IAM" and api.authorizer is not None
+
+    def test_a_grant_can_be_narrowed_to_a_method_and_path(self) -> None:
+        stack = new_stack()
+        api = LambdaHttpApi(stack, "Http", function=ServerlessFunction(stack, "Fn", code=INLINE, handler="index.handler"))
+        reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
+        api.grant_invoke(reader, method="GET", path="/users/*")
+        assert may_invoke(stack, api, role_principal(stack, reader), "GET", "/users/1")
+        assert not may_invoke(stack, api, role_principal(stack, reader), "DELETE", "/users/1")
+        assert not may_invoke(stack, api, role_principal(stack, reader), "GET", "/health")
+
+    def test_public_only_when_asked_for_and_then_anyone_is_let_in(self) -> None:
+        # GIVEN authorization NONE without allow_public  THEN synth fails naming the prop and the way out
+        with pytest.raises(InvalidPropError) as raised:
+            build(authorization="NONE")
+        assert (raised.value.construct, raised.value.prop, raised.value.value) == ("LambdaHttpApi", "authorization", "NONE")
+        assert "allow_public=True" in raised.value.allowed and "anyone on the internet" in raised.value.allowed
+        # GIVEN it asked for  THEN the route has no authorization and an unsigned caller is let in
+        stack = new_stack()
+        api = LambdaHttpApi(stack, "Http", function=ServerlessFunction(stack, "Fn", code=INLINE, handler="index.handler"),
+                            authorization="NONE", allow_public=True)
+        Template.from_stack(stack).has_resource_properties("AWS::ApiGatewayV2::Route", {"AuthorizationType": "NONE"})
+        assert may_invoke(stack, api, ANONYMOUS) and api.authorizer is None
+
+    def test_allow_public_is_refused_beside_an_authorization(self) -> None:
+        for authorization in (None, "IAM"):
+            with pytest.raises(InvalidPropError) as raised:
+                build(authorization=authorization, allow_public=True)
+            assert raised.value.prop == "allow_public" and "only with authorization='NONE'" in raised.value.allowed
+
+    def test_grant_invoke_needs_iam_authorization(self) -> None:
+        api, _ = build(authorization="JWT", jwt_issuer="https://issuer.example.com", jwt_audience=["a"])
+        with pytest.raises(InvalidPropError) as raised:
+            api.grant_invoke(iam.Role(api, "Client", assumed_by=iam.AccountRootPrincipal()))
+        assert raised.value.prop == "authorization" and raised.value.value == "JWT"
 
 
 class TestInvalidProps:

@@ -5,11 +5,13 @@ import json
 
 import pytest
 from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
 from constructs_lib import InvalidPropError, ServerlessFunction
+from constructs_lib.contract import Policies, Principal, Request, Templates, decide
 from constructs_lib.websocket_api import LambdaWebSocketApi
 from tests.cdk_helpers import new_stack
 from tests.policy_eval import logs_may_use_key
@@ -71,7 +73,63 @@ class TestDefaults:
         api, _, template = build()
         assert template.find_resources("AWS::Lambda::Permission")
         assert "wss://" in json.dumps(Stack.of(api).resolve(api.url))
-        assert api.authorizer is None
+        assert api.authorization == "IAM" and api.authorizer is not None  # IAM on $connect by default
+
+
+ACCOUNT, REGION = "123456789012", "eu-west-1"
+ANONYMOUS = Principal(account="", anonymous=True)
+
+
+def may_connect(api: LambdaWebSocketApi, principal: Principal) -> bool:
+    """Would API Gateway let ``principal`` open a connection? Decided from the synthesized template."""
+    stack = Stack.of(api)
+    templates = Templates({"TestStack": Template.from_stack(stack).to_json()}, {"TestStack": (ACCOUNT, REGION)})
+    api_id = templates.resolve("TestStack", stack.resolve(api.api.api_id))
+    resource = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/{api.stage.stage_name}/$connect"
+    return decide(Policies(templates), Request(principal, "execute-api:Invoke", resource)).allowed
+
+
+def role_principal(role: iam.Role) -> Principal:
+    return Principal(account=ACCOUNT, arn=f"arn:aws:iam::{ACCOUNT}:role/{Stack.of(role).resolve(role.node.default_child.logical_id)}")
+
+
+class TestSecureByDefault:
+    def test_connect_needs_iam_and_only_a_granted_role_connects(self) -> None:
+        # GIVEN the API with its defaults, its own function, and two roles of the account, one granted
+        stack = new_stack()
+        function = ServerlessFunction(stack, "Fn", code=INLINE, handler="index.handler")
+        api = LambdaWebSocketApi(stack, "Ws", function=function)
+        client, other = (iam.Role(stack, name, assumed_by=iam.AccountRootPrincipal()) for name in ("Client", "Other"))
+        api.grant_connect(client)
+        template = Template.from_stack(stack)
+        # THEN $connect is IAM-authorized: no unsigned client, no role without the grant, not even the
+        # function that may post to connections, gets a connection
+        template.has_resource_properties("AWS::ApiGatewayV2::Route", {"RouteKey": "$connect", "AuthorizationType": "AWS_IAM"})
+        assert not may_connect(api, ANONYMOUS)
+        assert may_connect(api, role_principal(client))
+        assert not may_connect(api, role_principal(other))
+        assert not may_connect(api, Principal(account=ACCOUNT, arn=f"arn:aws:iam::{ACCOUNT}:role/" + Stack.of(api).resolve(
+            function.role.node.default_child.logical_id)))
+
+    def test_public_only_when_asked_for(self) -> None:
+        with pytest.raises(InvalidPropError) as raised:
+            build(authorization="NONE")
+        assert (raised.value.prop, raised.value.value) == ("authorization", "NONE")
+        assert "allow_public=True" in raised.value.allowed and "anyone on the internet" in raised.value.allowed
+        api, _, template = build(authorization="NONE", allow_public=True)
+        template.has_resource_properties("AWS::ApiGatewayV2::Route", {"RouteKey": "$connect", "AuthorizationType": "NONE"})
+        assert may_connect(api, ANONYMOUS) and api.authorizer is None
+
+    def test_allow_public_is_refused_beside_an_authorization(self) -> None:
+        with pytest.raises(InvalidPropError) as raised:
+            build(allow_public=True)
+        assert raised.value.prop == "allow_public" and "only with authorization='NONE'" in raised.value.allowed
+
+    def test_grant_connect_needs_iam_authorization(self) -> None:
+        api, _, _ = build(authorization="LAMBDA")
+        with pytest.raises(InvalidPropError) as raised:
+            api.grant_connect(iam.Role(api, "Client", assumed_by=iam.AccountRootPrincipal()))
+        assert raised.value.prop == "authorization" and raised.value.value == "LAMBDA"
 
 
 class TestOptions:

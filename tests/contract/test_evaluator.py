@@ -191,3 +191,81 @@ def test_a_deny_to_every_aws_principal_also_binds_services() -> None:
     deny = {**TLS_DENY, "Principal": {"AWS": "*"}}
     assert decide(policies(queue_policy=[allow_sns, deny]), send(sns)).allowed
     assert not decide(policies(queue_policy=[allow_sns, deny]), send(sns, **{"aws:SecureTransport": "false"})).allowed
+
+
+ANONYMOUS = Principal(account="", anonymous=True)
+
+
+def api_templates(protocol: str, routes: dict[str, str]) -> Policies:
+    """One API Gateway v2 API with ``routes`` (route key -> AuthorizationType, "" for none given)."""
+    resources: dict[str, Any] = {"Api": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"ProtocolType": protocol}}}
+    for index, (key, authorization) in enumerate(routes.items()):
+        props: dict[str, Any] = {"ApiId": {"Ref": "Api"}, "RouteKey": key}
+        if authorization:
+            props["AuthorizationType"] = authorization
+        resources[f"Route{index}"] = {"Type": "AWS::ApiGatewayV2::Route", "Properties": props}
+    return Policies(Templates({"S": {"Resources": resources}}, {"S": (ACCOUNT, REGION)}))
+
+
+def invoke(principal: Principal, target: str) -> Request:
+    return Request(principal, "execute-api:Invoke", f"arn:aws:execute-api:{REGION}:{ACCOUNT}:api/{target}")
+
+
+def test_an_anonymous_request_is_allowed_only_by_a_statement_for_everyone() -> None:
+    # GIVEN a queue whose policy names the account, then one that names everyone
+    account_only = allow("sqs:SendMessage", Principal={"AWS": f"arn:aws:iam::{ACCOUNT}:root"})
+    everyone = allow("sqs:SendMessage", Principal={"AWS": "*"})
+    # WHEN an unsigned request arrives  THEN only "*" lets it in: it has no account to delegate to
+    assert not decide(policies(queue_policy=[account_only]), send(ANONYMOUS)).allowed
+    decision = decide(policies(queue_policy=[everyone]), send(ANONYMOUS))
+    assert decision.allowed and decision.allowed_by == {"resource": ("S/QueuePolicy#0",)}
+    # AND an identity policy, which an unsigned request does not have, never helps it
+    assert not decide(policies(identity=[allow("sqs:*")]), send(ANONYMOUS)).allowed
+    with pytest.raises(ValueError, match="anonymous"):
+        Principal(account=ACCOUNT, anonymous=True)
+
+
+def test_an_http_api_route_without_authorization_lets_anyone_invoke_what_it_matches() -> None:
+    # GIVEN an HTTP API whose $default route has no authorization (CloudFormation's default)
+    found = api_templates("HTTP", {"$default": ""})
+    # WHEN anyone, unsigned, calls any method and path of any stage  THEN it is let in, by that route
+    decision = decide(found, invoke(ANONYMOUS, "$default/DELETE/users/1"))
+    assert decision.allowed and decision.allowed_by == {"resource": ("S/Route0#0",)}
+    # AND a role of another account too: the route is a statement for everyone
+    other = Principal(account="999999999999", arn="arn:aws:iam::999999999999:role/X",
+                      assumed_identity=({"Effect": "Allow", "Action": "*", "Resource": "*"},))
+    assert decide(found, invoke(other, "$default/GET/users")).allowed
+    # AND a route key covers only its own method and path
+    keyed = api_templates("HTTP", {"GET /users/{id}": "NONE"})
+    assert decide(keyed, invoke(ANONYMOUS, "$default/GET/users/7")).allowed
+    assert not decide(keyed, invoke(ANONYMOUS, "$default/DELETE/users/7")).allowed
+
+
+def test_an_iam_route_lets_in_only_callers_whose_identity_policy_allows() -> None:
+    found = api_templates("HTTP", {"$default": "AWS_IAM"})
+    assert not decide(found, invoke(ANONYMOUS, "$default/GET/users")).allowed
+    assert not decide(found, invoke(ROLE, "$default/GET/users")).allowed
+    resources = {"Api": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"ProtocolType": "HTTP"}},
+                 "Route": {"Type": "AWS::ApiGatewayV2::Route", "Properties": {
+                     "ApiId": {"Ref": "Api"}, "RouteKey": "$default", "AuthorizationType": "AWS_IAM"}},
+                 "Fn": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Statement": []}}},
+                 "FnPolicy": {"Type": "AWS::IAM::Policy", "Properties": {"Roles": [{"Ref": "Fn"}], "PolicyDocument": {
+                     "Statement": [allow("execute-api:Invoke", f"arn:aws:execute-api:{REGION}:{ACCOUNT}:api/*")]}}}}
+    granted = Policies(Templates({"S": {"Resources": resources}}, {"S": (ACCOUNT, REGION)}))
+    decision = decide(granted, invoke(ROLE, "$default/GET/users"))
+    assert decision.allowed and set(decision.allowed_by) == {"identity"}
+    # AND across accounts an identity policy is not enough: HTTP APIs have no resource policy
+    other = Principal(account="999999999999", arn="arn:aws:iam::999999999999:role/X",
+                      assumed_identity=({"Effect": "Allow", "Action": "*", "Resource": "*"},))
+    assert not decide(granted, invoke(other, "$default/GET/users")).allowed
+
+
+def test_on_a_websocket_api_only_connect_is_authorized() -> None:
+    # GIVEN a WebSocket API with no authorization on any route
+    found = api_templates("WEBSOCKET", {"$connect": "", "$default": "", "$disconnect": ""})
+    # THEN anyone may connect, and that is the one statement it amounts to
+    assert decide(found, invoke(ANONYMOUS, "live/$connect")).allowed
+    assert [s.id for s in found.statements()] == ["S/Route0#0"]
+    # AND IAM on $connect lets no unsigned client in
+    assert not decide(api_templates("WEBSOCKET", {"$connect": "AWS_IAM", "$default": ""}),
+                      invoke(ANONYMOUS, "live/$connect")).allowed

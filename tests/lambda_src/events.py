@@ -1,4 +1,9 @@
-"""Builders of HTTP events in the shapes API Gateway and Function URLs send."""
+"""Builders of HTTP events in the shapes API Gateway and Function URLs send.
+
+By default an event carries the caller an IAM-authorized API names (the example's API is one);
+``caller`` picks another: ``"jwt"`` (a JWT authorizer's verified claims), ``"lambda"`` (a Lambda
+authorizer's context) or None (no authorization: an API made public).
+"""
 from __future__ import annotations
 
 import base64
@@ -9,11 +14,21 @@ from typing import Any
 from tests.lambda_src.conftest import load_event
 
 
+#: A Lambda authorizer's simple-response context, as payload 2.0 carries it.
+LAMBDA_AUTHORIZER = {"lambda": {"principalId": "user-42", "tenant": "acme"}}
+
+
 def v2(method: str, path: str, body: Any = None, *, query: str = "", headers: dict[str, str] | None = None,
        raw_body: str | None = None, base64_body: bool = False, stage: str = "$default",
-       cookies: list[str] | None = None) -> dict[str, Any]:
-    """An HTTP API payload 2.0 event (as the ``$default`` route sends it)."""
+       cookies: list[str] | None = None, caller: str | None = "iam") -> dict[str, Any]:
+    """An HTTP API payload 2.0 event (as the ``$default`` route sends it), from ``caller``."""
     event = copy.deepcopy(load_event("http_api_v2_post.json"))
+    if caller is None:
+        del event["requestContext"]["authorizer"]
+    elif caller == "jwt":
+        event["requestContext"]["authorizer"] = load_event("http_api_v2_get_jwt.json")["requestContext"]["authorizer"]
+    elif caller == "lambda":
+        event["requestContext"]["authorizer"] = copy.deepcopy(LAMBDA_AUTHORIZER)
     event["rawPath"] = path if stage == "$default" else f"/{stage}{path}"
     event["rawQueryString"] = query
     event["requestContext"]["http"]["method"] = method
@@ -36,9 +51,13 @@ def v2(method: str, path: str, body: Any = None, *, query: str = "", headers: di
 
 
 def v1(method: str, path: str, body: Any = None, *, query: dict[str, list[str]] | None = None,
-       headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """A REST API payload 1.0 proxy event."""
+       headers: dict[str, str] | None = None, caller: str | None = "iam") -> dict[str, Any]:
+    """A REST API payload 1.0 proxy event, from an IAM caller (``caller="iam"``) or none (None)."""
     event = copy.deepcopy(load_event("rest_api_v1_get.json"))
+    if caller is None:
+        identity = event["requestContext"]["identity"]
+        event["requestContext"]["identity"] = {"sourceIp": identity["sourceIp"], "userAgent": identity["userAgent"],
+                                               **{key: None for key in identity if key not in ("sourceIp", "userAgent")}}
     event["httpMethod"] = method
     event["path"] = path
     event["multiValueQueryStringParameters"] = query

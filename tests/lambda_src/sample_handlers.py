@@ -20,3 +20,10 @@ def slow(event: Any, context: Any) -> dict[str, Any]:
 
 def fail(event: Any, context: Any) -> dict[str, Any]:
     raise RuntimeError("handler exploded")
+
+
+def caller(event: Any, context: Any) -> dict[str, Any]:
+    """Echoes who the gateway said the caller is."""
+    import json
+
+    return {"statusCode": 200, "body": json.dumps(event.get("requestContext", {}).get("authorizer"))}

@@ -99,9 +99,10 @@ def test_websocket_channels_are_matched_whole(db: str, channel: str) -> None:
 
     from lambda_src import websocket
 
-    # GIVEN a connected client
-    context = {"eventType": "CONNECT", "connectionId": "c1=", "routeKey": "$connect"}
-    websocket.handler({"requestContext": context}, FakeContext())
+    # GIVEN a connected client (an IAM caller: $connect refuses one without a caller)
+    context = {"eventType": "CONNECT", "connectionId": "c1=", "routeKey": "$connect",
+               "identity": {"userArn": "arn:aws:iam::123456789012:role/Client"}}
+    assert websocket.handler({"requestContext": context}, FakeContext()) == {"statusCode": 200}
     # WHEN it subscribes to a channel name with a trailing newline (re's "$" matches before one) or other junk
     frame = json.dumps({"action": "subscribe", "channel": channel})
     websocket.handler({"requestContext": {**context, "eventType": "MESSAGE", "routeKey": "$default"}, "body": frame},

@@ -139,8 +139,9 @@ def test_every_flow_of_the_app_works_as_app_user(app_as_app_user: FakeSqs, db: s
     # AND WebSocket bookkeeping works
     for event_type, body in (("CONNECT", None), ("MESSAGE", json.dumps({"action": "subscribe", "channel": "users"})),
                              ("MESSAGE", json.dumps({"action": "unsubscribe", "channel": "users"})), ("DISCONNECT", None)):
-        event = {"requestContext": {"eventType": event_type, "connectionId": "c1=", "routeKey": "$default"}, "body": body}
-        assert websocket.handler(event, FakeContext()) == {"statusCode": 200}
+        event = {"requestContext": {"eventType": event_type, "connectionId": "c1=", "routeKey": "$default",
+                                    "identity": {"userArn": "arn:aws:iam::123456789012:role/Client"}}, "body": body}
+        assert websocket.handler(event, FakeContext()) == {"statusCode": 200}  # an IAM caller: $connect lets it in
     # THEN the database holds what each flow wrote, seen by the admin
     with psycopg.connect(db) as admin:
         assert admin.execute("SELECT count(*) FROM audit_log").fetchone() == (1,)

@@ -58,11 +58,20 @@ def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(key, value)
 
 
-def ws_event(connection_id: str, event_type: str, body: Any = None) -> dict[str, Any]:
+#: requestContext.identity of a $connect that IAM authorization let in (SigV4-signed handshake).
+IAM_IDENTITY = {"accessKey": "ASIAEXAMPLEKEY123456", "accountId": "123456789012", "caller": "AROAEXAMPLE:client",
+                "user": "AROAEXAMPLE:client", "userArn": "arn:aws:sts::123456789012:assumed-role/UsersClient/client",
+                "sourceIp": "203.0.113.10", "userAgent": "Python/3.13 websockets/15.0"}
+
+
+def ws_event(connection_id: str, event_type: str, body: Any = None, *, signed: bool = True) -> dict[str, Any]:
+    """A WebSocket API event; a CONNECT is from an IAM caller unless ``signed`` is False."""
     route = {"CONNECT": "$connect", "DISCONNECT": "$disconnect"}.get(event_type, "$default")
+    identity = IAM_IDENTITY if signed and event_type == "CONNECT" else {"sourceIp": "203.0.113.10"}
     event = {"requestContext": {"routeKey": route, "eventType": event_type, "connectionId": connection_id,
                                 "domainName": "abc.execute-api.eu-west-1.amazonaws.com", "stage": "live",
-                                "apiId": "abc", "connectedAt": 1795348800000, "requestId": "r"},
+                                "apiId": "abc", "connectedAt": 1795348800000, "requestId": "r",
+                                "identity": dict(identity)},
              "isBase64Encoded": False}
     if body is not None:
         event["body"] = body
@@ -100,6 +109,20 @@ class TestBookkeeping:
         assert [(cid, body["error"]["code"]) for cid, body in api.posts] == [("sender", code)]
         assert rows(db, "SELECT count(*) FROM ws_connections") == [(2,)]
 
+    def test_a_connect_without_an_authenticated_caller_is_refused(self, db: str) -> None:
+        # GIVEN a $connect with no caller (an API made public, or a handshake no authorizer checked)
+        # WHEN the handler runs  THEN it answers 401, so API Gateway refuses the handshake, and records nothing
+        assert websocket.handler(ws_event("anon=", "CONNECT", signed=False), FakeContext()) == {"statusCode": 401}
+        assert rows(db, "SELECT count(*) FROM ws_connections") == [(0,)]
+        # AND a subscribe on that refused connection subscribes nothing
+        websocket.handler(ws_event("anon=", "MESSAGE", json.dumps({"action": "subscribe", "channel": "users"})),
+                          FakeContext())
+        assert rows(db, "SELECT count(*) FROM ws_subscriptions") == [(0,)]
+        # AND a Lambda authorizer's principal is let in like an IAM one
+        lambda_connect = ws_event("lam=", "CONNECT", signed=False)
+        lambda_connect["requestContext"]["authorizer"] = {"principalId": "user-42"}
+        assert websocket.handler(lambda_connect, FakeContext()) == {"statusCode": 200}
+
     def test_non_websocket_event_fails_the_invocation(self) -> None:
         with pytest.raises(ValueError, match="not a WebSocket event"):
             websocket.handler({"Records": []}, FakeContext())
@@ -131,6 +154,26 @@ class TestBroadcast:
         report = realtime.broadcast("users", {}, realtime.ManagementApi(api.url, "eu-west-1"))
         assert report["failed"] == ["broken"] and api.attempts["broken"] == 3  # first try + 2 retries
         assert rows(db, "SELECT count(*) FROM ws_connections") == [(1,)]  # kept: it may recover
+
+    def test_the_users_announcement_carries_the_id_and_the_kind_of_change_only(self, db: str, credentials,  # type: ignore[no-untyped-def]
+                                                                             monkeypatch) -> None:
+        # GIVEN a subscriber of the users channel
+        from lambda_src import worker
+
+        with psycopg.connect(db, autocommit=True) as conn:
+            conn.execute("INSERT INTO ws_connections VALUES ('sub=')")
+            conn.execute("INSERT INTO ws_subscriptions (connection_id, channel) VALUES ('sub=', 'users')")
+        api = FakeManagementApi()
+        monkeypatch.setenv("WEBSOCKET_CALLBACK_URL", api.url)
+        user = {"id": 7, "email": "ada@example.com", "name": "Ada", "bio": "Analyst", "createdAt": "x", "updatedAt": "x"}
+        # WHEN a created user is announced, directly and by the worker from the outbox's event (the full record)
+        realtime.announce_user_created(user)
+        record = {"messageId": "m-1", "body": json.dumps({"type": "user.created", "user": user}),
+                  "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:UserEvents"}
+        assert worker.handler({"Records": [record]}, FakeContext()) == {"batchItemFailures": []}
+        # THEN each message says what happened and to which id, and nothing personal
+        assert [body for _, body in api.posts] == [{"channel": "users", "data": {"type": "user.created", "user": {"id": 7}}}] * 2
+        assert not any(secret in json.dumps(api.posts) for secret in ("ada@example.com", "Ada", "Analyst"))
 
     def test_no_websocket_api_configured_is_a_no_op(self, db: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
         monkeypatch.delenv("WEBSOCKET_CALLBACK_URL", raising=False)
@@ -182,17 +225,21 @@ def test_websocket_client_receives_a_broadcast_that_an_http_request_triggered(lo
 
     from websockets.asyncio.client import connect
 
+    from lambda_src.local.api_auth import LocalIamAuthorizer
+
     http_port, ws_port = local_stack
+    sign, address = LocalIamAuthorizer().sign, f"ws://127.0.0.1:{ws_port}/"
 
     async def scenario() -> tuple[Any, Any, Any]:
-        async with connect(f"ws://127.0.0.1:{ws_port}/") as listener, connect(f"ws://127.0.0.1:{ws_port}/") as other:
+        async with connect(address, additional_headers=sign("GET", address)) as listener, \
+                connect(address, additional_headers=sign("GET", address)) as other:
             await listener.send(json.dumps({"action": "subscribe", "channel": "users"}))
             subscribed = json.loads(await asyncio.wait_for(listener.recv(), 10))
             await other.send("{not json")
             error = json.loads(await asyncio.wait_for(other.recv(), 10))
-            request = urllib.request.Request(f"http://127.0.0.1:{http_port}/users", method="POST",
-                                             data=json.dumps({"email": "live@example.com", "name": "Live"}).encode(),
-                                             headers={"content-type": "application/json"})
+            url, body = f"http://127.0.0.1:{http_port}/users", json.dumps({"email": "live@example.com", "name": "Live"}).encode()
+            request = urllib.request.Request(url, method="POST", data=body, headers=sign(
+                "POST", url, body=body, headers={"content-type": "application/json"}))
             await asyncio.get_running_loop().run_in_executor(None, lambda: urllib.request.urlopen(request).read())
             announced = json.loads(await asyncio.wait_for(listener.recv(), 10))
             return subscribed, error, announced
@@ -200,7 +247,8 @@ def test_websocket_client_receives_a_broadcast_that_an_http_request_triggered(lo
     subscribed, error, announced = asyncio.run(scenario())
     assert subscribed == {"subscribed": "users"}
     assert error["error"]["code"] == "bad_request"
-    assert announced["channel"] == "users" and announced["data"]["user"]["email"] == "live@example.com"
+    # the announcement names the new user's id and the kind of change, nothing of the record (no email, name, bio)
+    assert announced == {"channel": "users", "data": {"type": "user.created", "user": {"id": 1}}}
     # both disconnects were recorded
     for _ in range(50):
         if rows(db, "SELECT count(*) FROM ws_connections") == [(0,)]:
@@ -209,3 +257,30 @@ def test_websocket_client_receives_a_broadcast_that_an_http_request_triggered(lo
 
         time.sleep(0.1)
     assert rows(db, "SELECT count(*) FROM ws_connections") == [(0,)]
+
+
+def test_an_unsigned_websocket_handshake_is_refused_before_the_function_runs(local_stack, db: str) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    from lambda_src.local.api_auth import LOCAL_CALLER, LocalIamAuthorizer
+
+    # GIVEN the local WebSocket API, IAM-authorized on $connect as deployed
+    _, ws_port = local_stack
+    address = f"ws://127.0.0.1:{ws_port}/"
+
+    async def handshake(headers: dict[str, str]) -> int:
+        try:
+            async with connect(address, additional_headers=headers):
+                return 101
+        except InvalidStatus as refused:
+            return refused.response.status_code
+
+    # WHEN a client connects without signing, or signed with another secret  THEN 403, and no connection is recorded
+    assert asyncio.run(handshake({})) == 403
+    assert asyncio.run(handshake(LocalIamAuthorizer(replace(LOCAL_CALLER, secret_key="guess")).sign("GET", address))) == 403
+    assert rows(db, "SELECT count(*) FROM ws_connections") == [(0,)]
+    # AND a signed handshake opens a connection
+    assert asyncio.run(handshake(LocalIamAuthorizer().sign("GET", address))) == 101

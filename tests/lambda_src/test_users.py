@@ -133,3 +133,57 @@ class TestConstraintsAndValidation:
     @pytest.mark.parametrize("path", ["/users/abc", "/users/-1", "/users/99999999999999999999"])
     def test_non_numeric_or_huge_ids_are_404(self, db: str, path: str) -> None:
         assert call(v2("GET", path))[0] == 404
+
+
+class TestWhoGetsWhat:
+    """Every /users route serves IAM callers only: none → 401, an end user's token → 403, and neither
+    ever sees an email or a bio. /health is public."""
+
+    ROUTES = [("GET", "/users", None), ("GET", "/users/1", None), ("POST", "/users", {"email": "eve@example.com", "name": "Eve"}),
+              ("PUT", "/users/1", {"email": "eve@example.com", "name": "Eve"}), ("PATCH", "/users/1", {"bio": "pwned"}),
+              ("DELETE", "/users/1", None)]
+
+    @pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+    def test_without_a_caller_every_users_route_is_401_and_touches_nothing(self, db: str, method: str, path: str,
+                                                                            body: dict | None) -> None:
+        # GIVEN a user with an email and a bio
+        call(v2("POST", "/users", {"email": "ada@example.com", "name": "Ada", "bio": "Analyst"}))
+        # WHEN a request arrives with no authenticated caller (an API made public, a misconfigured route)
+        status, answer, response = call(v2(method, path, body, caller=None))
+        # THEN 401 before the route runs: nothing read, nothing written, no email or bio in the answer
+        assert status == 401 and answer["error"]["code"] == "unauthorized"
+        assert "ada@example.com" not in response["body"] and "Analyst" not in response["body"]
+        with psycopg.connect(db) as conn:
+            assert conn.execute("SELECT email, name, bio FROM users").fetchall() == [("ada@example.com", "Ada", "Analyst")]
+
+    @pytest.mark.parametrize("caller", ["jwt", "lambda"])
+    @pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+    def test_an_end_user_token_gets_403_and_no_one_elses_email(self, db: str, caller: str, method: str, path: str,
+                                                               body: dict | None) -> None:
+        # GIVEN a user, and a caller authenticated by a JWT (verified claims, a sub) or a Lambda authorizer
+        call(v2("POST", "/users", {"email": "ada@example.com", "name": "Ada", "bio": "Analyst"}))
+        # WHEN it calls a users route  THEN 403: a record says nothing of whose it is, so no token reads any
+        status, answer, response = call(v2(method, path, body, caller=caller))
+        assert status == 403 and answer["error"]["code"] == "forbidden"
+        assert "ada@example.com" not in response["body"] and "Analyst" not in response["body"]
+        with psycopg.connect(db) as conn:
+            assert conn.execute("SELECT email, bio FROM users").fetchall() == [("ada@example.com", "Analyst")]
+
+    def test_the_real_jwt_event_is_refused(self, db: str) -> None:
+        from tests.lambda_src.conftest import load_event
+
+        create()
+        status, answer, _ = call(load_event("http_api_v2_get_jwt.json"))
+        assert status == 403 and "iam" in answer["error"]["message"]
+
+    def test_an_iam_caller_gets_the_full_record(self, db: str) -> None:
+        # GIVEN the event an IAM-authorized API sends (requestContext.authorizer.iam)
+        create()
+        status, user, _ = call(v2("GET", "/users/1", caller="iam"))
+        assert status == 200 and user["email"] == "ada@example.com"
+        # AND a REST API's IAM caller (requestContext.identity.userArn) too; without one, 401
+        assert call(v1("GET", "/users/1"))[1]["email"] == "ada@example.com"
+        assert call(v1("GET", "/users/1", caller=None))[0] == 401
+
+    def test_health_is_public(self, db: str) -> None:
+        assert call(v2("GET", "/health", caller=None))[:2] == (200, {"status": "ok", "database": "ok"})
