@@ -20,7 +20,7 @@ from ..errors import InvalidPropError
 from ..function import ServerlessFunction
 from ..logging_settings import rotation_log_group
 from ..network.egress import inline_peer
-from ..node_values import seconds
+from ..node_values import check_durations, seconds
 from . import budget, defaults
 from .secret_grants import grant_secret_read
 
@@ -99,6 +99,9 @@ class ServerlessDatabase(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         # 1. validate -------------------------------------------------------------------
+        check_durations("ServerlessDatabase", backup_retention=backup_retention, secret_rotation=secret_rotation,
+                        monitoring_interval=monitoring_interval, proxy_idle_client_timeout=proxy_idle_client_timeout,
+                        proxy_borrow_timeout=proxy_borrow_timeout)
         engine_version = engine_version or defaults.ENGINE_VERSION
         self.min_capacity = min_capacity if min_capacity is not None else defaults.MIN_CAPACITY_ACU
         self.max_capacity = max_capacity if max_capacity is not None else defaults.MAX_CAPACITY_ACU

@@ -16,7 +16,7 @@ from ..bundling import PythonBundle
 from ..errors import InvalidPropError
 from ..logging_settings import log_group, retention
 from ..network.egress import inline_peer
-from ..node_values import own_path, whole_units
+from ..node_values import check_durations, own_path, whole_units
 from . import defaults
 
 
@@ -105,6 +105,7 @@ class ServerlessFunction(Construct):
         #: This construct's path, worked out here (every jsii property read is a round trip to Node).
         self.path: str = own_path(self, scope, construct_id)
         # 1. validate -------------------------------------------------------------------
+        check_durations("ServerlessFunction", timeout=timeout)
         runtime = runtime or defaults.RUNTIME
         if isinstance(code, PythonBundle):
             architecture = architecture or code.architecture

@@ -12,7 +12,7 @@ from constructs import Construct
 from ..acknowledge import acknowledge, acknowledge_each
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
-from ..node_values import seconds, whole_units
+from ..node_values import check_durations, seconds, whole_units
 from . import defaults
 
 #: Lambda environment variable names, and the prefixes Lambda reserves.
@@ -46,6 +46,8 @@ class WorkQueue(Construct):
                  dead_letter_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN) -> None:
         super().__init__(scope, construct_id)
         # 1. validate -------------------------------------------------------------------
+        check_durations("WorkQueue", consumer_timeout=consumer_timeout, max_batching_window=max_batching_window,
+                        visibility_timeout=visibility_timeout)
         self.max_receive_count = max_receive_count if max_receive_count is not None else defaults.MAX_RECEIVE_COUNT
         low, high = defaults.MAX_RECEIVE_COUNT_RANGE
         if not low <= self.max_receive_count <= high:
@@ -124,6 +126,7 @@ class QueueWorker(Construct):
                  visibility_timeout: Duration | None = None) -> None:
         super().__init__(scope, construct_id)
         # 1. validate -------------------------------------------------------------------
+        check_durations("QueueWorker", max_batching_window=max_batching_window, visibility_timeout=visibility_timeout)
         if queue is not None:
             _only_without_queue({"fifo": None if fifo is None or fifo == queue.fifo else fifo,
                                  "max_receive_count": max_receive_count, "encryption_key": encryption_key,

@@ -15,7 +15,7 @@ from constructs import Construct
 from ..acknowledge import acknowledge
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
-from ..node_values import seconds, whole_units
+from ..node_values import check_durations, seconds, whole_units
 from . import defaults, expressions
 
 
@@ -47,6 +47,8 @@ class ScheduledTask(Construct):
                  async_retry_attempts: int | None = None, async_max_event_age: Duration | None = None) -> None:
         super().__init__(scope, construct_id)
         # 1. validate -------------------------------------------------------------------
+        check_durations("ScheduledTask", flexible_window=flexible_window, max_event_age=max_event_age,
+                        async_max_event_age=async_max_event_age)
         reason = expressions.problem(schedule)
         if reason:
             raise InvalidPropError("ScheduledTask", "schedule", schedule, reason)
