@@ -23,6 +23,31 @@ def cdk_context(**overrides: Any) -> dict[str, Any]:
     return context
 
 
+#: The metadata type of an error annotation: what `cdk synth` prints as an ERROR and fails on.
+ERROR_METADATA = "aws:cdk:error"
+
+
+def synth_errors(app: cdk.App) -> list[str]:
+    """Synthesize ``app`` and return its error annotations: the errors `cdk synth` prints, each with
+    its construct's path and no stack trace, before it fails.
+
+    Without ``@aws-cdk/core:annotationsInValidationReport`` the synth itself succeeds and only the CLI
+    fails; with it (the project's cdk.json), CDK raises its validation report in-process under
+    pytest, which must then hold every error and nothing else.
+    """
+    try:
+        app.synth()
+        report = None
+    except RuntimeError as error:
+        report = str(error)
+    errors = [str(entry.data) for construct in app.node.find_all() for entry in construct.node.metadata
+              if entry.type == ERROR_METADATA]
+    if report is not None:
+        assert errors and report.startswith("ValidationFailed"), report
+        assert all(error.rsplit(" (", 1)[0] in report for error in errors), report
+    return errors
+
+
 def new_stack(**context: Any) -> cdk.Stack:
     """A fresh stack in a fresh app with the project's feature flags, for construct tests."""
     app = cdk.App(context=cdk_context(**context))
