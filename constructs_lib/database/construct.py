@@ -255,10 +255,12 @@ class ServerlessDatabase(Construct):
             raise InvalidPropError(
                 "ServerlessDatabase", "proxy_borrow_timeout", f"{self.borrow_timeout_seconds:g} seconds",
                 f"less than the timeout of {function.path} ({function.timeout_seconds:g} seconds), "
-                "so a request waiting for a connection fails before Lambda kills it")
+                "so a request waiting for a connection fails before Lambda kills it: lower the ServerlessDatabase's "
+                "proxy_borrow_timeout or raise that ServerlessFunction's timeout")
         if function.vpc is None:
             raise InvalidPropError("ServerlessDatabase.grant_connect", "function", function.path,
-                                   "a function placed in the database's VPC (vpc=...)")
+                                   "a ServerlessFunction in the database's VPC: create it with vpc= and vpc_subnets= "
+                                   "(ServiceNetwork's **network.function_placement)")
         self.proxy.grant_connect(function.role, user)
         self._let_proxy_log_in_as(user)
         # allow_to from the function's side keeps the ingress rule in the function's stack, so a

@@ -192,8 +192,10 @@ class TestGrantConnect:
     def test_function_must_be_in_the_vpc(self) -> None:
         stack, _, database = world()
         function = ServerlessFunction(stack, "Api", code=INLINE, handler="index.handler", reserved_concurrent_executions=1)
-        with pytest.raises(InvalidPropError, match="placed in the database's VPC"):
+        with pytest.raises(InvalidPropError) as raised:
             database.grant_connect(function)
+        assert raised.value.allowed == ("a ServerlessFunction in the database's VPC: create it with vpc= and "
+                                        "vpc_subnets= (ServiceNetwork's **network.function_placement)")
 
     def test_borrow_timeout_must_be_below_function_timeout(self) -> None:
         stack, network, database = world(proxy_borrow_timeout=Duration.seconds(10))
@@ -201,7 +203,10 @@ class TestGrantConnect:
         with pytest.raises(InvalidPropError) as raised:
             database.grant_connect(function)
         assert raised.value.prop == "proxy_borrow_timeout"
-        assert "invalid proxy_borrow_timeout='10 seconds'; allowed: less than the timeout of TestStack/Api (10 seconds)" in str(raised.value)
+        assert str(raised.value) == (
+            "ServerlessDatabase: invalid proxy_borrow_timeout='10 seconds'; allowed: less than the timeout of "
+            "TestStack/Api (10 seconds), so a request waiting for a connection fails before Lambda kills it: "
+            "lower the ServerlessDatabase's proxy_borrow_timeout or raise that ServerlessFunction's timeout")
 
     @pytest.mark.parametrize("user", ["App", "1user", "postgres", "pg_app", "rdsadmin", "a" * 64, "bad-name", ""])
     def test_db_user_postgres_would_reject(self, user: str) -> None:
