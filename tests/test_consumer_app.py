@@ -32,6 +32,12 @@ code = lambda_.Code.from_inline("def handler(event, context):\\n    return {{}}\
 '''
 
 
+def error_block(output: str, rule: str) -> str:
+    """The lines `cdk synth` printed for the error of ``rule``: from its ``ERROR`` line to its ``Rule`` line."""
+    end = output.index(f"Rule {rule}")
+    return output[output.rindex("ERROR ", 0, end):end]
+
+
 def cdk_synth(directory: Path, app_body: str, context: dict | None = None) -> subprocess.CompletedProcess[str]:
     """Write the app and a minimal cdk.json into ``directory`` and run ``cdk synth`` there, without credentials."""
     (directory / "app.py").write_text(APP_HEADER + app_body + "\napp.synth()\n")
@@ -43,7 +49,10 @@ def cdk_synth(directory: Path, app_body: str, context: dict | None = None) -> su
                CDK_DISABLE_CLI_TELEMETRY="true", JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
                JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION="20", AWS_EC2_METADATA_DISABLED="true",
                AWS_CONFIG_FILE=str(directory / "no-aws-config"),
-               AWS_SHARED_CREDENTIALS_FILE=str(directory / "no-aws-credentials"))
+               AWS_SHARED_CREDENTIALS_FILE=str(directory / "no-aws-credentials"),
+               # the CDK's built-in CloudFormation rules check of every template (~7 s a run here) reports
+               # warnings only and prints no annotation differently
+               CDK_VALIDATION="false")
     env.pop("PYTEST_CURRENT_TEST", None)
     env.pop("PYTEST_VERSION", None)  # CDK changes how it reports validation errors under pytest
     return subprocess.run([str(CDK), "synth", "--quiet", "--no-notices"], cwd=directory, env=env,
@@ -73,3 +82,20 @@ database.grant_connect(reports)
     assert "accept_unbounded_concurrency=True" in output
     assert "Consumer/Worker connects" not in output
     assert not [marker for marker in TRACE_MARKERS if marker in output], output
+    assert "Consumer/Database" in error_block(output, "ServerlessDatabase::ConnectionBudget")
+
+
+def test_a_network_without_looked_up_zones_names_cdk_context_json(tmp_path: Path) -> None:
+    # GIVEN a fresh app with no cdk.context.json and no AWS credentials
+    body = 'network = ServiceNetwork(stack, "Network")\n'
+    # WHEN the team runs cdk synth
+    result = cdk_synth(tmp_path, body)
+    output = result.stdout + result.stderr
+    # THEN it fails saying what to put into cdk.context.json, with no stack trace
+    assert result.returncode != 0, output
+    key = next(iter(LOOKED_UP_ZONES))
+    assert f"Need to perform AWS calls for account {ACCOUNT}" in output  # CDK's own error, still there
+    assert f'ServiceNetwork spans max_azs=2 availability zones, which the CDK reads from the context value "{key}"' in output
+    assert f"write it into cdk.context.json beside cdk.json yourself: {json.dumps(LOOKED_UP_ZONES)}" in output
+    assert not [marker for marker in TRACE_MARKERS if marker in error_block(output, "ServiceNetwork::AvailabilityZones")]
+    assert "Traceback" not in output  # (CDK's own error is printed after a jsii-internal file location)

@@ -11,6 +11,12 @@ SUBNET_CIDR_MASK = 22
 FLOW_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 #: No customer-managed key for the flow logs: CloudWatch Logs encrypts them with its own keys.
 LOG_ENCRYPTION_KEY = None
+#: The context provider the CDK asks for a region's availability zones (``cdk.context.json`` keys start with it).
+AVAILABILITY_ZONE_PROVIDER = "availability-zones"
+#: The key under which the CDK CLI passes a failed context lookup (its error message) to the app.
+CONTEXT_PROVIDER_ERROR = "$providerError"
+#: The zone letters of the example value the missing-zones error suggests for cdk.context.json.
+EXAMPLE_ZONE_LETTERS = ("a", "b", "c")
 #: Retention of the log group given to CDK's function that empties the VPC's default security group.
 PROVIDER_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 #: Where the CDK puts that function's provider (at stack level, feature flag

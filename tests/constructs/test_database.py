@@ -91,6 +91,34 @@ class TestNetwork:
         ServiceNetwork(stack, "Net", nat_gateways=1)
         Template.from_stack(stack).resource_count_is("AWS::EC2::NatGateway", 1)
 
+    def test_zones_the_cli_could_not_look_up_are_an_error_naming_cdk_context_json_and_its_content(self) -> None:
+        # GIVEN an account whose zones are in no cdk.context.json, and a CLI without credentials: on its
+        # second run of the app the CLI passes the failed lookup as the context value
+        key = "availability-zones:account=111122223333:region=eu-west-1"
+        failed = {"$providerError": "Need to perform AWS calls for account 111122223333, but no credentials have "
+                                    "been configured", "$dontSaveContext": True}
+        app = App(context={key: failed})
+        stack = Stack(app, "Consumer", env=Environment(account="111122223333", region="eu-west-1"))
+        # WHEN a ServiceNetwork is built and the app synthesizes
+        ServiceNetwork(stack, "Net")
+        errors = synth_errors(app)
+        # THEN beside CDK's error, one names cdk.context.json, the key and a value to put there
+        assert failed["$providerError"] in errors
+        (ours,) = [error for error in errors if error.endswith("(ServiceNetwork::AvailabilityZones)")]
+        assert ours == (
+            f"ServiceNetwork spans max_azs=2 availability zones, which the CDK reads from the context value \"{key}\", "
+            "and the CDK CLI could not look it up (Need to perform AWS calls for account 111122223333, but no "
+            "credentials have been configured). Run cdk synth once with credentials for account 111122223333 (the "
+            "CLI records the value in cdk.context.json; commit that file), or write it into cdk.context.json beside "
+            f"cdk.json yourself: {{\"{key}\": [\"eu-west-1a\", \"eu-west-1b\", \"eu-west-1c\"]}}, with your account's "
+            "zone names (aws ec2 describe-availability-zones --region eu-west-1 --query "
+            "\"AvailabilityZones[].ZoneName\"). (ServiceNetwork::AvailabilityZones)")
+
+    def test_zones_found_in_the_context_make_no_error(self) -> None:
+        stack = new_stack()  # the project's cdk.context.json holds the placeholder account's zones
+        ServiceNetwork(stack, "Net")
+        assert synth_errors(App.of(stack)) == []
+
     @pytest.mark.parametrize(("props", "prop"), [({"max_azs": 1}, "max_azs"), ({"nat_gateways": 3}, "nat_gateways")])
     def test_invalid_props(self, props, prop) -> None:  # type: ignore[no-untyped-def]
         with pytest.raises(InvalidPropError) as raised:
