@@ -23,6 +23,7 @@ from ..function import ServerlessFunction
 from ..logging_settings import rotation_log_group
 from ..network.egress import inline_peer
 from ..node_values import check_durations, seconds
+from ..references import strong_references
 from . import budget, defaults
 from .secret_grants import grant_secret_read
 
@@ -218,6 +219,8 @@ class ServerlessDatabase(Construct):
         self.proxy_users: set[str] = set()
 
         # 3. wire -----------------------------------------------------------------------
+        strong_references(self.cluster, self.cluster.node.find_child("Secret"), self.secret, self.proxy,
+                          self.cluster_security_group, self.proxy_security_group)
         self.node.add_validation(_BudgetValidation(self))
         acknowledge(self.cluster, "AwsSolutions-RDS11",
                     "The cluster is reachable only from the proxy and migration security groups inside isolated "

@@ -19,6 +19,7 @@ from ..errors import InvalidPropError
 from ..function import ServerlessFunction
 from ..http_api import LambdaHttpApi
 from ..node_values import check_durations, seconds
+from ..references import strong_references
 from ..queue_worker import QueueWorker, WorkQueue
 from ..scheduled_task import ScheduledTask
 from . import alarms, dashboard, defaults, metrics
@@ -65,6 +66,7 @@ class ServiceMonitoring(Construct):
         self._action = actions.SnsAction(self.topic)
 
         # 3. wire -----------------------------------------------------------------------
+        strong_references(self.topic, self.topic_key, self.dashboard)
         # A topic policy replaces SNS's default one: without this statement no alarm can publish. The
         # same conditions on the key keep another account's alarms (confused deputy) out of both.
         alarms_of_this_account = {

@@ -13,6 +13,7 @@ from constructs import Construct
 
 from ..errors import InvalidPropError, report_error
 from ..logging_settings import log_group, provider_log_group
+from ..references import l1, strong_references
 from .egress import inline_peer
 from . import defaults
 
@@ -112,6 +113,9 @@ class ServiceNetwork(Construct):
                                                          security_groups=[self.endpoint_security_group])
             for endpoint_id, service in (*defaults.INTERFACE_ENDPOINTS, *interface_endpoints)
         }
+        strong_references(self.vpc, self.endpoint_security_group, self.flow_log_group, *self.endpoints.values(),
+                          *(l1(subnet, "Subnet") for subnet in (*self.vpc.public_subnets, *self.vpc.private_subnets,
+                                                                *self.vpc.isolated_subnets)))
 
     def _check_zones_were_looked_up(self, max_azs: int) -> None:
         """Report, as a synth error naming ``cdk.context.json`` and what to put there, a failed lookup of

@@ -13,6 +13,7 @@ from ..acknowledge import acknowledge, acknowledge_each
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
 from ..node_values import check_durations, path_of, seconds, whole_units
+from ..references import strong_references
 from . import defaults
 
 #: Lambda environment variable names, and the prefixes Lambda reserves.
@@ -78,6 +79,7 @@ class WorkQueue(Construct):
             content_based_deduplication=True if fifo else None, **encryption, **fifo_props)
 
         # 3. wire -----------------------------------------------------------------------
+        strong_references(self.queue, self.dead_letter_queue)
         acknowledge(self.dead_letter_queue, ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"),
                     "This queue is itself the dead-letter queue of its work queue; failed messages stop here "
                     "for 14 days, watched by the monitoring construct's dead-letter alarm, instead of moving again.")

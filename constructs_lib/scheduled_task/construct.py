@@ -16,6 +16,7 @@ from ..acknowledge import acknowledge
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
 from ..node_values import check_durations, seconds, whole_units
+from ..references import strong_references
 from . import defaults, expressions
 
 
@@ -91,6 +92,7 @@ class ScheduledTask(Construct):
         )
 
         # 3. wire -----------------------------------------------------------------------
+        strong_references(self.schedule, self.dead_letter_queue, self.failure_queue, self.role)
         function.invoke_target.configure_async_invoke(
             on_failure=destinations.SqsDestination(self.failure_queue), retry_attempts=async_retries, max_event_age=async_age)
         for queue in (self.dead_letter_queue, self.failure_queue):
