@@ -14,9 +14,15 @@ PROJECT = Path(__file__).resolve().parent.parent
 LAYER_ROOT = PurePosixPath("/opt")
 
 
-def cdk_context(**overrides: Any) -> dict[str, Any]:
-    """The context the CLI passes: cdk.json's context (feature flags, stage…) plus cdk.context.json."""
+def cdk_context(*, feature_flags: bool = True, **overrides: Any) -> dict[str, Any]:
+    """The context the CLI passes: cdk.json's context (feature flags, stage…) plus cdk.context.json.
+
+    :param feature_flags: keep cdk.json's feature flags (every key starting with ``@``); without them
+        only the app's own values remain (stages, account…), as in a team's minimal cdk.json.
+    """
     context = json.loads((PROJECT / "cdk.json").read_text())["context"]
+    if not feature_flags:
+        context = {key: value for key, value in context.items() if not key.startswith("@")}
     context["aws:cdk:enable-path-metadata"] = True  # as the CLI sets it: resources name their construct path
     context.update(json.loads((PROJECT / "cdk.context.json").read_text()))
     context.update(overrides)
@@ -71,12 +77,14 @@ class SynthesizedService:
         return json.loads((self.outdir / f"{stack.artifact_id}.template.json").read_text())
 
 
-def synthesize_service(outdir: Path, *, with_checks: bool = False, **context: Any) -> SynthesizedService:
-    """Build the service as app.py does into ``outdir`` and synthesize it (optionally with cdk-nag)."""
+def synthesize_service(outdir: Path, *, with_checks: bool = False, feature_flags: bool = True,
+                       **context: Any) -> SynthesizedService:
+    """Build the service as app.py does into ``outdir`` and synthesize it (optionally with cdk-nag, or
+    without cdk.json's feature flags)."""
     from stacks import add_compliance_checks, build_service
     from stacks.stages import parse_stages
 
-    app = cdk.App(outdir=str(outdir), context=cdk_context(**context))
+    app = cdk.App(outdir=str(outdir), context=cdk_context(feature_flags=feature_flags, **context))
     account = str(app.node.get_context("account"))
     realtime = str(app.node.try_get_context("realtime")).lower() == "true"
     stages = [build_service(app, stage=stage.name, env=cdk.Environment(account=account, region=stage.region),

@@ -39,7 +39,8 @@ class ServiceNetwork(Construct):
     context (``cdk.context.json``), which the CDK CLI fills with credentials for the account. When it
     could not (no credentials), synth fails with an error saying what to write into that file.
 
-    CDK adds a function to the stack that strips the VPC's default security group of its rules
+    The VPC's default security group is stripped of its rules (allow-all within the group and out),
+    whatever the app's feature flags say: CDK adds a function to the stack that does it
     (one per stack, shared by its VPCs); its logs go to a log group kept one month
     (``defaults.PROVIDER_LOG_RETENTION``) instead of one Lambda would keep forever.
 
@@ -86,6 +87,8 @@ class ServiceNetwork(Construct):
             max_azs=max_azs,
             nat_gateways=nat_gateways,
             subnet_configuration=subnets,
+            # stated, not left to the app's @aws-cdk/aws-ec2:restrictDefaultSecurityGroup flag
+            restrict_default_security_group=defaults.RESTRICT_DEFAULT_SECURITY_GROUP,
             flow_logs={"All": ec2.FlowLogOptions(
                 destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_log_group),
                 traffic_type=ec2.FlowLogTrafficType.ALL)},
