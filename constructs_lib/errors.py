@@ -1,7 +1,9 @@
-"""The one error type every construct raises for invalid props, at synth time."""
+"""The one error type every construct raises for invalid props, and how checks at synth report errors."""
 from __future__ import annotations
 
 from typing import Any
+
+from constructs import IConstruct
 
 
 class InvalidPropError(ValueError):
@@ -17,3 +19,24 @@ class InvalidPropError(ValueError):
         self.value = value
         self.allowed = allowed
         super().__init__(f"{construct}: invalid {prop}={value!r}; allowed: {allowed}")
+
+
+#: The metadata type of an error annotation (the cloud assembly's ``ArtifactMetadataEntryType.ERROR``),
+#: which ``cdk synth`` prints and then fails on.
+_ERROR = "aws:cdk:error"
+
+
+def report_error(construct: IConstruct, rule: str, message: str) -> None:
+    """Report ``message`` as a synth error of ``construct``, as ``cdk synth`` reports its own.
+
+    For checks that can only run while the app synthesizes (a ``node.add_validation``): an error
+    raised or returned there crosses jsii and reaches the user inside a Node stack trace. An error
+    annotation instead makes ``cdk synth`` (and ``cdk deploy``) print ``ERROR <message>``, the
+    construct's path and ``Rule <construct class>::<rule>``, and fail. This writes the entry
+    ``Annotations.of(construct).add_error`` writes, without the stack trace CDK records with it
+    (whose first frame, a jsii-internal file, the CLI would print). Each message is reported once,
+    however many times the app synthesizes.
+    """
+    data = f"{message} ({type(construct).__name__}::{rule})"
+    if not any(entry.type == _ERROR and entry.data == data for entry in construct.node.metadata):
+        construct.node.add_metadata(_ERROR, data)

@@ -18,6 +18,19 @@ _PATHS: weakref.WeakKeyDictionary[IConstruct, str] = weakref.WeakKeyDictionary()
 
 #: The separator of construct paths; constructs replaces it in ids with ``--``.
 _PATH_SEP = "/"
+#: What every Duration prop's error says it takes.
+DURATION_EXPECTED = "a Duration (e.g. Duration.seconds(30))"
+
+
+def check_durations(construct: str, **props: object) -> None:
+    """Raise naming ``construct`` and the prop when a value given is neither None nor a ``Duration``.
+
+    A plain number (``timeout=30``) would otherwise fail later, deep inside, with a ``TypeError``
+    that names no prop. Every construct calls this first for each of its Duration props.
+    """
+    for prop, value in props.items():
+        if value is not None and not isinstance(value, Duration):
+            raise InvalidPropError(construct, prop, value, DURATION_EXPECTED)
 
 
 def seconds(duration: Duration) -> float:

@@ -71,7 +71,7 @@ class StatelessStack(Stack):
             timeout=WORKER_TIMEOUT, description="Consumes user events", **in_vpc, **encrypted_logs)
         self.queue_worker = QueueWorker(self, "UserEventsWorker", function=self.worker_function,
                                         queue=data.events_queue, batch_size=10, max_concurrency=5)
-        database.grant_connect(self.worker_function, max_concurrency=self.queue_worker.max_concurrency)
+        database.grant_connect(self.worker_function)  # bounded by the worker's max_concurrency, read at synth
 
         # the daily job: statistics, idempotency-record purge, and re-sending any unsent events
         self.schedule_function = ServerlessFunction(

@@ -14,13 +14,44 @@ PROJECT = Path(__file__).resolve().parent.parent
 LAYER_ROOT = PurePosixPath("/opt")
 
 
-def cdk_context(**overrides: Any) -> dict[str, Any]:
-    """The context the CLI passes: cdk.json's context (feature flags, stage…) plus cdk.context.json."""
+def cdk_context(*, feature_flags: bool = True, **overrides: Any) -> dict[str, Any]:
+    """The context the CLI passes: cdk.json's context (feature flags, stage…) plus cdk.context.json.
+
+    :param feature_flags: keep cdk.json's feature flags (every key starting with ``@``); without them
+        only the app's own values remain (stages, account…), as in a team's minimal cdk.json.
+    """
     context = json.loads((PROJECT / "cdk.json").read_text())["context"]
+    if not feature_flags:
+        context = {key: value for key, value in context.items() if not key.startswith("@")}
     context["aws:cdk:enable-path-metadata"] = True  # as the CLI sets it: resources name their construct path
     context.update(json.loads((PROJECT / "cdk.context.json").read_text()))
     context.update(overrides)
     return context
+
+
+#: The metadata type of an error annotation: what `cdk synth` prints as an ERROR and fails on.
+ERROR_METADATA = "aws:cdk:error"
+
+
+def synth_errors(app: cdk.App) -> list[str]:
+    """Synthesize ``app`` and return its error annotations: the errors `cdk synth` prints, each with
+    its construct's path and no stack trace, before it fails.
+
+    Without ``@aws-cdk/core:annotationsInValidationReport`` the synth itself succeeds and only the CLI
+    fails; with it (the project's cdk.json), CDK raises its validation report in-process under
+    pytest, which must then hold every error and nothing else.
+    """
+    try:
+        app.synth()
+        report = None
+    except RuntimeError as error:
+        report = str(error)
+    errors = [str(entry.data) for construct in app.node.find_all() for entry in construct.node.metadata
+              if entry.type == ERROR_METADATA]
+    if report is not None:
+        assert errors and report.startswith("ValidationFailed"), report
+        assert all(error.rsplit(" (", 1)[0] in report for error in errors), report
+    return errors
 
 
 def new_stack(**context: Any) -> cdk.Stack:
@@ -46,13 +77,15 @@ class SynthesizedService:
         return json.loads((self.outdir / f"{stack.artifact_id}.template.json").read_text())
 
 
-def synthesize_service(outdir: Path, *, with_checks: bool = False, **context: Any) -> SynthesizedService:
-    """Build the service as app.py does into ``outdir`` and synthesize it (optionally with cdk-nag)."""
+def synthesize_service(outdir: Path, *, with_checks: bool = False, feature_flags: bool = True,
+                       **context: Any) -> SynthesizedService:
+    """Build the service as app.py does into ``outdir`` and synthesize it (optionally with cdk-nag, or
+    without cdk.json's feature flags)."""
     from constructs_lib.compliance import add_checks
     from stacks import build_service
     from stacks.stages import parse_stages
 
-    app = cdk.App(outdir=str(outdir), context=cdk_context(**context))
+    app = cdk.App(outdir=str(outdir), context=cdk_context(feature_flags=feature_flags, **context))
     account = str(app.node.get_context("account"))
     realtime = str(app.node.try_get_context("realtime")).lower() == "true"
     stages = [build_service(app, stage=stage.name, env=cdk.Environment(account=account, region=stage.region),

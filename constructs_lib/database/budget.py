@@ -44,13 +44,15 @@ def check(consumers: list[Consumer], *, min_capacity: float, max_capacity: float
     """Error messages (empty when the budget holds), each naming functions and numbers."""
     errors = []
     budget = proxy_budget(min_capacity, max_capacity, max_connections_percent)
-    unbounded = [consumer for consumer in consumers if consumer.max_concurrency is None]
-    if unbounded and not accept_unbounded:
-        names = ", ".join(consumer.name for consumer in unbounded)
-        errors.append(
-            f"connection budget: {names} connect(s) to the database with unbounded concurrency; set "
-            f"reserved_concurrent_executions (or an SQS max_concurrency / provisioned concurrency), or pass "
-            f"accept_unbounded_concurrency=True to accept exhausting the proxy's {budget} connections")
+    if not accept_unbounded:
+        errors += [
+            f"connection budget: {consumer.name} connects to the database with unbounded concurrency (each "
+            "concurrent execution holds a connection). Bound it: set reserved_concurrent_executions on its "
+            "ServerlessFunction, or max_concurrency on its QueueWorker (an SQS event source), or pass "
+            "max_concurrency to grant_connect when something else bounds it; or set "
+            "accept_unbounded_concurrency=True on the ServerlessDatabase to accept that it may exhaust the "
+            f"proxy's {budget} connections"
+            for consumer in consumers if consumer.max_concurrency is None]
     total = sum(consumer.connections for consumer in consumers)
     if total > budget:
         lines = "; ".join(f"{c.name}: {c.max_concurrency} × {c.connections_per_container} = {c.connections} ({c.source})"
@@ -58,5 +60,8 @@ def check(consumers: list[Consumer], *, min_capacity: float, max_capacity: float
         errors.append(
             f"connection budget exceeded: {total} connections > budget {budget} "
             f"(= {max_connections_percent}% of max_connections {max_connections(min_capacity, max_capacity)} at "
-            f"max_capacity={max_capacity:g} ACU, min_capacity={min_capacity:g} ACU). {lines}")
+            f"max_capacity={max_capacity:g} ACU, min_capacity={min_capacity:g} ACU). {lines}. Lower a function's "
+            "reserved_concurrent_executions, its QueueWorker's max_concurrency or grant_connect's "
+            "connections_per_container, or raise the ServerlessDatabase's max_capacity or "
+            "proxy_max_connections_percent")
     return errors

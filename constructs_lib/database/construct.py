@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 import jsii
@@ -11,16 +12,18 @@ from constructs import IValidation
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
 from ..acknowledge import acknowledge
-from ..errors import InvalidPropError
+from ..errors import InvalidPropError, report_error
 from ..function import ServerlessFunction
 from ..logging_settings import rotation_log_group
 from ..network.egress import inline_peer
-from ..node_values import seconds
+from ..node_values import check_durations, seconds
+from ..references import strong_references
 from . import budget, defaults
 from .secret_grants import grant_secret_read
 
@@ -63,10 +66,14 @@ class ServerlessDatabase(Construct):
     :param accept_unbounded_concurrency: allow connected functions without a concurrency bound.
         Default: False (synth fails instead).
 
+    The connection budget is checked when the app synthesizes, from each connected function as it
+    is then (so the order of ``grant_connect`` and, say, its ``QueueWorker`` does not matter); a
+    failure is a ``cdk synth`` error on this construct naming the props that fix it.
+
     Attributes: ``cluster``, ``proxy``, ``cluster_security_group`` (no egress), ``proxy_security_group``
     (egress to the cluster's port only), ``proxy_role`` (with ``rds-db:connect`` on the cluster for each
     user granted through :meth:`grant_connect`, and nothing else), ``proxy_users``, ``secret``,
-    ``writer``, ``port``, ``database_name``, ``app_db_user``, ``consumers`` (the connection budget entries),
+    ``writer``, ``port``, ``database_name``, ``app_db_user``, ``consumers`` (the connection budget entries, as of now),
     ``rotation_log_group`` and ``secret_encryption_key`` (or None).
     """
 
@@ -99,6 +106,9 @@ class ServerlessDatabase(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         # 1. validate -------------------------------------------------------------------
+        check_durations("ServerlessDatabase", backup_retention=backup_retention, secret_rotation=secret_rotation,
+                        monitoring_interval=monitoring_interval, proxy_idle_client_timeout=proxy_idle_client_timeout,
+                        proxy_borrow_timeout=proxy_borrow_timeout)
         engine_version = engine_version or defaults.ENGINE_VERSION
         self.min_capacity = min_capacity if min_capacity is not None else defaults.MIN_CAPACITY_ACU
         self.max_capacity = max_capacity if max_capacity is not None else defaults.MAX_CAPACITY_ACU
@@ -205,10 +215,12 @@ class ServerlessDatabase(Construct):
             idle_client_timeout=proxy_idle_client_timeout or defaults.PROXY_IDLE_CLIENT_TIMEOUT,
             borrow_timeout=self.borrow_timeout,
         )
-        self.consumers: list[budget.Consumer] = []
+        self._connected: list[_Connected] = []
         self.proxy_users: set[str] = set()
 
         # 3. wire -----------------------------------------------------------------------
+        strong_references(self.cluster, self.cluster.node.find_child("Secret"), self.secret, self.proxy,
+                          self.cluster_security_group, self.proxy_security_group)
         self.node.add_validation(_BudgetValidation(self))
         acknowledge(self.cluster, "AwsSolutions-RDS11",
                     "The cluster is reachable only from the proxy and migration security groups inside isolated "
@@ -230,9 +242,12 @@ class ServerlessDatabase(Construct):
         ``DB_USER`` in its environment (no password: the token is minted from the function's role).
 
         :param db_user: Default: the database's ``app_db_user``.
-        :param max_concurrency: the function's concurrency bound when it is not its reserved or
-            provisioned concurrency (an SQS event source's maximum concurrency). Default: the
-            reserved concurrency, else the provisioned concurrency.
+        :param max_concurrency: the function's concurrency bound, for a bound this construct cannot
+            see. Default: read when the app synthesizes: the function's reserved concurrency, else the
+            sum of its SQS event sources' maximum concurrency (``QueueWorker(max_concurrency=…)``; every
+            event source mapping of the function must have one, and they must be its only trigger), else
+            its provisioned concurrency, else unbounded (a synth error unless
+            ``accept_unbounded_concurrency``).
         :param connections_per_container: Default: 1.
         """
         user = validate_db_user("db_user", db_user if db_user is not None else self.app_db_user)
@@ -243,10 +258,12 @@ class ServerlessDatabase(Construct):
             raise InvalidPropError(
                 "ServerlessDatabase", "proxy_borrow_timeout", f"{self.borrow_timeout_seconds:g} seconds",
                 f"less than the timeout of {function.path} ({function.timeout_seconds:g} seconds), "
-                "so a request waiting for a connection fails before Lambda kills it")
+                "so a request waiting for a connection fails before Lambda kills it: lower the ServerlessDatabase's "
+                "proxy_borrow_timeout or raise that ServerlessFunction's timeout")
         if function.vpc is None:
             raise InvalidPropError("ServerlessDatabase.grant_connect", "function", function.path,
-                                   "a function placed in the database's VPC (vpc=...)")
+                                   "a ServerlessFunction in the database's VPC: create it with vpc= and vpc_subnets= "
+                                   "(ServiceNetwork's **network.function_placement)")
         self.proxy.grant_connect(function.role, user)
         self._let_proxy_log_in_as(user)
         # allow_to from the function's side keeps the ingress rule in the function's stack, so a
@@ -256,8 +273,7 @@ class ServerlessDatabase(Construct):
         function.add_environment("DB_PORT", str(self.port))
         function.add_environment("DB_NAME", self.database_name)
         function.add_environment("DB_USER", user)
-        bound, source = _concurrency_bound(function, max_concurrency)
-        self.consumers.append(budget.Consumer(function.path, bound, per_container, source))
+        self._connected.append(_Connected(function, max_concurrency, per_container))
 
     def grant_admin(self, function: ServerlessFunction, *, ssl_root_cert: str) -> None:
         """Let ``function`` (the migration runner) connect to the cluster as the admin user, verifying it.
@@ -284,8 +300,7 @@ class ServerlessDatabase(Construct):
         function.add_environment("DB_PORT", str(self.port))
         function.add_environment("DB_NAME", self.database_name)
         function.add_environment("DB_USER", self.app_db_user)
-        bound, source = _concurrency_bound(function, None)
-        self.consumers.append(budget.Consumer(function.path, bound, 1, source))
+        self._connected.append(_Connected(function, None, 1))
 
     def _let_proxy_log_in_as(self, user: str) -> None:
         """``rds-db:connect`` for the proxy's role on ``dbuser:<cluster resource id>/<user>``, once per user.
@@ -308,8 +323,18 @@ class ServerlessDatabase(Construct):
         """The proxy's endpoint (a token), read from Node once for every function connected."""
         return self.proxy.endpoint
 
+    @property
+    def consumers(self) -> list[budget.Consumer]:
+        """Every connected function's entry in the connection budget, its concurrency bound read now."""
+        consumers = []
+        for connected in self._connected:
+            bound, source = _concurrency_bound(connected.function, connected.max_concurrency)
+            consumers.append(budget.Consumer(connected.function.path, bound, connected.connections_per_container, source))
+        return consumers
+
     def budget_errors(self) -> list[str]:
-        """The connection budget check: error messages, empty when every consumer fits."""
+        """The connection budget check, with each function's bound as it is now: error messages, empty
+        when every consumer fits."""
         return budget.check(self.consumers, min_capacity=self.min_capacity, max_capacity=self.max_capacity,
                             max_connections_percent=self.max_connections_percent,
                             accept_unbounded=self.accept_unbounded_concurrency)
@@ -336,22 +361,60 @@ def validate_db_user(prop: str, name: str) -> str:
     return name
 
 
+@dataclass(frozen=True)
+class _Connected:
+    """A function granted a connection, and what its grant said about its concurrency."""
+
+    function: ServerlessFunction
+    max_concurrency: int | None
+    connections_per_container: int
+
+
 def _concurrency_bound(function: ServerlessFunction, explicit: int | None) -> tuple[int | None, str]:
+    """How many executions of ``function`` may run at once, and where that bound comes from."""
     if explicit is not None:
-        return explicit, "max_concurrency"
+        return explicit, "grant_connect max_concurrency"
     if function.reserved_concurrent_executions is not None:
-        return function.reserved_concurrent_executions, "reserved concurrency"
+        return function.reserved_concurrent_executions, "reserved_concurrent_executions"
+    sqs_bound = _event_source_bound(function)
+    if sqs_bound is not None:
+        return sqs_bound, "max_concurrency of its SQS event source"
     if function.provisioned_concurrent_executions is not None:
-        return function.provisioned_concurrent_executions, "provisioned concurrency"
+        return function.provisioned_concurrent_executions, "provisioned_concurrent_executions"
     return None, "unbounded"
+
+
+def _event_source_bound(function: ServerlessFunction) -> int | None:
+    """The sum of the maximum concurrency of the function's event source mappings (on the function and
+    its alias, where ``add_event_source`` puts them), or None when it has none or one has no maximum
+    (only SQS event sources have one)."""
+    total, found = 0, False
+    for target in (function.function, function.alias):
+        if target is None:
+            continue
+        for child in target.node.children:
+            if not isinstance(child, lambda_.EventSourceMapping):
+                continue
+            scaling = child.node.default_child.scaling_config  # type: ignore[union-attr]
+            maximum = getattr(scaling, "maximum_concurrency", None)
+            if not isinstance(maximum, int):
+                return None
+            total, found = total + maximum, True
+    return total if found else None
 
 
 @jsii.implements(IValidation)
 class _BudgetValidation:
-    """Runs the connection budget check when the app synthesizes."""
+    """Runs the connection budget check when the app synthesizes, once every construct exists.
+
+    Its errors are reported as error annotations of the database, which ``cdk synth`` prints and fails
+    on; returned from here they would surface as a jsii exception with a Node stack trace.
+    """
 
     def __init__(self, database: ServerlessDatabase) -> None:
         self._database = database
 
     def validate(self) -> list[str]:
-        return self._database.budget_errors()
+        for message in self._database.budget_errors():
+            report_error(self._database, "ConnectionBudget", message)
+        return []

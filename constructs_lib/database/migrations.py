@@ -12,6 +12,7 @@ from constructs import Construct, IConstruct
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
 from ..logging_settings import provider_log_group
+from ..references import strong_references
 from . import defaults
 from .ca_bundle import find_npm_package, layer_directory, rds_ca_bundle, read_ca_bundle
 from .construct import ServerlessDatabase
@@ -88,6 +89,7 @@ class DatabaseMigrations(Construct):
         )
 
         # 3. wire -----------------------------------------------------------------------
+        strong_references(self.ca_bundle_layer)
         function.function.add_layers(self.ca_bundle_layer)
         database.grant_admin(function, ssl_root_cert=self.ssl_root_cert)
         self.provider_log_group = provider_log_group(

@@ -16,7 +16,8 @@ from ..bundling import PythonBundle
 from ..errors import InvalidPropError
 from ..logging_settings import log_group, retention
 from ..network.egress import inline_peer
-from ..node_values import own_path, whole_units
+from ..references import strong_references
+from ..node_values import check_durations, own_path, whole_units
 from . import defaults
 
 
@@ -105,6 +106,7 @@ class ServerlessFunction(Construct):
         #: This construct's path, worked out here (every jsii property read is a round trip to Node).
         self.path: str = own_path(self, scope, construct_id)
         # 1. validate -------------------------------------------------------------------
+        check_durations("ServerlessFunction", timeout=timeout)
         runtime = runtime or defaults.RUNTIME
         if isinstance(code, PythonBundle):
             architecture = architecture or code.architecture
@@ -159,8 +161,9 @@ class ServerlessFunction(Construct):
         self.vpc: ec2.IVpc | None = vpc
         self.reserved_concurrent_executions = reserved_concurrent_executions
         self.provisioned_concurrent_executions = provisioned_concurrent_executions
+        own_security_group: ec2.SecurityGroup | None = None
         if vpc is not None and not security_groups:
-            security_group = ec2.SecurityGroup(self, "SecurityGroup", vpc=vpc, allow_all_outbound=False,
+            own_security_group = security_group = ec2.SecurityGroup(self, "SecurityGroup", vpc=vpc, allow_all_outbound=False,
                                                description=f"{self.path}: HTTPS out; other egress by grants")
             # inline, so the group's own egress list is never empty (see network.egress)
             security_group.add_egress_rule(inline_peer(https_egress or defaults.HTTPS_EGRESS), ec2.Port.tcp(443),
@@ -205,6 +208,7 @@ class ServerlessFunction(Construct):
             self.function_url = self.invoke_target.add_function_url(auth_type=url_auth)
 
         # 3. wire -----------------------------------------------------------------------
+        strong_references(self.function, self.role, self.alias, self.log_group, own_security_group)
         self.log_group.grant_write(self.role)
         self.tracing_policy = self._enable_tracing(tracing or defaults.TRACING)
         if isinstance(code, PythonBundle) and runtime.name == f"python{code.python_version}":

@@ -18,7 +18,8 @@ from ..acknowledge import acknowledge
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
 from ..http_api import LambdaHttpApi
-from ..node_values import seconds
+from ..node_values import check_durations, seconds
+from ..references import strong_references
 from ..queue_worker import QueueWorker, WorkQueue
 from ..scheduled_task import ScheduledTask
 from . import alarms, dashboard, defaults, metrics
@@ -65,6 +66,7 @@ class ServiceMonitoring(Construct):
         self._action = actions.SnsAction(self.topic)
 
         # 3. wire -----------------------------------------------------------------------
+        strong_references(self.topic, self.topic_key, self.dashboard)
         # A topic policy replaces SNS's default one: without this statement no alarm can publish. The
         # same conditions on the key keep another account's alarms (confused deputy) out of both.
         alarms_of_this_account = {
@@ -103,6 +105,7 @@ class ServiceMonitoring(Construct):
     def monitor_http_api(self, api: LambdaHttpApi, label: str = "HttpApi",
                          latency_threshold: Duration | None = None) -> list[cloudwatch.Alarm]:
         """5xx responses and p99 latency ≥ ``latency_threshold``. Default: 2 seconds."""
+        check_durations("ServiceMonitoring.monitor_http_api", latency_threshold=latency_threshold)
         latency_ms = (int(seconds(latency_threshold) * 1000) if latency_threshold is not None
                       else defaults.API_P99_LATENCY_MS)
         if latency_ms < 1:
@@ -115,11 +118,13 @@ class ServiceMonitoring(Construct):
                              oldest_message_age: Duration | None = None) -> list[cloudwatch.Alarm]:
         """Visible messages in the worker's DLQ (> 0) and the age of the oldest message in its queue
         (≥ ``oldest_message_age``. Default: 5 minutes). ``label`` default: the worker's construct id."""
+        check_durations("ServiceMonitoring.monitor_queue_worker", oldest_message_age=oldest_message_age)
         return self.monitor_queue(worker.work_queue, label or worker.node.id, oldest_message_age)
 
     def monitor_queue(self, queue: WorkQueue | QueueWorker, label: str = "Queue",
                       oldest_message_age: Duration | None = None) -> list[cloudwatch.Alarm]:
         """The same alarms as :meth:`monitor_queue_worker`, for a :class:`WorkQueue` (or a worker)."""
+        check_durations("ServiceMonitoring.monitor_queue", oldest_message_age=oldest_message_age)
         age = int(seconds(oldest_message_age)) if oldest_message_age is not None else defaults.QUEUE_AGE_SECONDS
         if age < 1:
             raise InvalidPropError("ServiceMonitoring.monitor_queue", "oldest_message_age", f"{age} seconds",

@@ -1,17 +1,19 @@
 """The VPC of a service: isolated subnets, VPC endpoints instead of a NAT gateway, flow logs."""
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import ContextProvider, RemovalPolicy, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from ..errors import InvalidPropError
+from ..errors import InvalidPropError, report_error
 from ..logging_settings import log_group, provider_log_group
+from ..references import l1, strong_references
 from .egress import inline_peer
 from . import defaults
 
@@ -33,7 +35,12 @@ class ServiceNetwork(Construct):
         log group below (its policy gets the statement CloudWatch Logs needs). Default: none
         (CloudWatch Logs' own encryption).
 
-    CDK adds a function to the stack that strips the VPC's default security group of its rules
+    In a stack with an account and region, the CDK reads the region's availability zones from the
+    context (``cdk.context.json``), which the CDK CLI fills with credentials for the account. When it
+    could not (no credentials), synth fails with an error saying what to write into that file.
+
+    The VPC's default security group is stripped of its rules (allow-all within the group and out),
+    whatever the app's feature flags say: CDK adds a function to the stack that does it
     (one per stack, shared by its VPCs); its logs go to a log group kept one month
     (``defaults.PROVIDER_LOG_RETENTION``) instead of one Lambda would keep forever.
 
@@ -80,10 +87,13 @@ class ServiceNetwork(Construct):
             max_azs=max_azs,
             nat_gateways=nat_gateways,
             subnet_configuration=subnets,
+            # stated, not left to the app's @aws-cdk/aws-ec2:restrictDefaultSecurityGroup flag
+            restrict_default_security_group=defaults.RESTRICT_DEFAULT_SECURITY_GROUP,
             flow_logs={"All": ec2.FlowLogOptions(
                 destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_log_group),
                 traffic_type=ec2.FlowLogTrafficType.ALL)},
         )
+        self._check_zones_were_looked_up(max_azs)
         self.provider_log_group = provider_log_group(
             Stack.of(self).node.try_find_child(defaults.RESTRICT_DEFAULT_SG_PROVIDER_ID),
             retention=defaults.PROVIDER_LOG_RETENTION, encryption_key=log_encryption_key)
@@ -106,6 +116,29 @@ class ServiceNetwork(Construct):
                                                          security_groups=[self.endpoint_security_group])
             for endpoint_id, service in (*defaults.INTERFACE_ENDPOINTS, *interface_endpoints)
         }
+        strong_references(self.vpc, self.endpoint_security_group, self.flow_log_group, *self.endpoints.values(),
+                          *(l1(subnet, "Subnet") for subnet in (*self.vpc.public_subnets, *self.vpc.private_subnets,
+                                                                *self.vpc.isolated_subnets)))
+
+    def _check_zones_were_looked_up(self, max_azs: int) -> None:
+        """Report, as a synth error naming ``cdk.context.json`` and what to put there, a failed lookup of
+        the region's availability zones. The CDK's own error only says credentials are missing."""
+        stack = Stack.of(self)
+        account, region = stack.account, stack.region
+        if Token.is_unresolved(account) or Token.is_unresolved(region):
+            return  # environment-agnostic: the CDK uses Fn::GetAZs, no lookup
+        key = ContextProvider.get_key(self, provider=defaults.AVAILABILITY_ZONE_PROVIDER).key
+        found = self.node.try_get_context(key)
+        if not (isinstance(found, dict) and defaults.CONTEXT_PROVIDER_ERROR in found):
+            return  # looked up, or not yet asked for (the CLI looks it up and runs the app again)
+        example = json.dumps({key: [f"{region}{letter}" for letter in defaults.EXAMPLE_ZONE_LETTERS]})
+        report_error(self, "AvailabilityZones", (
+            f"ServiceNetwork spans max_azs={max_azs} availability zones, which the CDK reads from the context value "
+            f"\"{key}\", and the CDK CLI could not look it up ({found[defaults.CONTEXT_PROVIDER_ERROR]}). Run cdk "
+            f"synth once with credentials for account {account} (the CLI records the value in cdk.context.json; "
+            f"commit that file), or write it into cdk.context.json beside cdk.json yourself: {example}, with your "
+            f"account's zone names (aws ec2 describe-availability-zones --region {region} --query "
+            f"\"AvailabilityZones[].ZoneName\")."))
 
     @property
     def function_placement(self) -> dict[str, Any]:

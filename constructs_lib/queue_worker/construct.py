@@ -12,7 +12,8 @@ from constructs import Construct
 from ..acknowledge import acknowledge, acknowledge_each
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
-from ..node_values import seconds, whole_units
+from ..node_values import check_durations, path_of, seconds, whole_units
+from ..references import strong_references
 from . import defaults
 
 #: Lambda environment variable names, and the prefixes Lambda reserves.
@@ -37,7 +38,7 @@ class WorkQueue(Construct):
     :param dead_letter_removal_policy: Default: RETAIN (the DLQ holds failed messages; the work queue is DESTROY).
 
     Attributes: ``queue``, ``dead_letter_queue``, ``max_receive_count``, ``visibility_timeout``, ``fifo``,
-    ``encryption_key`` (or None for SSE-SQS).
+    ``encryption_key`` (or None for SSE-SQS), ``consumer_timeout`` and ``max_batching_window`` (what it is sized for).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, fifo: bool = False, encryption_key: kms.IKey | None = None,
@@ -46,15 +47,22 @@ class WorkQueue(Construct):
                  dead_letter_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN) -> None:
         super().__init__(scope, construct_id)
         # 1. validate -------------------------------------------------------------------
+        check_durations("WorkQueue", consumer_timeout=consumer_timeout, max_batching_window=max_batching_window,
+                        visibility_timeout=visibility_timeout)
         self.max_receive_count = max_receive_count if max_receive_count is not None else defaults.MAX_RECEIVE_COUNT
         low, high = defaults.MAX_RECEIVE_COUNT_RANGE
         if not low <= self.max_receive_count <= high:
             raise InvalidPropError("WorkQueue", "max_receive_count", self.max_receive_count, f"{low}–{high}")
-        consumer_timeout = consumer_timeout or defaults.CONSUMER_TIMEOUT
-        max_batching_window = max_batching_window or defaults.MAX_BATCHING_WINDOW
+        #: What the queue was sized for: its consumer's timeout and batching window.
+        self.consumer_timeout: Duration = consumer_timeout or defaults.CONSUMER_TIMEOUT
+        self.max_batching_window: Duration = max_batching_window or defaults.MAX_BATCHING_WINDOW
         self.visibility_timeout = visibility_timeout or Duration.seconds(
-            minimum_visibility_seconds(consumer_timeout, max_batching_window))
-        check_visibility("WorkQueue", self.visibility_timeout, consumer_timeout, max_batching_window)
+            minimum_visibility_seconds(self.consumer_timeout, self.max_batching_window))
+        check_visibility("WorkQueue", self.visibility_timeout, self.consumer_timeout, self.max_batching_window,
+                         timeout_of="consumer_timeout",
+                         fix="raise visibility_timeout, or leave it unset for exactly that; consumer_timeout and "
+                             "max_batching_window are the consuming function's timeout and batching window",
+                         fix_above="lower visibility_timeout")
         self.fifo = fifo
         self.encryption_key = encryption_key
 
@@ -71,6 +79,7 @@ class WorkQueue(Construct):
             content_based_deduplication=True if fifo else None, **encryption, **fifo_props)
 
         # 3. wire -----------------------------------------------------------------------
+        strong_references(self.queue, self.dead_letter_queue)
         acknowledge(self.dead_letter_queue, ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"),
                     "This queue is itself the dead-letter queue of its work queue; failed messages stop here "
                     "for 14 days, watched by the monitoring construct's dead-letter alarm, instead of moving again.")
@@ -124,6 +133,7 @@ class QueueWorker(Construct):
                  visibility_timeout: Duration | None = None) -> None:
         super().__init__(scope, construct_id)
         # 1. validate -------------------------------------------------------------------
+        check_durations("QueueWorker", max_batching_window=max_batching_window, visibility_timeout=visibility_timeout)
         if queue is not None:
             _only_without_queue({"fifo": None if fifo is None or fifo == queue.fifo else fifo,
                                  "max_receive_count": max_receive_count, "encryption_key": encryption_key,
@@ -156,11 +166,22 @@ class QueueWorker(Construct):
                 raise InvalidPropError("QueueWorker", "max_concurrency", max_concurrency,
                                        f"at most the function's reserved_concurrent_executions={reserved} (above it, "
                                        "Lambda throttles the poller and throttled messages count toward max_receive_count)")
+        timeout_of = f"the timeout of {function.path}"
         if queue is not None:
-            check_visibility("QueueWorker", queue.visibility_timeout, function.timeout, window,
-                             prop="queue.visibility_timeout")
+            minimum = minimum_visibility_seconds(function.timeout, window)
+            check_visibility(
+                "QueueWorker", queue.visibility_timeout, function.timeout, window, prop="queue.visibility_timeout",
+                timeout_of=timeout_of,
+                fix=f"create the WorkQueue {path_of(queue)} with consumer_timeout=Duration.seconds("
+                    f"{function.timeout_seconds:g}) (it has {seconds(queue.consumer_timeout):g} s) and "
+                    f"max_batching_window=Duration.seconds({window_seconds:g}), or with visibility_timeout of at "
+                    f"least {minimum} seconds; or lower the function's timeout",
+                fix_above=f"lower the visibility_timeout of the WorkQueue {path_of(queue)}")
         elif visibility_timeout is not None:
-            check_visibility("QueueWorker", visibility_timeout, function.timeout, window)
+            check_visibility("QueueWorker", visibility_timeout, function.timeout, window, timeout_of=timeout_of,
+                             fix="raise visibility_timeout, or leave it unset for exactly that; or lower the "
+                                 "function's timeout or max_batching_window",
+                             fix_above="lower visibility_timeout")
 
         # 2. build ----------------------------------------------------------------------
         self.work_queue = queue or WorkQueue(self, "Queue", fifo=fifo, max_receive_count=max_receive_count,
@@ -206,15 +227,20 @@ def minimum_visibility_seconds(consumer_timeout: Duration, max_batching_window: 
 
 
 def check_visibility(construct: str, visibility: Duration, consumer_timeout: Duration, max_batching_window: Duration,
-                     prop: str = "visibility_timeout") -> None:
-    """Fail unless ``visibility`` is at least 6 × the consumer timeout + the batching window, and at most 12 h."""
+                     *, timeout_of: str, fix: str, fix_above: str, prop: str = "visibility_timeout") -> None:
+    """Fail unless ``visibility`` is at least 6 × the consumer timeout + the batching window, and at most 12 h.
+
+    :param timeout_of: what the consumer timeout is, in the message (``consumer_timeout``, a function's timeout).
+    :param fix: / :param fix_above: the props to change when it is too short / too long, in the message.
+    """
     given = seconds(visibility)
     minimum = minimum_visibility_seconds(consumer_timeout, max_batching_window)
     if given < minimum:
         raise InvalidPropError(construct, prop, f"{given:g} seconds",
-                               f"at least {minimum} seconds = {defaults.VISIBILITY_TIMEOUT_FACTOR} × the "
-                               f"{seconds(consumer_timeout):g} s function timeout + the "
-                               f"{seconds(max_batching_window):g} s batching window")
+                               f"at least {minimum} seconds = {defaults.VISIBILITY_TIMEOUT_FACTOR} × {timeout_of} "
+                               f"({seconds(consumer_timeout):g} s) + max_batching_window "
+                               f"({seconds(max_batching_window):g} s): {fix}")
     if given > defaults.VISIBILITY_TIMEOUT_MAX_SECONDS:
         raise InvalidPropError(construct, prop, f"{given:g} seconds",
-                               f"at most {defaults.VISIBILITY_TIMEOUT_MAX_SECONDS} seconds (12 hours)")
+                               f"at most {defaults.VISIBILITY_TIMEOUT_MAX_SECONDS} seconds (12 hours, the SQS limit): "
+                               f"{fix_above}")

@@ -15,7 +15,8 @@ from constructs import Construct
 from ..acknowledge import acknowledge
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
-from ..node_values import seconds, whole_units
+from ..node_values import check_durations, seconds, whole_units
+from ..references import strong_references
 from . import defaults, expressions
 
 
@@ -47,6 +48,8 @@ class ScheduledTask(Construct):
                  async_retry_attempts: int | None = None, async_max_event_age: Duration | None = None) -> None:
         super().__init__(scope, construct_id)
         # 1. validate -------------------------------------------------------------------
+        check_durations("ScheduledTask", flexible_window=flexible_window, max_event_age=max_event_age,
+                        async_max_event_age=async_max_event_age)
         reason = expressions.problem(schedule)
         if reason:
             raise InvalidPropError("ScheduledTask", "schedule", schedule, reason)
@@ -89,6 +92,7 @@ class ScheduledTask(Construct):
         )
 
         # 3. wire -----------------------------------------------------------------------
+        strong_references(self.schedule, self.dead_letter_queue, self.failure_queue, self.role)
         function.invoke_target.configure_async_invoke(
             on_failure=destinations.SqsDestination(self.failure_queue), retry_attempts=async_retries, max_event_age=async_age)
         for queue in (self.dead_letter_queue, self.failure_queue):

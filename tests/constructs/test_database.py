@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -13,11 +12,11 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk.assertions import Match, Template
 
-from constructs_lib import (DatabaseMigrations, InvalidPropError, LambdaHttpApi, ServerlessDatabase,
+from constructs_lib import (DatabaseMigrations, InvalidPropError, LambdaHttpApi, QueueWorker, ServerlessDatabase,
                             ServerlessFunction, ServiceNetwork)
 from constructs_lib.database import budget, defaults
 from lambda_src.local.certificates import authority
-from tests.cdk_helpers import PROJECT, cdk_context, layer_file, new_stack
+from tests.cdk_helpers import PROJECT, cdk_context, layer_file, new_stack, synth_errors
 from tests.policy_eval import CfnValues, allows, logs_may_use_key
 
 INLINE = lambda_.Code.from_inline("def handler(event, context):\n    return {}\n")
@@ -91,6 +90,34 @@ class TestNetwork:
         stack = new_stack()
         ServiceNetwork(stack, "Net", nat_gateways=1)
         Template.from_stack(stack).resource_count_is("AWS::EC2::NatGateway", 1)
+
+    def test_zones_the_cli_could_not_look_up_are_an_error_naming_cdk_context_json_and_its_content(self) -> None:
+        # GIVEN an account whose zones are in no cdk.context.json, and a CLI without credentials: on its
+        # second run of the app the CLI passes the failed lookup as the context value
+        key = "availability-zones:account=111122223333:region=eu-west-1"
+        failed = {"$providerError": "Need to perform AWS calls for account 111122223333, but no credentials have "
+                                    "been configured", "$dontSaveContext": True}
+        app = App(context={key: failed})
+        stack = Stack(app, "Consumer", env=Environment(account="111122223333", region="eu-west-1"))
+        # WHEN a ServiceNetwork is built and the app synthesizes
+        ServiceNetwork(stack, "Net")
+        errors = synth_errors(app)
+        # THEN beside CDK's error, one names cdk.context.json, the key and a value to put there
+        assert failed["$providerError"] in errors
+        (ours,) = [error for error in errors if error.endswith("(ServiceNetwork::AvailabilityZones)")]
+        assert ours == (
+            f"ServiceNetwork spans max_azs=2 availability zones, which the CDK reads from the context value \"{key}\", "
+            "and the CDK CLI could not look it up (Need to perform AWS calls for account 111122223333, but no "
+            "credentials have been configured). Run cdk synth once with credentials for account 111122223333 (the "
+            "CLI records the value in cdk.context.json; commit that file), or write it into cdk.context.json beside "
+            f"cdk.json yourself: {{\"{key}\": [\"eu-west-1a\", \"eu-west-1b\", \"eu-west-1c\"]}}, with your account's "
+            "zone names (aws ec2 describe-availability-zones --region eu-west-1 --query "
+            "\"AvailabilityZones[].ZoneName\"). (ServiceNetwork::AvailabilityZones)")
+
+    def test_zones_found_in_the_context_make_no_error(self) -> None:
+        stack = new_stack()  # the project's cdk.context.json holds the placeholder account's zones
+        ServiceNetwork(stack, "Net")
+        assert synth_errors(App.of(stack)) == []
 
     @pytest.mark.parametrize(("props", "prop"), [({"max_azs": 1}, "max_azs"), ({"nat_gateways": 3}, "nat_gateways")])
     def test_invalid_props(self, props, prop) -> None:  # type: ignore[no-untyped-def]
@@ -193,8 +220,10 @@ class TestGrantConnect:
     def test_function_must_be_in_the_vpc(self) -> None:
         stack, _, database = world()
         function = ServerlessFunction(stack, "Api", code=INLINE, handler="index.handler", reserved_concurrent_executions=1)
-        with pytest.raises(InvalidPropError, match="placed in the database's VPC"):
+        with pytest.raises(InvalidPropError) as raised:
             database.grant_connect(function)
+        assert raised.value.allowed == ("a ServerlessFunction in the database's VPC: create it with vpc= and "
+                                        "vpc_subnets= (ServiceNetwork's **network.function_placement)")
 
     def test_borrow_timeout_must_be_below_function_timeout(self) -> None:
         stack, network, database = world(proxy_borrow_timeout=Duration.seconds(10))
@@ -202,7 +231,10 @@ class TestGrantConnect:
         with pytest.raises(InvalidPropError) as raised:
             database.grant_connect(function)
         assert raised.value.prop == "proxy_borrow_timeout"
-        assert "invalid proxy_borrow_timeout='10 seconds'; allowed: less than the timeout of TestStack/Api (10 seconds)" in str(raised.value)
+        assert str(raised.value) == (
+            "ServerlessDatabase: invalid proxy_borrow_timeout='10 seconds'; allowed: less than the timeout of "
+            "TestStack/Api (10 seconds), so a request waiting for a connection fails before Lambda kills it: "
+            "lower the ServerlessDatabase's proxy_borrow_timeout or raise that ServerlessFunction's timeout")
 
     @pytest.mark.parametrize("user", ["App", "1user", "postgres", "pg_app", "rdsadmin", "a" * 64, "bad-name", ""])
     def test_db_user_postgres_would_reject(self, user: str) -> None:
@@ -251,30 +283,81 @@ class TestConnectionBudget:
                                max_concurrency=50)
         assert database.budget_errors() == []
         assert sum(c.connections for c in database.consumers) == 170 == database.connection_budget
-        App.of(stack).synth()
+        assert synth_errors(App.of(stack)) == []
 
-    def test_exceeded_budget_fails_synth_with_exact_message(self) -> None:
+    def test_exceeded_budget_is_a_synth_error_naming_the_props_that_fix_it(self) -> None:
         stack, network, database = world(max_capacity=1, min_capacity=1)
         database.grant_connect(connected_function(stack, network, "A", reserved_concurrent_executions=100))
         database.grant_connect(connected_function(stack, network, "B", reserved_concurrent_executions=40),
                                connections_per_container=2)
         expected = ("connection budget exceeded: 180 connections > budget 170 (= 90% of max_connections 189 at "
-                    "max_capacity=1 ACU, min_capacity=1 ACU). TestStack/A: 100 × 1 = 100 (reserved concurrency); "
-                    "TestStack/B: 40 × 2 = 80 (reserved concurrency)")
+                    "max_capacity=1 ACU, min_capacity=1 ACU). TestStack/A: 100 × 1 = 100 (reserved_concurrent_executions); "
+                    "TestStack/B: 40 × 2 = 80 (reserved_concurrent_executions). Lower a function's "
+                    "reserved_concurrent_executions, its QueueWorker's max_concurrency or grant_connect's "
+                    "connections_per_container, or raise the ServerlessDatabase's max_capacity or "
+                    "proxy_max_connections_percent")
         assert database.budget_errors() == [expected]
-        with pytest.raises(RuntimeError, match=re.escape(expected)):
-            App.of(stack).synth()
+        # WHEN the app synthesizes THEN it is an error annotation of the database (cdk synth prints and fails on it)
+        assert synth_errors(App.of(stack)) == [f"{expected} (ServerlessDatabase::ConnectionBudget)"]
 
-    def test_unbounded_concurrency_is_an_error_unless_accepted(self) -> None:
+    def test_unbounded_concurrency_is_an_error_naming_every_prop_that_bounds_it(self) -> None:
         stack, network, database = world()
         database.grant_connect(connected_function(stack, network, "Open", reserved_concurrent_executions=None))
         assert database.budget_errors() == [
-            "connection budget: TestStack/Open connect(s) to the database with unbounded concurrency; set "
-            "reserved_concurrent_executions (or an SQS max_concurrency / provisioned concurrency), or pass "
-            "accept_unbounded_concurrency=True to accept exhausting the proxy's 740 connections"]
+            "connection budget: TestStack/Open connects to the database with unbounded concurrency (each concurrent "
+            "execution holds a connection). Bound it: set reserved_concurrent_executions on its ServerlessFunction, "
+            "or max_concurrency on its QueueWorker (an SQS event source), or pass max_concurrency to grant_connect "
+            "when something else bounds it; or set accept_unbounded_concurrency=True on the ServerlessDatabase to "
+            "accept that it may exhaust the proxy's 740 connections"]
         stack2, network2, accepting = world(accept_unbounded_concurrency=True)
         accepting.grant_connect(connected_function(stack2, network2, "Open", reserved_concurrent_executions=None))
         assert accepting.budget_errors() == []
+
+    @pytest.mark.parametrize("worker_first", [True, False], ids=["worker-then-grant", "grant-then-worker"])
+    def test_a_queue_workers_max_concurrency_bounds_the_function_whatever_the_order(self, worker_first: bool) -> None:
+        # GIVEN a worker without reserved concurrency, bounded by its QueueWorker's max_concurrency=5
+        stack, network, database = world()
+        worker = connected_function(stack, network, "Worker", reserved_concurrent_executions=None,
+                                    timeout=Duration.seconds(30))
+        # WHEN grant_connect comes before or after the QueueWorker, without max_concurrency
+        if worker_first:
+            QueueWorker(stack, "Jobs", function=worker, max_concurrency=5)
+            database.grant_connect(worker)
+        else:
+            database.grant_connect(worker)
+            QueueWorker(stack, "Jobs", function=worker, max_concurrency=5)
+        # THEN the budget counts 5 connections from its SQS event source, and synth passes
+        (consumer,) = database.consumers
+        assert (consumer.max_concurrency, consumer.source) == (5, "max_concurrency of its SQS event source")
+        assert database.budget_errors() == [] and synth_errors(App.of(stack)) == []
+
+    def test_two_sqs_sources_add_up(self) -> None:
+        stack, network, database = world()
+        worker = connected_function(stack, network, "Worker", reserved_concurrent_executions=None,
+                                    timeout=Duration.seconds(30))
+        database.grant_connect(worker)
+        QueueWorker(stack, "Jobs", function=worker, max_concurrency=5)
+        QueueWorker(stack, "More", function=worker, max_concurrency=3)
+        assert [c.max_concurrency for c in database.consumers] == [8]
+
+    def test_an_sqs_source_without_maximum_concurrency_leaves_the_function_unbounded(self) -> None:
+        stack, network, database = world()
+        worker = connected_function(stack, network, "Worker", reserved_concurrent_executions=None,
+                                    timeout=Duration.seconds(30))
+        database.grant_connect(worker)
+        QueueWorker(stack, "Jobs", function=worker, max_concurrency=5)
+        QueueWorker(stack, "Unbounded", function=worker)
+        (error,) = database.budget_errors()
+        assert error.startswith("connection budget: TestStack/Worker connects to the database with unbounded concurrency")
+        assert "max_concurrency on its QueueWorker" in error
+
+    def test_reserved_concurrency_is_the_bound_even_with_an_sqs_source(self) -> None:
+        stack, network, database = world()
+        worker = connected_function(stack, network, "Worker", reserved_concurrent_executions=20,
+                                    timeout=Duration.seconds(30))
+        database.grant_connect(worker)
+        QueueWorker(stack, "Jobs", function=worker, max_concurrency=5)
+        assert [(c.max_concurrency, c.source) for c in database.consumers] == [(20, "reserved_concurrent_executions")]
 
 
 class TestMigrations:

@@ -128,19 +128,27 @@ class TestInvalidProps:
             build(**props)
         assert raised.value.prop == prop and fragment in str(raised.value)
 
-    def test_visibility_timeout_shorter_than_allowed(self) -> None:
+    def test_visibility_timeout_shorter_than_allowed_names_consumer_timeout(self) -> None:
         with pytest.raises(InvalidPropError) as raised:
             WorkQueue(new_stack(), "Q", consumer_timeout=Duration.seconds(30), visibility_timeout=Duration.seconds(60))
-        assert str(raised.value) == ("WorkQueue: invalid visibility_timeout='60 seconds'; allowed: at least 180 seconds "
-                                     "= 6 × the 30 s function timeout + the 0 s batching window")
+        assert str(raised.value) == (
+            "WorkQueue: invalid visibility_timeout='60 seconds'; allowed: at least 180 seconds = 6 × consumer_timeout "
+            "(30 s) + max_batching_window (0 s): raise visibility_timeout, or leave it unset for exactly that; "
+            "consumer_timeout and max_batching_window are the consuming function's timeout and batching window")
 
-    def test_existing_queue_too_short_for_this_worker(self) -> None:
+    def test_existing_queue_too_short_for_this_worker_names_the_queues_consumer_timeout(self) -> None:
+        # GIVEN a queue sized for a 10 s consumer (visibility 60 s) WHEN a 30 s function consumes it
         stack = new_stack()
-        work_queue = WorkQueue(stack, "Q", consumer_timeout=Duration.seconds(10))  # 60 s
+        work_queue = WorkQueue(stack, "Q", consumer_timeout=Duration.seconds(10))
         function = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler", timeout=Duration.seconds(30))
-        with pytest.raises(InvalidPropError, match=r"invalid queue.visibility_timeout='60 seconds'; allowed: at least 180 "
-                                                   r"seconds = 6 × the 30 s function timeout"):
+        with pytest.raises(InvalidPropError) as raised:
             QueueWorker(stack, "Jobs", function=function, queue=work_queue)
+        # THEN the error says which WorkQueue prop to set, and to what
+        assert str(raised.value) == (
+            "QueueWorker: invalid queue.visibility_timeout='60 seconds'; allowed: at least 180 seconds = 6 × the "
+            "timeout of TestStack/Worker (30 s) + max_batching_window (0 s): create the WorkQueue TestStack/Q with "
+            "consumer_timeout=Duration.seconds(30) (it has 10 s) and max_batching_window=Duration.seconds(0), or "
+            "with visibility_timeout of at least 180 seconds; or lower the function's timeout")
 
     def test_visibility_timeout_above_12_hours(self) -> None:
         with pytest.raises(InvalidPropError, match="at most 43200 seconds"):
@@ -276,8 +284,15 @@ class TestMoreInvalidProps:
                   visibility_timeout=Duration.minutes(2))
         # THEN synth fails naming the prop, the value and both numbers the minimum comes from
         assert raised.value.prop == "visibility_timeout" and raised.value.construct == "QueueWorker"
-        assert str(raised.value) == ("QueueWorker: invalid visibility_timeout='120 seconds'; allowed: at least 125 "
-                                     "seconds = 6 × the 20 s function timeout + the 5 s batching window")
+        assert str(raised.value) == (
+            "QueueWorker: invalid visibility_timeout='120 seconds'; allowed: at least 125 seconds = 6 × the timeout of "
+            "TestStack/Worker (20 s) + max_batching_window (5 s): raise visibility_timeout, or leave it unset for "
+            "exactly that; or lower the function's timeout or max_batching_window")
+
+    def test_visibility_timeout_above_12_hours_names_what_sets_it(self) -> None:
+        with pytest.raises(InvalidPropError) as raised:
+            build(function_timeout=30, visibility_timeout=Duration.hours(13))
+        assert raised.value.allowed == ("at most 43200 seconds (12 hours, the SQS limit): lower visibility_timeout")
 
     @pytest.mark.parametrize(("props", "prop"), [
         ({"fifo": True}, "fifo"),
