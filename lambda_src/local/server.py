@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import threading
 import time
@@ -42,6 +43,11 @@ GATEWAY_ERRORS = {
 
 #: HTTP APIs refuse request payloads above 10 MB.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+#: Longest chunk-size or trailer line, and most trailer lines, read from a chunked body.
+MAX_LINE_BYTES, MAX_TRAILER_LINES = 1024, 64
+_DIGITS = re.compile("[0-9]+")
+#: chunk-size (hex digits only: no sign, ``0x`` or ``_`` as ``int(…, 16)`` takes), optional extensions, line end.
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r?\n")
 
 
 class _BadFraming(Exception):
@@ -133,31 +139,53 @@ def make_server(worker: Any, *, host: str = "127.0.0.1", port: int = 3000, timeo
             self.wfile.write(body)
 
         def _read_body(self) -> bytes:
-            """The request body, from Content-Length or chunked transfer encoding."""
-            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-                chunks, total = [], 0
-                while True:
-                    size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
-                    try:
-                        size = int(size_line, 16)
-                    except ValueError:
-                        raise _BadFraming(400, "Bad Request") from None
-                    if size == 0:
-                        while self.rfile.readline(1024).strip():  # trailers
-                            pass
-                        return b"".join(chunks)
-                    total += size
-                    if total > MAX_PAYLOAD_BYTES:
-                        raise _BadFraming(413, "Request Entity Too Large")
-                    chunks.append(self.rfile.read(size))
-                    self.rfile.readline(1024)  # the CRLF after each chunk
-            raw = self.headers.get("Content-Length") or "0"
-            if not raw.strip().isdigit():
+            """The request body, framed by Content-Length or by chunked transfer coding (RFC 9112 §6)."""
+            codings = [coding.strip().lower() for value in self.headers.get_all("Transfer-Encoding", [])
+                       for coding in value.split(",")]
+            lengths = [length.strip() for value in self.headers.get_all("Content-Length", []) for length in value.split(",")]
+            if codings:
+                if any(coding and coding != "chunked" for coding in codings):
+                    raise _BadFraming(501, "Not Implemented")  # the only transfer coding this gateway knows
+                if codings != ["chunked"] or lengths or self.request_version == "HTTP/1.0":
+                    raise _BadFraming(400, "Bad Request")  # chunked twice, empty, beside a length, or in HTTP/1.0
+                return self._read_chunked()
+            if not lengths:
+                return b""
+            if len(set(lengths)) != 1 or not _DIGITS.fullmatch(lengths[0]):
                 raise _BadFraming(400, "Bad Request")
-            length = int(raw)
+            length = int(lengths[0])
             if length > MAX_PAYLOAD_BYTES:
                 raise _BadFraming(413, "Request Entity Too Large")
-            return self.rfile.read(length) if length else b""
+            return self._read_exactly(length)
+
+        def _read_exactly(self, size: int) -> bytes:
+            data = self.rfile.read(size) if size else b""
+            if len(data) != size:  # the client closed before sending what it declared
+                raise _BadFraming(400, "Bad Request")
+            return data
+
+        def _read_chunked(self) -> bytes:
+            chunks, total = [], 0
+            while True:
+                size_line = _CHUNK_SIZE.fullmatch(self.rfile.readline(MAX_LINE_BYTES))
+                if size_line is None:
+                    raise _BadFraming(400, "Bad Request")
+                size = int(size_line.group(1), 16)
+                if size == 0:
+                    break
+                total += size
+                if total > MAX_PAYLOAD_BYTES:
+                    raise _BadFraming(413, "Request Entity Too Large")
+                chunks.append(self._read_exactly(size))
+                if self.rfile.readline(3) not in (b"\r\n", b"\n"):  # each chunk's data ends with CRLF
+                    raise _BadFraming(400, "Bad Request")
+            for _ in range(MAX_TRAILER_LINES):  # trailer fields, up to the empty line
+                line = self.rfile.readline(MAX_LINE_BYTES)
+                if line in (b"\r\n", b"\n"):
+                    return b"".join(chunks)
+                if not line.endswith(b"\n"):
+                    break
+            raise _BadFraming(400, "Bad Request")
 
         def _handle(self) -> None:
             started = time.perf_counter()

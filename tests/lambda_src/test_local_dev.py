@@ -200,6 +200,50 @@ class TestRequestFraming:
         status, _ = self.exchange(address, b"POST /users HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
         assert status == 400
 
+    @pytest.mark.parametrize("coding", [b"xchunked", b"gzip", b"chunked, gzip", b"gzip, chunked", b"identity"])
+    def test_unknown_transfer_coding_is_501_not_read_as_chunked(self, address: tuple[str, int], coding: bytes) -> None:
+        # GIVEN a chunked body declared with a transfer coding the gateway does not implement (only chunked exists)
+        body = b'7\r\n{"a":1}\r\n0\r\n\r\n'
+        # WHEN it is sent
+        status, reply = self.exchange(address, b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                               b"Transfer-Encoding: " + coding + b"\r\n\r\n" + body)
+        # THEN it is refused as HTTP/1.1 says, before any function runs
+        assert status == 501 and json.loads(reply) == {"message": "Not Implemented"}
+
+    @pytest.mark.parametrize("head", [
+        b"Content-Length: 18\r\nTransfer-Encoding: chunked\r\n",  # which one frames the body?
+        b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",  # chunked twice
+        b"Transfer-Encoding: chunked,\r\n",  # an empty coding
+        b"Content-Length: 7\r\nContent-Length: 8\r\n",  # two lengths
+        b"Content-Length: +7\r\n",
+        b"Content-Length: \xc2\xb2\r\n",  # a digit to str.isdigit, not to HTTP
+    ])
+    def test_conflicting_or_malformed_framing_is_400(self, address: tuple[str, int], head: bytes) -> None:
+        status, reply = self.exchange(address, b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                               + head + b"\r\n" + b'7\r\n{"a":1}\r\n0\r\n\r\n')
+        assert status == 400 and json.loads(reply) == {"message": "Bad Request"}
+
+    def test_chunked_request_over_http_1_0_is_400(self, address: tuple[str, int]) -> None:
+        # HTTP/1.0 has no chunked coding: RFC 9112 treats such framing as faulty
+        status, _ = self.exchange(address, b"POST /users HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                           b"Transfer-Encoding: chunked\r\n\r\n" + b'7\r\n{"a":1}\r\n0\r\n\r\n')
+        assert status == 400
+
+    @pytest.mark.parametrize("body", [
+        b"0x7\r\n{\"a\":1}\r\n0\r\n\r\n",  # int(, 16) takes a 0x prefix; HTTP does not
+        b"7\r\n{\"a\":1}XX0\r\n\r\n",  # no CRLF after the chunk's data
+        b"7\r\n{\"a",  # the connection ends inside a chunk
+    ])
+    def test_malformed_chunks_are_400(self, address: tuple[str, int], body: bytes) -> None:
+        status, _ = self.exchange(address, b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                           b"Transfer-Encoding: chunked\r\n\r\n" + body)
+        assert status == 400
+
+    def test_body_shorter_than_its_content_length_is_400_not_a_truncated_invocation(self, address: tuple[str, int]) -> None:
+        status, _ = self.exchange(address, b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                           b"Content-Length: 50\r\n\r\n{\"email\": \"a@example.com\"}")
+        assert status == 400
+
 
 class TestIamMode:
     """``make dev DEV_ARGS=--iam``: the functions log in as deployed ones do, through the RDS Proxy stand-in."""
