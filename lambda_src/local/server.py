@@ -112,11 +112,16 @@ class Stats:
                                for key, e in sorted(self.routes.items())}}
 
 
+#: The stats key of a request no route matches: one entry for all such paths, however many.
+NO_ROUTE = "(no route)"
+
+
 def _route_template(method: str, path: str) -> str:
-    """The router's template for ``path`` (e.g. ``/users/{id}``), or the path itself."""
+    """The router's template for ``path`` (e.g. ``/users/{id}``), or :data:`NO_ROUTE`: never the raw
+    path, so the stats hold at most one entry per method and route however many paths clients send."""
     from ..http import app
 
-    return app.router.template(path) or path
+    return app.router.template(path) or NO_ROUTE
 
 
 def make_server(worker: Any, *, host: str = "127.0.0.1", port: int = 3000, timeout: float = 10.0) -> ThreadingHTTPServer:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -60,7 +61,21 @@ class TestServer:
         # THEN the stats count requests, errors and invocations per route
         stats = request(address, "GET", "/_local/stats")[2]["routes"]
         assert stats["POST /users"]["requests"] == 2 and stats["GET /users/{id}"]["invocations"] == 1
-        assert stats["GET /nope"]["errors"] == 0
+        assert stats["GET (no route)"]["errors"] == 0
+
+    def test_stats_stay_bounded_per_route_template_whatever_the_paths(self, served) -> None:  # type: ignore[no-untyped-def]
+        address, server = served
+        # GIVEN a client asking for 300 different paths no route matches and 300 different user ids
+        connection = http.client.HTTPConnection(address, timeout=20)
+        for number in range(300):
+            for path in (f"/scan/{number}/{uuid.uuid4().hex}", f"/users/{number}"):
+                connection.request("GET", path)
+                assert connection.getresponse().read()
+        connection.close()
+        # WHEN the stats are read
+        stats = request(address, "GET", "/_local/stats")[2]["routes"]
+        # THEN there is one entry per route template (plus one for no route), not one per path
+        assert {key: entry["requests"] for key, entry in stats.items()} == {"GET (no route)": 300, "GET /users/{id}": 300}
 
     def test_cookies_and_repeated_query_keys_reach_the_handler_as_http_api_sends_them(self) -> None:
         event = local_events.http_api_event(method="GET", raw_path="/users", raw_query="tag=a&tag=b",
