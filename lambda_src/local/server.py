@@ -12,6 +12,8 @@ goes to that deployed function through boto3 instead. ``GET /_local/stats`` repo
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import re
 import sys
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from . import events
+from .request_reader import DeadlineReader
 from .runtime_api import InProcessWorker, Outcome, make_worker
 
 if TYPE_CHECKING:
@@ -41,6 +44,10 @@ GATEWAY_ERRORS = {
 }
 
 
+#: Seconds a client has to send a whole request (line, headers, body) once its first byte arrived, and
+#: seconds a keep-alive connection may stay silent between requests. API Gateway documents neither;
+#: these are local choices, low enough that slow or stalled clients cannot pile up.
+READ_TIMEOUT, IDLE_TIMEOUT = 10.0, 60.0
 #: HTTP APIs refuse request payloads above 10 MB.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 #: Longest chunk-size or trailer line, and most trailer lines, read from a chunked body.
@@ -124,7 +131,10 @@ def _route_template(method: str, path: str) -> str:
     return app.router.template(path) or NO_ROUTE
 
 
-def make_server(worker: Any, *, host: str = "127.0.0.1", port: int = 3000, timeout: float = 10.0) -> ThreadingHTTPServer:
+def make_server(worker: Any, *, host: str = "127.0.0.1", port: int = 3000, timeout: float = 10.0,
+                read_timeout: float = READ_TIMEOUT, idle_timeout: float = IDLE_TIMEOUT) -> ThreadingHTTPServer:
+    """The gateway on ``host:port``: each request read within ``read_timeout`` of its first byte (else
+    408), a keep-alive connection closed after ``idle_timeout`` without one, ``timeout`` per invocation."""
     stats = Stats(_route_template)
 
     class Handler(BaseHTTPRequestHandler):
@@ -134,12 +144,33 @@ def make_server(worker: Any, *, host: str = "127.0.0.1", port: int = 3000, timeo
         def log_message(self, *args: Any) -> None:
             pass
 
+        def setup(self) -> None:
+            super().setup()
+            self.rfile.close()  # the socket's own reader gives way to one with a deadline per request
+            self.reader = DeadlineReader(self.connection, read_timeout=read_timeout, idle_timeout=idle_timeout)
+            self.rfile = io.BufferedReader(self.reader)
+
+        def handle_one_request(self) -> None:
+            self.requestline, self.request_version = "", "HTTP/1.1"  # for a 408 before the request line is in
+            super().handle_one_request()  # a read that times out ends it and marks the connection to close
+            if self.reader.started():  # part of a request came, and every answer marks the request read: 408
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self._send(408, [("content-type", "application/json")], b'{"message": "Request Timeout"}')
+
+        def send_response(self, code: int, message: str | None = None) -> None:
+            self.reader.request_read()  # answering: the request is read, and the next one gets its own deadline
+            self.connection.settimeout(idle_timeout)  # the time a client may take to receive the answer
+            super().send_response(code, message)
+
         def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
             self.send_response(status)
             for key, value in headers:
                 if key.lower() not in ("content-length", "connection", "transfer-encoding"):
                     self.send_header(key, value)
             self.send_header("Content-Length", str(len(body)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(body)
 
@@ -229,6 +260,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3000)
     parser.add_argument("--timeout", type=float, default=10.0, help="per-invocation timeout in seconds (default 10)")
+    parser.add_argument("--read-timeout", type=float, default=READ_TIMEOUT,
+                        help=f"seconds a client has to send a whole request, else 408 (default {READ_TIMEOUT:g})")
+    parser.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT,
+                        help=f"seconds an idle keep-alive connection stays open (default {IDLE_TIMEOUT:g})")
     parser.add_argument("--function-name", help="forward to this deployed function (boto3 Invoke) instead")
     parser.add_argument("--retries", type=int, default=2, help="retries of a forwarded invoke (default 2)")
     parser.add_argument("--ws-port", type=int, default=3001, help="local WebSocket API port (default 3001; 0: off)")
@@ -263,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"websocket: ws://{args.host}:{gateway.port} (management API {gateway.callback_url})", flush=True)
         worker = build(HANDLER, env)
     print(f"worker: {worker.description}", flush=True)
-    server = make_server(worker, host=args.host, port=args.port, timeout=args.timeout)
+    server = make_server(worker, host=args.host, port=args.port, timeout=args.timeout, read_timeout=args.read_timeout,
+                         idle_timeout=args.idle_timeout)
     print(f"serving http://{args.host}:{server.server_address[1]}  (GET /_local/stats for per-route stats)", flush=True)
     try:
         server.serve_forever()

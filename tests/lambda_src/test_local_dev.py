@@ -6,9 +6,11 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -258,6 +260,93 @@ class TestRequestFraming:
         status, _ = self.exchange(address, b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                                            b"Content-Length: 50\r\n\r\n{\"email\": \"a@example.com\"}")
         assert status == 400
+
+
+class TestReadTimeouts:
+    """Slow clients are cut off (408, then closed) while everyone else is served; idle keep-alives are closed."""
+
+    READ, IDLE = 0.5, 1.5
+
+    @pytest.fixture
+    def address(self) -> Iterator[tuple[str, int]]:
+        worker = InProcessWorker("tests.lambda_src.sample_handlers.count")
+        server = make_server(worker, port=0, timeout=5, read_timeout=self.READ, idle_timeout=self.IDLE)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        yield "127.0.0.1", server.server_address[1]
+        server.shutdown()
+        server.server_close()
+
+    @staticmethod
+    def answer(sock: socket.socket) -> bytes:
+        """Everything the server sends until it closes the connection."""
+        data = b""
+        try:
+            while chunk := sock.recv(65536):
+                data += chunk
+        except ConnectionResetError:
+            pass
+        return data
+
+    def test_slow_clients_get_408_within_the_read_timeout_and_others_are_served_meanwhile(
+            self, address: tuple[str, int]) -> None:
+        # GIVEN 30 clients that never finish their request: half-sent headers, half-sent bodies, and
+        # clients trickling a byte of their headers every 100 ms (no single read ever waits long)
+        def half_headers(sock: socket.socket) -> None:
+            sock.sendall(b"GET /users HTTP/1.1\r\nHost: x\r\n")
+
+        def half_body(sock: socket.socket) -> None:
+            sock.sendall(b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"email\":")
+
+        def trickle(sock: socket.socket) -> None:
+            try:
+                for byte in b"GET /users HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100:
+                    sock.send(bytes([byte]))
+                    time.sleep(0.1)
+            except OSError:  # cut off: what is expected
+                pass
+
+        answers: dict[int, tuple[bytes, float]] = {}
+
+        def client(number: int) -> None:
+            with socket.create_connection(address, timeout=10) as sock:
+                started = time.monotonic()
+                (half_headers, half_body, trickle)[number % 3](sock)
+                answers[number] = self.answer(sock), time.monotonic() - started
+
+        threads = [threading.Thread(target=client, args=(number,)) for number in range(30)]
+        for thread in threads:
+            thread.start()
+        # WHEN another client asks meanwhile THEN it is answered at once
+        time.sleep(0.1)
+        started = time.monotonic()
+        assert request(f"{address[0]}:{address[1]}", "GET", "/users")[0] == 200
+        assert time.monotonic() - started < self.READ
+        for thread in threads:
+            thread.join(10)
+        # AND every slow client got a 408 and was closed, within the read timeout (with slack for a busy machine)
+        assert len(answers) == 30
+        for number, (data, elapsed) in answers.items():
+            assert data.startswith(b"HTTP/1.1 408 "), (number, data)
+            assert b"Connection: close" in data and data.endswith(b'{"message": "Request Timeout"}')
+            assert self.READ <= elapsed < self.READ + 1.5, (number, elapsed)
+
+    def test_an_idle_keep_alive_connection_is_closed_without_an_answer(self, address: tuple[str, int]) -> None:
+        with socket.create_connection(address, timeout=10) as sock:
+            started = time.monotonic()
+            assert self.answer(sock) == b""
+            assert self.IDLE <= time.monotonic() - started < self.IDLE + 1.5
+
+    def test_each_request_on_a_keep_alive_connection_gets_its_own_read_timeout(self, address: tuple[str, int]) -> None:
+        # GIVEN a keep-alive connection that made a request and then waited longer than the read timeout
+        connection = http.client.HTTPConnection(*address, timeout=10)
+        connection.request("GET", "/users")
+        assert connection.getresponse().read()
+        time.sleep(self.READ * 2)
+        # WHEN it sends its next request (within the idle timeout) THEN it is answered on the same connection
+        sock = connection.sock
+        connection.request("GET", "/users")
+        assert connection.getresponse().status == 200 and connection.sock is sock
+        connection.close()
 
 
 class TestIamMode:
