@@ -1,8 +1,10 @@
 """``make dev``: the API on http://127.0.0.1:3000, each request run as the HTTP API would run it.
 
-Each request becomes a payload 2.0 event exactly as the ``$default`` route builds it, goes to a
-worker process through the Lambda Runtime API (awslambdaric; an in-process fallback says so on
-start), and the handler's response comes back. The database is an embedded PostgreSQL from a
+Each request becomes a payload 2.0 event exactly as the ``$default`` route builds it, goes to one of
+up to ``--workers`` worker processes (each one invocation at a time, as Lambda scales out) through
+the Lambda Runtime API (awslambdaric; an in-process fallback says so on start), and the handler's
+response comes back. As API Gateway does, the gateway answers malformed framing itself (an unknown
+transfer coding is a 501) and cuts off clients too slow to send their request (408). The database is an embedded PostgreSQL from a
 PyPI wheel, migrated on start, unless ``DATABASE_URL`` is set. The functions get its DSN, or with
 ``--iam`` what a deployed function gets: ``DB_HOST``/``DB_PORT`` of a local stand-in for RDS Proxy
 (:mod:`lambda_src.local.rds_proxy`) that requires TLS and checks each connection's IAM token, the
@@ -27,7 +29,7 @@ from urllib.parse import urlsplit
 
 from . import events
 from .request_reader import DeadlineReader
-from .runtime_api import InProcessWorker, Outcome, make_worker
+from .runtime_api import InProcessWorker, Outcome, default_workers, make_worker
 
 if TYPE_CHECKING:
     from .rds_proxy import LocalRdsProxy
@@ -255,6 +257,13 @@ def make_server(worker: Any, *, host: str = "127.0.0.1", port: int = 3000, timeo
     return server
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Local HTTP API for the handler package")
     parser.add_argument("--host", default="127.0.0.1")
@@ -267,7 +276,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--function-name", help="forward to this deployed function (boto3 Invoke) instead")
     parser.add_argument("--retries", type=int, default=2, help="retries of a forwarded invoke (default 2)")
     parser.add_argument("--ws-port", type=int, default=3001, help="local WebSocket API port (default 3001; 0: off)")
-    parser.add_argument("--in-process", action="store_true", help="use the in-process worker")
+    parser.add_argument("--workers", type=_positive_int, default=default_workers(),
+                        help="worker processes per function, each one invocation at a time, as Lambda scales out "
+                             f"(default: the cores, at most 4; here {default_workers()})")
+    parser.add_argument("--in-process", action="store_true", help="use the in-process worker (one, in this process)")
     parser.add_argument("--iam", action="store_true",
                         help="connect as deployed functions do: TLS and an IAM token, checked by a local RDS Proxy stand-in")
     args = parser.parse_args(argv)
@@ -282,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"database: {source} (migrations applied: {', '.join(applied) or 'none, up to date'})", flush=True)
 
         def build(handler: str, env: dict[str, str]) -> Any:
-            return InProcessWorker(handler, env) if args.in_process else make_worker(handler, env)
+            return InProcessWorker(handler, env) if args.in_process else make_worker(handler, env, workers=args.workers)
 
         if args.iam:
             proxy = local_rds_proxy(url)

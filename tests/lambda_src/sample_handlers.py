@@ -20,3 +20,10 @@ def slow(event: Any, context: Any) -> dict[str, Any]:
 
 def fail(event: Any, context: Any) -> dict[str, Any]:
     raise RuntimeError("handler exploded")
+
+
+def timed(event: Any, context: Any) -> dict[str, Any]:
+    """Sleeps ``event["sleep"]`` seconds; says which process ran it, and when."""
+    started = time.time()
+    time.sleep(float(event.get("sleep", 0.5)))
+    return {"statusCode": 200, "body": f'{{"pid": {os.getpid()}, "started": {started}, "ended": {time.time()}}}'}

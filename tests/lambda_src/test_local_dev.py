@@ -23,7 +23,7 @@ import pytest
 from lambda_src.db import iam_token
 from lambda_src.db.sigv4 import Credentials
 from lambda_src.local import events as local_events
-from lambda_src.local.runtime_api import PROJECT, InProcessWorker, RicWorker, make_worker
+from lambda_src.local.runtime_api import PROJECT, InProcessWorker, RicWorker, default_workers, make_worker
 from lambda_src.local.server import LOCAL_CREDENTIALS, Forwarder, make_server
 from tests.lambda_src import pg
 from tests.lambda_src.conftest import load_event
@@ -135,6 +135,80 @@ class TestRicWorker:
             assert result == {"batchItemFailures": [{"itemIdentifier": "2e1424d4-f796-459a-8184-9c92662be6da"}]}
         finally:
             worker.close()
+
+
+class TestWorkerPool:
+    """Several Runtime API workers side by side, as Lambda scales a function out; each one invocation at a time."""
+
+    @staticmethod
+    def invoke_all(worker: Any, count: int, sleep: float) -> list[dict[str, float]]:
+        results: list[dict[str, float]] = []
+
+        def one() -> None:
+            outcome = worker.invoke({"sleep": sleep}, timeout=20)
+            results.append(json.loads(outcome.result["body"]))
+
+        threads = [threading.Thread(target=one) for _ in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert len(results) == count
+        return results
+
+    @staticmethod
+    def most_at_once(intervals: list[tuple[float, float]]) -> int:
+        edges = sorted([(started, 1) for started, _ in intervals] + [(ended, -1) for _, ended in intervals],
+                       key=lambda edge: (edge[0], edge[1]))
+        running = most = 0
+        for _, step in edges:
+            running += step
+            most = max(most, running)
+        return most
+
+    def test_n_workers_run_n_invocations_side_by_side_each_one_at_a_time(self) -> None:
+        # GIVEN a pool of 3 awslambdaric workers
+        pool = make_worker("tests.lambda_src.sample_handlers.timed", workers=3)
+        try:
+            # WHEN 7 invocations arrive at once
+            results = self.invoke_all(pool, 7, sleep=0.4)
+        finally:
+            pool.close()
+        # THEN 3 processes ran them, 3 at a time at most, and never two at once in one process
+        by_process: dict[int, list[tuple[float, float]]] = {}
+        for result in results:
+            by_process.setdefault(int(result["pid"]), []).append((result["started"], result["ended"]))
+        assert len(by_process) == 3 and pool.starts == 3
+        assert self.most_at_once([span for spans in by_process.values() for span in spans]) == 3
+        assert all(self.most_at_once(spans) == 1 for spans in by_process.values())
+
+    def test_a_worker_starts_only_when_the_warm_ones_are_busy(self) -> None:
+        # GIVEN a pool of 4 WHEN invocations come one after another THEN one warm worker serves them all
+        pool = make_worker("tests.lambda_src.sample_handlers.count", workers=4)
+        try:
+            calls = [json.loads(pool.invoke({}, timeout=10).result["body"]) for _ in range(3)]
+        finally:
+            pool.close()
+        assert [call["calls"] for call in calls] == [1, 2, 3] and len({call["pid"] for call in calls}) == 1
+        assert pool.starts == 1
+
+    def test_a_timed_out_worker_is_replaced_while_the_others_keep_serving(self) -> None:
+        pool = make_worker("tests.lambda_src.sample_handlers.timed", workers=2)
+        try:
+            slow = threading.Thread(target=lambda: pool.invoke({"sleep": 5}, timeout=0.5))
+            slow.start()
+            time.sleep(0.1)
+            assert pool.invoke({"sleep": 0}, timeout=10).result["statusCode"] == 200  # served by the other one
+            slow.join(10)
+            results = self.invoke_all(pool, 2, sleep=0.3)
+        finally:
+            pool.close()
+        assert len({result["pid"] for result in results}) == 2 and pool.starts == 3
+
+    def test_default_is_as_many_workers_as_cores_up_to_4(self) -> None:
+        assert default_workers() == min(4, len(os.sched_getaffinity(0)))
+        assert "--workers" in subprocess.run([sys.executable, "-m", "lambda_src.local.server", "--help"], cwd=PROJECT,
+                                             capture_output=True, text=True, check=True).stdout
 
 
 class TestFallbackAndForwarding:
