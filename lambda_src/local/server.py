@@ -18,11 +18,13 @@ import contextlib
 import io
 import json
 import re
+import signal
 import sys
 import threading
 import time
 import os
 from collections import defaultdict
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -282,22 +284,60 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--in-process", action="store_true", help="use the in-process worker (one, in this process)")
     parser.add_argument("--iam", action="store_true",
                         help="connect as deployed functions do: TLS and an IAM token, checked by a local RDS Proxy stand-in")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="the embedded PostgreSQL's data directory (default .pgdata in the project)")
     args = parser.parse_args(argv)
-    gateway = proxy = None
+    _stop_on_signals()
+    with contextlib.ExitStack() as running:  # whatever started is stopped, in reverse order, however main ends
+        try:
+            _serve(args, running)
+        except (_Stopped, KeyboardInterrupt) as stop:
+            print(f"stopping ({stop or 'interrupted'})", flush=True)
+    return 0
+
+
+class _Stopped(Exception):
+    """SIGTERM or SIGINT: ``make dev`` stops, and stops what it started."""
+
+
+def _stop_on_signals() -> None:
+    """SIGTERM and SIGINT raise :class:`_Stopped` in the main thread; a second one while stopping is
+    ignored, so the stop is not cut short (the embedded PostgreSQL would be left running)."""
+    def stop(signum: int, _frame: Any) -> None:
+        for ignored in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(ignored, signal.SIG_IGN)
+        raise _Stopped(signal.Signals(signum).name)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+
+
+def _serve(args: argparse.Namespace, running: contextlib.ExitStack) -> None:
+    """Start the database, stand-in, gateways and workers that ``args`` ask for (each registered in
+    ``running`` to be stopped) and serve HTTP until stopped."""
+    proxy = None
     if args.function_name:
         worker: Any = Forwarder(args.function_name, args.retries)
     else:
-        from .database import local_database_url, migrate
+        from .database import DATA_DIR, local_database, migrate
 
-        url, source = local_database_url()
+        url, source, stop_database = local_database(args.data_dir or DATA_DIR)
+
+        def stop_embedded() -> None:  # last: after the workers and the stand-in that use it
+            if source != "DATABASE_URL":
+                print(f"database: {'stopped' if stop_database() else 'left running for another process'}", flush=True)
+
+        running.callback(stop_embedded)
         applied = migrate(url)
         print(f"database: {source} (migrations applied: {', '.join(applied) or 'none, up to date'})", flush=True)
 
         def build(handler: str, env: dict[str, str]) -> Any:
-            return InProcessWorker(handler, env) if args.in_process else make_worker(handler, env, workers=args.workers)
+            built = InProcessWorker(handler, env) if args.in_process else make_worker(handler, env, workers=args.workers)
+            running.callback(built.close)
+            return built
 
         if args.iam:
-            proxy = local_rds_proxy(url)
+            proxy = running.enter_context(local_rds_proxy(url))
             print(f"database login: IAM tokens over TLS, checked by the RDS Proxy stand-in at {proxy.endpoint} "
                   f"(CA {proxy.ca_file})", flush=True)
         env = local_function_env(url, proxy)
@@ -306,25 +346,16 @@ def main(argv: list[str] | None = None) -> int:
 
             gateway = LocalWebSocketGateway(lambda callback: build(WEBSOCKET_HANDLER, {**env, "WEBSOCKET_CALLBACK_URL": callback}),
                                             host=args.host, port=args.ws_port, timeout=args.timeout)
+            running.callback(gateway.close)
             env["WEBSOCKET_CALLBACK_URL"] = gateway.callback_url
             print(f"websocket: ws://{args.host}:{gateway.port} (management API {gateway.callback_url})", flush=True)
         worker = build(HANDLER, env)
     print(f"worker: {worker.description}", flush=True)
     server = make_server(worker, host=args.host, port=args.port, timeout=args.timeout, read_timeout=args.read_timeout,
                          idle_timeout=args.idle_timeout)
+    running.callback(server.server_close)
     print(f"serving http://{args.host}:{server.server_address[1]}  (GET /_local/stats for per-route stats)", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        worker.close()
-        if gateway is not None:
-            gateway.close()
-            gateway.worker.close()
-        if proxy is not None:
-            proxy.close()
-    return 0
+    server.serve_forever()
 
 
 #: Placeholder AWS credentials of the local functions. They sign the Management API calls (local,

@@ -1,6 +1,7 @@
 """The local development server and runtime: payload 2.0 events, a real Runtime API worker, stats."""
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -14,9 +15,11 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import psutil
 import psycopg
 import pytest
 
@@ -423,37 +426,55 @@ class TestReadTimeouts:
         connection.close()
 
 
+def cli_env(**extra: str) -> dict[str, str]:
+    """This environment without the database and AWS settings a developer's shell may hold, plus ``extra``."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("DB_", "AWS_")) and key not in ("DATABASE_URL", "TEST_DATABASE_URL")}
+    return {**env, "PYTHONPATH": str(PROJECT), **extra}
+
+
+@contextlib.contextmanager
+def dev_cli(*args: str, env: dict[str, str], log: Path, deadline: float = 90) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``make dev``'s command line (HTTP on a free port, WebSocket off) until it prints that it serves:
+    the process and what it printed. Its output goes to ``log`` (a pipe nobody reads would fill and
+    block its workers). Stopped with SIGINT at the end; killed if still running after ``deadline`` s."""
+    with log.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "lambda_src.local.server", "--port", "0", "--ws-port", "0", *args],
+                                   cwd=PROJECT, env=env, text=True, stdout=out, stderr=subprocess.STDOUT)
+    watchdog = threading.Timer(deadline, process.kill)
+    watchdog.start()
+    try:
+        while "serving http://" not in (printed := log.read_text()):
+            assert process.poll() is None, printed
+            time.sleep(0.05)
+        yield process, printed
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def serving_address(printed: str) -> str:
+    serving = re.search(r"serving http://([\d.]+:\d+)", printed)
+    assert serving, printed
+    return serving.group(1)
+
+
 class TestIamMode:
     """``make dev DEV_ARGS=--iam``: the functions log in as deployed ones do, through the RDS Proxy stand-in."""
 
     @pytest.fixture
-    def dev_server(self) -> Iterator[tuple[str, str, str, str]]:
+    def dev_server(self, tmp_path: Path) -> Iterator[tuple[str, str, str, str]]:
         """The CLI on a fresh database: ``(HTTP address, stand-in port, its CA file, superuser DSN)``."""
-        with pg.fresh_database("dev") as dsn:
-            env = {key: value for key, value in os.environ.items() if not key.startswith(("DB_", "AWS_"))}
-            env.update(DATABASE_URL=dsn, PYTHONPATH=str(PROJECT))
-            process = subprocess.Popen([sys.executable, "-m", "lambda_src.local.server", "--iam", "--port", "0",
-                                        "--ws-port", "0"], cwd=PROJECT, env=env, text=True,
-                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-            watchdog = threading.Timer(60, process.kill)
-            watchdog.start()
-            try:
-                assert process.stdout is not None
-                printed = ""
-                while "serving http://" not in printed and (line := process.stdout.readline()):
-                    printed += line
-                login = re.search(r"stand-in at localhost:(\d+) \(CA (.+)\)", printed)
-                serving = re.search(r"serving http://([\d.]+:\d+)", printed)
-                assert login and serving, printed
-                yield serving.group(1), login.group(1), login.group(2), dsn
-            finally:
-                watchdog.cancel()
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        with pg.fresh_database("dev") as dsn, dev_cli("--iam", env=cli_env(DATABASE_URL=dsn), log=tmp_path / "dev.log") as (_, printed):
+            login = re.search(r"stand-in at localhost:(\d+) \(CA (.+)\)", printed)
+            assert login, printed
+            yield serving_address(printed), login.group(1), login.group(2), dsn
 
     def test_functions_log_in_with_iam_tokens_that_the_stand_in_checks(self, dev_server) -> None:  # type: ignore[no-untyped-def]
         address, proxy_port, ca_file, dsn = dev_server
@@ -476,3 +497,36 @@ class TestIamMode:
             psycopg.connect(host="localhost", port=int(proxy_port), dbname=urlsplit(dsn).path.lstrip("/"),
                             user="app_user", password=token, sslmode="verify-full", sslrootcert=ca_file,
                             connect_timeout=5)
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+class TestShutdown:
+    """SIGTERM and SIGINT stop ``make dev`` and what it started: its workers and the embedded PostgreSQL."""
+
+    def test_sigterm_and_sigint_stop_the_embedded_postgresql_and_the_workers(self, tmp_path: Path) -> None:
+        data_dir, email = tmp_path / "pgdata", "kept@example.com"
+        for run, signum in enumerate((signal.SIGTERM, signal.SIGINT)):
+            # GIVEN make dev on its own embedded PostgreSQL, its workers started by requests
+            with dev_cli("--workers", "2", "--data-dir", str(data_dir), env=cli_env(),
+                         log=tmp_path / f"dev-{run}.log") as (process, printed):
+                address = serving_address(printed)
+                if run == 0:
+                    assert request(address, "POST", "/users", {"email": email, "name": "Kept"})[0] == 201
+                else:  # the data outlives a stop: the second run finds what the first one wrote
+                    assert request(address, "GET", "/users?limit=5")[2]["items"][0]["email"] == email
+                postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
+                workers = [child.pid for child in psutil.Process(process.pid).children(recursive=True)]
+                assert alive(postmaster) and workers
+                # WHEN it gets the signal
+                process.send_signal(signum)
+                assert process.wait(30) == 0
+            # THEN PostgreSQL and every worker process are gone, and it said so
+            assert not alive(postmaster) and not [pid for pid in workers if alive(pid)]
+            output = (tmp_path / f"dev-{run}.log").read_text()
+            assert f"stopping ({signal.Signals(signum).name})" in output and "database: stopped" in output
