@@ -530,3 +530,69 @@ class TestShutdown:
             assert not alive(postmaster) and not [pid for pid in workers if alive(pid)]
             output = (tmp_path / f"dev-{run}.log").read_text()
             assert f"stopping ({signal.Signals(signum).name})" in output and "database: stopped" in output
+
+
+class TestLoad:
+    """``make dev`` under load: 16 keep-alive connections, 4 workers, every write checked in the database."""
+
+    CLIENTS, POSTS_EACH, GETS_PER_POST = 16, 63, 5  # 1,008 POSTs and 5,040 GETs
+
+    def test_5000_gets_and_1000_posts_over_16_connections_without_an_error_or_a_lost_row(self, tmp_path: Path) -> None:
+        with pg.fresh_database("load") as dsn, dev_cli("--workers", "4", env=cli_env(DATABASE_URL=dsn),
+                                                        log=tmp_path / "dev.log") as (process, printed):
+            address = serving_address(printed)
+            created: dict[str, int] = {}
+            errors: list[str] = []
+
+            def client(number: int) -> None:
+                # each client: a POST, then GETs of its users so far, on one keep-alive connection
+                connection = http.client.HTTPConnection(address, timeout=20)
+                mine: list[tuple[int, str]] = []
+                try:
+                    for sequence in range(self.POSTS_EACH):
+                        email = f"load-{number}-{sequence}@example.com"
+                        connection.request("POST", "/users", json.dumps({"email": email, "name": f"Load {number}"}),
+                                           {"content-type": "application/json"})
+                        response = connection.getresponse()
+                        body = json.loads(response.read())
+                        if response.status != 201 or body.get("email") != email:
+                            errors.append(f"POST {email}: {response.status} {body}")
+                            continue
+                        mine.append((body["id"], email))
+                        created[email] = body["id"]
+                        for index in range(self.GETS_PER_POST):
+                            user_id, expected = mine[(sequence * self.GETS_PER_POST + index) % len(mine)]
+                            connection.request("GET", f"/users/{user_id}")
+                            response = connection.getresponse()
+                            body = json.loads(response.read())
+                            if response.status != 200 or body.get("email") != expected:
+                                errors.append(f"GET /users/{user_id}: {response.status} {body}")
+                except Exception as error:  # noqa: BLE001 - any failure is an error of the run
+                    errors.append(f"client {number}: {error!r}")
+                finally:
+                    connection.close()
+
+            started = time.monotonic()
+            threads = [threading.Thread(target=client, args=(number,)) for number in range(self.CLIENTS)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+            elapsed = time.monotonic() - started
+            assert not any(thread.is_alive() for thread in threads), "clients still running after 60 s"
+            # THEN no request failed
+            posts, gets = self.CLIENTS * self.POSTS_EACH, self.CLIENTS * self.POSTS_EACH * self.GETS_PER_POST
+            assert errors == [] and len(created) == posts >= 1000 and gets >= 5000
+            # AND the gateway counted each one, and ran them on 4 worker processes
+            stats = request(address, "GET", "/_local/stats")[2]["routes"]
+            assert {key: (entry["requests"], entry["errors"]) for key, entry in stats.items()} == {
+                "POST /users": (posts, 0), "GET /users/{id}": (gets, 0)}
+            workers = [child for child in psutil.Process(process.pid).children()
+                       if "awslambdaric" in child.cmdline()]
+            assert len(workers) == 4
+            # AND the database holds every POSTed user exactly once, under the id the API answered
+            with psycopg.connect(dsn) as connection:
+                rows = connection.execute("SELECT email, id FROM users").fetchall()
+            assert len(rows) == posts and dict(rows) == created
+            print(f"{posts + gets} requests over {self.CLIENTS} connections in {elapsed:.1f} s "
+                  f"({(posts + gets) / elapsed:.0f} req/s)")
