@@ -52,6 +52,8 @@ GATEWAY_ERRORS = {
 #: seconds a keep-alive connection may stay silent between requests. API Gateway documents neither;
 #: these are local choices, low enough that slow or stalled clients cannot pile up.
 READ_TIMEOUT, IDLE_TIMEOUT = 10.0, 60.0
+#: Answers up to this size leave in one send (larger ones in pieces of it).
+WRITE_BUFFER_BYTES = 64 * 1024
 #: HTTP APIs refuse request payloads above 10 MB.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 #: Longest chunk-size or trailer line, and most trailer lines, read from a chunked body.
@@ -144,6 +146,7 @@ def make_server(worker: Any, *, host: str = "127.0.0.1", port: int = 3000, timeo
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True
+        wbufsize = WRITE_BUFFER_BYTES  # status, headers and body leave in one send, flushed after each request
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -161,6 +164,7 @@ def make_server(worker: Any, *, host: str = "127.0.0.1", port: int = 3000, timeo
                 self.close_connection = True
                 with contextlib.suppress(OSError):
                     self._send(408, [("content-type", "application/json")], b'{"message": "Request Timeout"}')
+                    self.wfile.flush()
 
         def send_response(self, code: int, message: str | None = None) -> None:
             self.reader.request_read()  # answering: the request is read, and the next one gets its own deadline
