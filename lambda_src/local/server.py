@@ -52,6 +52,8 @@ GATEWAY_ERRORS = {
 #: seconds a keep-alive connection may stay silent between requests. API Gateway documents neither;
 #: these are local choices, low enough that slow or stalled clients cannot pile up.
 READ_TIMEOUT, IDLE_TIMEOUT = 10.0, 60.0
+#: Connections the kernel queues until the gateway accepts them (capped by net.core.somaxconn).
+ACCEPT_BACKLOG = 1024
 #: Answers up to this size leave in one send (larger ones in pieces of it).
 WRITE_BUFFER_BYTES = 64 * 1024
 #: HTTP APIs refuse request payloads above 10 MB.
@@ -135,6 +137,14 @@ def _route_template(method: str, path: str) -> str:
     from ..http import app
 
     return app.router.template(path) or NO_ROUTE
+
+
+class _Gateway(ThreadingHTTPServer):
+    """A thread per connection; connections arriving while the accept loop waits its turn are queued
+    (the standard library's backlog of 5 drops a burst of 16 clients' connections)."""
+
+    daemon_threads = True
+    request_queue_size = ACCEPT_BACKLOG
 
 
 def make_server(worker: Any, *, host: str = "127.0.0.1", port: int = 3000, timeout: float = 10.0,
@@ -257,8 +267,7 @@ def make_server(worker: Any, *, host: str = "127.0.0.1", port: int = 3000, timeo
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle  # noqa: N815
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
+    server = _Gateway((host, port), Handler)
     server.stats = stats  # type: ignore[attr-defined]
     return server
 

@@ -407,6 +407,25 @@ class TestReadTimeouts:
             assert b"Connection: close" in data and data.endswith(b'{"message": "Request Timeout"}')
             assert self.READ <= elapsed < self.READ + 1.5, (number, elapsed)
 
+    def test_a_burst_of_connections_waits_to_be_accepted_rather_than_being_refused(self) -> None:
+        # GIVEN a server whose accept loop is busy (here: not running yet)
+        server = make_server(InProcessWorker("tests.lambda_src.sample_handlers.count"), port=0, timeout=5)
+        sockets: list[socket.socket] = []
+        try:
+            # WHEN 64 clients connect at once THEN each connection is queued, none dropped or reset
+            for _ in range(64):
+                sockets.append(socket.create_connection(server.server_address, timeout=0.5))
+            # AND each is served once the loop runs
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            for sock in sockets:
+                sock.sendall(b"GET /users HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert all(self.answer(sock).startswith(b"HTTP/1.1 200 ") for sock in sockets)
+            server.shutdown()
+        finally:
+            for sock in sockets:
+                sock.close()
+            server.server_close()
+
     def test_an_idle_keep_alive_connection_is_closed_without_an_answer(self, address: tuple[str, int]) -> None:
         with socket.create_connection(address, timeout=10) as sock:
             started = time.monotonic()
