@@ -4,12 +4,14 @@ Each request becomes a payload 2.0 event exactly as the ``$default`` route build
 up to ``--workers`` worker processes (each one invocation at a time, as Lambda scales out) through
 the Lambda Runtime API (awslambdaric; an in-process fallback says so on start), and the handler's
 response comes back. As API Gateway does, the gateway answers malformed framing itself (an unknown
-transfer coding is a 501) and cuts off clients too slow to send their request (408). The database is an embedded PostgreSQL from a
-PyPI wheel, migrated on start, unless ``DATABASE_URL`` is set. The functions get its DSN, or with
-``--iam`` what a deployed function gets: ``DB_HOST``/``DB_PORT`` of a local stand-in for RDS Proxy
-(:mod:`lambda_src.local.rds_proxy`) that requires TLS and checks each connection's IAM token, the
-stand-in's CA, and placeholder credentials to sign tokens with. With ``--function-name`` each event
-goes to that deployed function through boto3 instead. ``GET /_local/stats`` reports per route.
+transfer coding is a 501) and cuts off clients too slow to send their request (408). The database
+is an embedded PostgreSQL from a PyPI wheel, migrated on start, unless ``DATABASE_URL`` is set.
+The functions get its DSN, or with ``--iam`` what a deployed function gets: ``DB_HOST``/``DB_PORT``
+of a local stand-in for RDS Proxy (:mod:`lambda_src.local.rds_proxy`) that requires TLS and checks
+each connection's IAM token, the stand-in's CA, and placeholder credentials to sign tokens with.
+With ``--function-name`` each event goes to that deployed function through boto3 instead.
+``GET /_local/stats`` reports per route. SIGTERM or SIGINT stops the server and all it started,
+the embedded PostgreSQL last.
 """
 from __future__ import annotations
 
@@ -24,8 +26,8 @@ import threading
 import time
 import os
 from collections import defaultdict
-from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
