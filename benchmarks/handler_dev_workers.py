@@ -14,6 +14,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -138,7 +139,8 @@ def main() -> None:
         for process, _ in servers.values():
             process.send_signal(signal.SIGINT)
             process.wait(30)
-        stop_embedded(database)
+        if stop_embedded(database):
+            shutil.rmtree(work, ignore_errors=True)
     total = ROUNDS * CLIENTS * PER_CLIENT
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"{CLIENTS} keep-alive clients, 5 GET /users/{{id}} per POST /users, {total} requests per server "
