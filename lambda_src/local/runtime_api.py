@@ -7,6 +7,7 @@
 as in a warm container; an invocation that exceeds its timeout kills the process, like Lambda
 does, and a new one starts. :class:`InProcessWorker` is the fallback where awslambdaric cannot be
 installed: same interface, handler in this process, timeout enforced on the caller's side.
+:class:`WorkerPool` runs several :class:`RicWorker` side by side, as Lambda scales out.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -60,7 +62,8 @@ class RuntimeApi:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body go out in separate writes: no 40 ms stalls
+            disable_nagle_algorithm = True
+            wbufsize = 64 * 1024  # status, headers and body leave in one send (the server flushes after each request)
 
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
@@ -219,12 +222,73 @@ class InProcessWorker:
         pass
 
 
-def make_worker(handler: str, env: dict[str, str] | None = None, *, prefer_ric: bool = True) -> RicWorker | InProcessWorker:
-    """The awslambdaric worker when it is installed, else the in-process fallback."""
+def default_workers() -> int:
+    """``make dev``'s default pool size: the cores this process may use, at most 4."""
+    return min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+class WorkerPool:
+    """Up to ``size`` workers side by side, as Lambda scales a function out to concurrent execution
+    environments. Each worker runs one invocation at a time; an invocation goes to the most recently
+    used idle worker (the warmest), a new worker starts only when every started one is busy (a cold
+    start), and past ``size`` busy workers an invocation waits for one to be free."""
+
+    def __init__(self, factory: Callable[[], RicWorker], size: int) -> None:
+        if size < 1:
+            raise ValueError(f"a worker pool needs at least one worker, not {size}")
+        self.factory, self.size = factory, size
+        self.workers: list[RicWorker] = []
+        self._idle: list[RicWorker] = []
+        self._changed = threading.Condition()
+        self._closed = False
+
+    @property
+    def description(self) -> str:
+        return f"up to {self.size} awslambdaric worker processes (Lambda Runtime API), one invocation each at a time"
+
+    @property
+    def starts(self) -> int:
+        """Worker processes started so far (cold starts, and restarts after a timeout)."""
+        return sum(worker.starts for worker in list(self.workers))
+
+    def invoke(self, event: Any, timeout: float) -> Outcome:
+        worker = self._acquire()
+        try:
+            return worker.invoke(event, timeout)
+        finally:
+            with self._changed:
+                self._idle.append(worker)
+                self._changed.notify()
+
+    def _acquire(self) -> RicWorker:
+        with self._changed:
+            while True:
+                if self._closed:
+                    raise RuntimeError("the worker pool is closed")
+                if self._idle:
+                    return self._idle.pop()
+                if len(self.workers) < self.size:
+                    self.workers.append(self.factory())  # its process starts on its first invocation
+                    return self.workers[-1]
+                self._changed.wait()
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            workers = list(self.workers)
+            self._changed.notify_all()
+        for worker in workers:
+            worker.close()
+
+
+def make_worker(handler: str, env: dict[str, str] | None = None, *, prefer_ric: bool = True,
+                workers: int = 1) -> WorkerPool | InProcessWorker:
+    """A pool of up to ``workers`` awslambdaric workers when awslambdaric is installed, else the
+    in-process fallback (one handler in this process: ``workers`` does not apply)."""
     if prefer_ric:
         try:
             importlib.import_module("awslambdaric")
-            return RicWorker(handler, env)
+            return WorkerPool(lambda: RicWorker(handler, env), workers)
         except ImportError:
             pass
     return InProcessWorker(handler, env)

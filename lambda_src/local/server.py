@@ -1,32 +1,42 @@
 """``make dev``: the API on http://127.0.0.1:3000, each request run as the HTTP API would run it.
 
-Each request becomes a payload 2.0 event exactly as the ``$default`` route builds it, goes to a
-worker process through the Lambda Runtime API (awslambdaric; an in-process fallback says so on
-start), and the handler's response comes back. The database is an embedded PostgreSQL from a
-PyPI wheel, migrated on start, unless ``DATABASE_URL`` is set. The functions get its DSN, or with
-``--iam`` what a deployed function gets: ``DB_HOST``/``DB_PORT`` of a local stand-in for RDS Proxy
-(:mod:`lambda_src.local.rds_proxy`) that requires TLS and checks each connection's IAM token, the
-stand-in's CA, and placeholder credentials to sign tokens with. With ``--function-name`` each event
-goes to that deployed function through boto3 instead. ``GET /_local/stats`` reports per route.
+Each request becomes a payload 2.0 event exactly as the ``$default`` route builds it, goes to one of
+up to ``--workers`` worker processes (each one invocation at a time, as Lambda scales out) through
+the Lambda Runtime API (awslambdaric; an in-process fallback says so on start), and the handler's
+response comes back. As API Gateway does, the gateway answers malformed framing itself (an unknown
+transfer coding is a 501) and cuts off clients too slow to send their request (408). The database
+is an embedded PostgreSQL from a PyPI wheel, migrated on start, unless ``DATABASE_URL`` is set.
+The functions get its DSN, or with ``--iam`` what a deployed function gets: ``DB_HOST``/``DB_PORT``
+of a local stand-in for RDS Proxy (:mod:`lambda_src.local.rds_proxy`) that requires TLS and checks
+each connection's IAM token, the stand-in's CA, and placeholder credentials to sign tokens with.
+With ``--function-name`` each event goes to that deployed function through boto3 instead.
+``GET /_local/stats`` reports per route. SIGTERM or SIGINT stops the server and all it started,
+the embedded PostgreSQL last.
 Requests must be SigV4-signed as the deployed API's IAM authorization requires
 (:mod:`lambda_src.local.api_auth`); the event carries the caller as ``requestContext.authorizer.iam``.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
+import re
+import signal
 import sys
 import threading
 import time
 import os
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from . import events
 from .api_auth import LocalIamAuthorizer, Refused
-from .runtime_api import InProcessWorker, Outcome, make_worker
+from .request_reader import DeadlineReader
+from .runtime_api import InProcessWorker, Outcome, default_workers, make_worker
 
 if TYPE_CHECKING:
     from .rds_proxy import LocalRdsProxy
@@ -43,8 +53,21 @@ GATEWAY_ERRORS = {
 }
 
 
+#: Seconds a client has to send a whole request (line, headers, body) once its first byte arrived, and
+#: seconds a keep-alive connection may stay silent between requests. API Gateway documents neither;
+#: these are local choices, low enough that slow or stalled clients cannot pile up.
+READ_TIMEOUT, IDLE_TIMEOUT = 10.0, 60.0
+#: Connections the kernel queues until the gateway accepts them (capped by net.core.somaxconn).
+ACCEPT_BACKLOG = 1024
+#: Answers up to this size leave in one send (larger ones in pieces of it).
+WRITE_BUFFER_BYTES = 64 * 1024
 #: HTTP APIs refuse request payloads above 10 MB.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+#: Longest chunk-size or trailer line, and most trailer lines, read from a chunked body.
+MAX_LINE_BYTES, MAX_TRAILER_LINES = 1024, 64
+_DIGITS = re.compile("[0-9]+")
+#: chunk-size (hex digits only: no sign, ``0x`` or ``_`` as ``int(…, 16)`` takes), optional extensions, line end.
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r?\n")
 
 
 class _BadFraming(Exception):
@@ -109,25 +132,62 @@ class Stats:
                                for key, e in sorted(self.routes.items())}}
 
 
+#: The stats key of a request no route matches: one entry for all such paths, however many.
+NO_ROUTE = "(no route)"
+
+
 def _route_template(method: str, path: str) -> str:
-    """The router's template for ``path`` (e.g. ``/users/{id}``), or the path itself."""
+    """The router's template for ``path`` (e.g. ``/users/{id}``), or :data:`NO_ROUTE`: never the raw
+    path, so the stats hold at most one entry per method and route however many paths clients send."""
     from ..http import app
 
-    return app.router.template(path) or path
+    return app.router.template(path) or NO_ROUTE
+
+
+class _Gateway(ThreadingHTTPServer):
+    """A thread per connection; connections arriving while the accept loop waits its turn are queued
+    (the standard library's backlog of 5 drops a burst of 16 clients' connections)."""
+
+    daemon_threads = True
+    request_queue_size = ACCEPT_BACKLOG
 
 
 def make_server(worker: Any, *, host: str = "127.0.0.1", port: int = 3000, timeout: float = 10.0,
+                read_timeout: float = READ_TIMEOUT, idle_timeout: float = IDLE_TIMEOUT,
                 authorizer: LocalIamAuthorizer | None = None) -> ThreadingHTTPServer:
-    """``authorizer``: the IAM check every request passes first. Default: the local caller's."""
+    """The gateway on ``host:port``: each request read within ``read_timeout`` of its first byte (else
+    408), a keep-alive connection closed after ``idle_timeout`` without one, ``timeout`` per invocation.
+    ``authorizer``: the IAM check every request passes first. Default: the local caller's."""
     stats = Stats(_route_template)
     authorizer = authorizer or LocalIamAuthorizer()
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True
+        wbufsize = WRITE_BUFFER_BYTES  # status, headers and body leave in one send, flushed after each request
 
         def log_message(self, *args: Any) -> None:
             pass
+
+        def setup(self) -> None:
+            super().setup()
+            self.rfile.close()  # the socket's own reader gives way to one with a deadline per request
+            self.reader = DeadlineReader(self.connection, read_timeout=read_timeout, idle_timeout=idle_timeout)
+            self.rfile = io.BufferedReader(self.reader)
+
+        def handle_one_request(self) -> None:
+            self.requestline, self.request_version = "", "HTTP/1.1"  # for a 408 before the request line is in
+            super().handle_one_request()  # a read that times out ends it and marks the connection to close
+            if self.reader.started():  # part of a request came, and every answer marks the request read: 408
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self._send(408, [("content-type", "application/json")], b'{"message": "Request Timeout"}')
+                    self.wfile.flush()
+
+        def send_response(self, code: int, message: str | None = None) -> None:
+            self.reader.request_read()  # answering: the request is read, and the next one gets its own deadline
+            self.connection.settimeout(idle_timeout)  # the time a client may take to receive the answer
+            super().send_response(code, message)
 
         def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
             self.send_response(status)
@@ -135,35 +195,59 @@ def make_server(worker: Any, *, host: str = "127.0.0.1", port: int = 3000, timeo
                 if key.lower() not in ("content-length", "connection", "transfer-encoding"):
                     self.send_header(key, value)
             self.send_header("Content-Length", str(len(body)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(body)
 
         def _read_body(self) -> bytes:
-            """The request body, from Content-Length or chunked transfer encoding."""
-            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-                chunks, total = [], 0
-                while True:
-                    size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
-                    try:
-                        size = int(size_line, 16)
-                    except ValueError:
-                        raise _BadFraming(400, "Bad Request") from None
-                    if size == 0:
-                        while self.rfile.readline(1024).strip():  # trailers
-                            pass
-                        return b"".join(chunks)
-                    total += size
-                    if total > MAX_PAYLOAD_BYTES:
-                        raise _BadFraming(413, "Request Entity Too Large")
-                    chunks.append(self.rfile.read(size))
-                    self.rfile.readline(1024)  # the CRLF after each chunk
-            raw = self.headers.get("Content-Length") or "0"
-            if not raw.strip().isdigit():
+            """The request body, framed by Content-Length or by chunked transfer coding (RFC 9112 §6)."""
+            codings = [coding.strip().lower() for value in self.headers.get_all("Transfer-Encoding", [])
+                       for coding in value.split(",")]
+            lengths = [length.strip() for value in self.headers.get_all("Content-Length", []) for length in value.split(",")]
+            if codings:
+                if any(coding and coding != "chunked" for coding in codings):
+                    raise _BadFraming(501, "Not Implemented")  # the only transfer coding this gateway knows
+                if codings != ["chunked"] or lengths or self.request_version == "HTTP/1.0":
+                    raise _BadFraming(400, "Bad Request")  # chunked twice, empty, beside a length, or in HTTP/1.0
+                return self._read_chunked()
+            if not lengths:
+                return b""
+            if len(set(lengths)) != 1 or not _DIGITS.fullmatch(lengths[0]):
                 raise _BadFraming(400, "Bad Request")
-            length = int(raw)
+            length = int(lengths[0])
             if length > MAX_PAYLOAD_BYTES:
                 raise _BadFraming(413, "Request Entity Too Large")
-            return self.rfile.read(length) if length else b""
+            return self._read_exactly(length)
+
+        def _read_exactly(self, size: int) -> bytes:
+            data = self.rfile.read(size) if size else b""
+            if len(data) != size:  # the client closed before sending what it declared
+                raise _BadFraming(400, "Bad Request")
+            return data
+
+        def _read_chunked(self) -> bytes:
+            chunks, total = [], 0
+            while True:
+                size_line = _CHUNK_SIZE.fullmatch(self.rfile.readline(MAX_LINE_BYTES))
+                if size_line is None:
+                    raise _BadFraming(400, "Bad Request")
+                size = int(size_line.group(1), 16)
+                if size == 0:
+                    break
+                total += size
+                if total > MAX_PAYLOAD_BYTES:
+                    raise _BadFraming(413, "Request Entity Too Large")
+                chunks.append(self._read_exactly(size))
+                if self.rfile.readline(3) not in (b"\r\n", b"\n"):  # each chunk's data ends with CRLF
+                    raise _BadFraming(400, "Bad Request")
+            for _ in range(MAX_TRAILER_LINES):  # trailer fields, up to the empty line
+                line = self.rfile.readline(MAX_LINE_BYTES)
+                if line in (b"\r\n", b"\n"):
+                    return b"".join(chunks)
+                if not line.endswith(b"\n"):
+                    break
+            raise _BadFraming(400, "Bad Request")
 
         def _handle(self) -> None:
             started = time.perf_counter()
@@ -198,10 +282,16 @@ def make_server(worker: Any, *, host: str = "127.0.0.1", port: int = 3000, timeo
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle  # noqa: N815
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
+    server = _Gateway((host, port), Handler)
     server.stats = stats  # type: ignore[attr-defined]
     return server
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,29 +299,74 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3000)
     parser.add_argument("--timeout", type=float, default=10.0, help="per-invocation timeout in seconds (default 10)")
+    parser.add_argument("--read-timeout", type=float, default=READ_TIMEOUT,
+                        help=f"seconds a client has to send a whole request, else 408 (default {READ_TIMEOUT:g})")
+    parser.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT,
+                        help=f"seconds an idle keep-alive connection stays open (default {IDLE_TIMEOUT:g})")
     parser.add_argument("--function-name", help="forward to this deployed function (boto3 Invoke) instead")
     parser.add_argument("--retries", type=int, default=2, help="retries of a forwarded invoke (default 2)")
     parser.add_argument("--ws-port", type=int, default=3001, help="local WebSocket API port (default 3001; 0: off)")
-    parser.add_argument("--in-process", action="store_true", help="use the in-process worker")
+    parser.add_argument("--workers", type=_positive_int, default=default_workers(),
+                        help="worker processes per function, each one invocation at a time, as Lambda scales out "
+                             f"(default: the cores, at most 4; here {default_workers()})")
+    parser.add_argument("--in-process", action="store_true", help="use the in-process worker (one, in this process)")
     parser.add_argument("--iam", action="store_true",
                         help="connect as deployed functions do: TLS and an IAM token, checked by a local RDS Proxy stand-in")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="the embedded PostgreSQL's data directory (default .pgdata in the project)")
     args = parser.parse_args(argv)
-    gateway = proxy = None
+    _stop_on_signals()
+    with contextlib.ExitStack() as running:  # whatever started is stopped, in reverse order, however main ends
+        try:
+            _serve(args, running)
+        except (_Stopped, KeyboardInterrupt) as stop:
+            print(f"stopping ({stop or 'interrupted'})", flush=True)
+    return 0
+
+
+class _Stopped(Exception):
+    """SIGTERM or SIGINT: ``make dev`` stops, and stops what it started."""
+
+
+def _stop_on_signals() -> None:
+    """SIGTERM and SIGINT raise :class:`_Stopped` in the main thread; a second one while stopping is
+    ignored, so the stop is not cut short (the embedded PostgreSQL would be left running)."""
+    def stop(signum: int, _frame: Any) -> None:
+        for ignored in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(ignored, signal.SIG_IGN)
+        raise _Stopped(signal.Signals(signum).name)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+
+
+def _serve(args: argparse.Namespace, running: contextlib.ExitStack) -> None:
+    """Start the database, stand-in, gateways and workers that ``args`` ask for (each registered in
+    ``running`` to be stopped) and serve HTTP until stopped."""
+    proxy = None
     authorizer = LocalIamAuthorizer()
     if args.function_name:
         worker: Any = Forwarder(args.function_name, args.retries)
     else:
-        from .database import local_database_url, migrate
+        from .database import DATA_DIR, local_database, migrate
 
-        url, source = local_database_url()
+        url, source, stop_database = local_database(args.data_dir or DATA_DIR)
+
+        def stop_embedded() -> None:  # last: after the workers and the stand-in that use it
+            if source != "DATABASE_URL":
+                print(f"database: {'stopped' if stop_database() else 'left running for another process'}", flush=True)
+
+        running.callback(stop_embedded)
         applied = migrate(url)
         print(f"database: {source} (migrations applied: {', '.join(applied) or 'none, up to date'})", flush=True)
 
         def build(handler: str, env: dict[str, str]) -> Any:
-            return InProcessWorker(handler, env) if args.in_process else make_worker(handler, env)
+            built = InProcessWorker(handler, env) if args.in_process else make_worker(handler, env, workers=args.workers)
+            running.callback(built.close)
+            return built
 
         if args.iam:
-            proxy = local_rds_proxy(url)
+            proxy = running.enter_context(local_rds_proxy(url))
             print(f"database login: IAM tokens over TLS, checked by the RDS Proxy stand-in at {proxy.endpoint} "
                   f"(CA {proxy.ca_file})", flush=True)
         env = local_function_env(url, proxy)
@@ -240,25 +375,17 @@ def main(argv: list[str] | None = None) -> int:
 
             gateway = LocalWebSocketGateway(lambda callback: build(WEBSOCKET_HANDLER, {**env, "WEBSOCKET_CALLBACK_URL": callback}),
                                             host=args.host, port=args.ws_port, timeout=args.timeout, authorizer=authorizer)
+            running.callback(gateway.close)
             env["WEBSOCKET_CALLBACK_URL"] = gateway.callback_url
             print(f"websocket: ws://{args.host}:{gateway.port} (management API {gateway.callback_url})", flush=True)
         worker = build(HANDLER, env)
     print(f"worker: {worker.description}", flush=True)
-    server = make_server(worker, host=args.host, port=args.port, timeout=args.timeout, authorizer=authorizer)
+    server = make_server(worker, host=args.host, port=args.port, timeout=args.timeout, read_timeout=args.read_timeout,
+                         idle_timeout=args.idle_timeout, authorizer=authorizer)
+    running.callback(server.server_close)
     print(authorizer.describe(f"http://{args.host}:{server.server_address[1]}"), flush=True)
     print(f"serving http://{args.host}:{server.server_address[1]}  (GET /_local/stats for per-route stats)", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        worker.close()
-        if gateway is not None:
-            gateway.close()
-            gateway.worker.close()
-        if proxy is not None:
-            proxy.close()
-    return 0
+    server.serve_forever()
 
 
 #: Placeholder AWS credentials of the local functions. They sign the Management API calls (local,

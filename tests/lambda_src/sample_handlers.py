@@ -27,3 +27,10 @@ def caller(event: Any, context: Any) -> dict[str, Any]:
     import json
 
     return {"statusCode": 200, "body": json.dumps(event.get("requestContext", {}).get("authorizer"))}
+
+
+def timed(event: Any, context: Any) -> dict[str, Any]:
+    """Sleeps ``event["sleep"]`` seconds; says which process ran it, and when."""
+    started = time.time()
+    time.sleep(float(event.get("sleep", 0.5)))
+    return {"statusCode": 200, "body": f'{{"pid": {os.getpid()}, "started": {started}, "ended": {time.time()}}}'}

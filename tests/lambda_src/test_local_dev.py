@@ -2,19 +2,25 @@
 Runtime API worker, stats."""
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import psutil
 import psycopg
 import pytest
 
@@ -22,7 +28,7 @@ from lambda_src.db import iam_token
 from lambda_src.db.sigv4 import Credentials
 from lambda_src.local import events as local_events
 from lambda_src.local.api_auth import LOCAL_CALLER, LocalIamAuthorizer, Refused
-from lambda_src.local.runtime_api import PROJECT, InProcessWorker, RicWorker, make_worker
+from lambda_src.local.runtime_api import PROJECT, InProcessWorker, RicWorker, default_workers, make_worker
 from lambda_src.local.server import LOCAL_CREDENTIALS, Forwarder, make_server
 from tests.lambda_src import pg
 from tests.lambda_src.conftest import load_event
@@ -67,7 +73,21 @@ class TestServer:
         # THEN the stats count requests, errors and invocations per route
         stats = request(address, "GET", "/_local/stats")[2]["routes"]
         assert stats["POST /users"]["requests"] == 2 and stats["GET /users/{id}"]["invocations"] == 1
-        assert stats["GET /nope"]["errors"] == 0
+        assert stats["GET (no route)"]["errors"] == 0
+
+    def test_stats_stay_bounded_per_route_template_whatever_the_paths(self, served) -> None:  # type: ignore[no-untyped-def]
+        address, server = served
+        # GIVEN a client asking for 300 different paths no route matches and 300 different user ids
+        connection = http.client.HTTPConnection(address, timeout=20)
+        for number in range(300):
+            for path in (f"/scan/{number}/{uuid.uuid4().hex}", f"/users/{number}"):
+                connection.request("GET", path)
+                assert connection.getresponse().read()
+        connection.close()
+        # WHEN the stats are read
+        stats = request(address, "GET", "/_local/stats")[2]["routes"]
+        # THEN there is one entry per route template (plus one for no route), not one per path
+        assert {key: entry["requests"] for key, entry in stats.items()} == {"GET (no route)": 300, "GET /users/{id}": 300}
 
     def test_cookies_and_repeated_query_keys_reach_the_handler_as_http_api_sends_them(self) -> None:
         event = local_events.http_api_event(method="GET", raw_path="/users", raw_query="tag=a&tag=b",
@@ -219,6 +239,80 @@ class TestRicWorker:
             worker.close()
 
 
+class TestWorkerPool:
+    """Several Runtime API workers side by side, as Lambda scales a function out; each one invocation at a time."""
+
+    @staticmethod
+    def invoke_all(worker: Any, count: int, sleep: float) -> list[dict[str, float]]:
+        results: list[dict[str, float]] = []
+
+        def one() -> None:
+            outcome = worker.invoke({"sleep": sleep}, timeout=20)
+            results.append(json.loads(outcome.result["body"]))
+
+        threads = [threading.Thread(target=one) for _ in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert len(results) == count
+        return results
+
+    @staticmethod
+    def most_at_once(intervals: list[tuple[float, float]]) -> int:
+        edges = sorted([(started, 1) for started, _ in intervals] + [(ended, -1) for _, ended in intervals],
+                       key=lambda edge: (edge[0], edge[1]))
+        running = most = 0
+        for _, step in edges:
+            running += step
+            most = max(most, running)
+        return most
+
+    def test_n_workers_run_n_invocations_side_by_side_each_one_at_a_time(self) -> None:
+        # GIVEN a pool of 3 awslambdaric workers
+        pool = make_worker("tests.lambda_src.sample_handlers.timed", workers=3)
+        try:
+            # WHEN 7 invocations arrive at once
+            results = self.invoke_all(pool, 7, sleep=0.4)
+        finally:
+            pool.close()
+        # THEN 3 processes ran them, 3 at a time at most, and never two at once in one process
+        by_process: dict[int, list[tuple[float, float]]] = {}
+        for result in results:
+            by_process.setdefault(int(result["pid"]), []).append((result["started"], result["ended"]))
+        assert len(by_process) == 3 and pool.starts == 3
+        assert self.most_at_once([span for spans in by_process.values() for span in spans]) == 3
+        assert all(self.most_at_once(spans) == 1 for spans in by_process.values())
+
+    def test_a_worker_starts_only_when_the_warm_ones_are_busy(self) -> None:
+        # GIVEN a pool of 4 WHEN invocations come one after another THEN one warm worker serves them all
+        pool = make_worker("tests.lambda_src.sample_handlers.count", workers=4)
+        try:
+            calls = [json.loads(pool.invoke({}, timeout=10).result["body"]) for _ in range(3)]
+        finally:
+            pool.close()
+        assert [call["calls"] for call in calls] == [1, 2, 3] and len({call["pid"] for call in calls}) == 1
+        assert pool.starts == 1
+
+    def test_a_timed_out_worker_is_replaced_while_the_others_keep_serving(self) -> None:
+        pool = make_worker("tests.lambda_src.sample_handlers.timed", workers=2)
+        try:
+            slow = threading.Thread(target=lambda: pool.invoke({"sleep": 5}, timeout=0.5))
+            slow.start()
+            time.sleep(0.1)
+            assert pool.invoke({"sleep": 0}, timeout=10).result["statusCode"] == 200  # served by the other one
+            slow.join(10)
+            results = self.invoke_all(pool, 2, sleep=0.3)
+        finally:
+            pool.close()
+        assert len({result["pid"] for result in results}) == 2 and pool.starts == 3
+
+    def test_default_is_as_many_workers_as_cores_up_to_4(self) -> None:
+        assert default_workers() == min(4, len(os.sched_getaffinity(0)))
+        assert "--workers" in subprocess.run([sys.executable, "-m", "lambda_src.local.server", "--help"], cwd=PROJECT,
+                                             capture_output=True, text=True, check=True).stdout
+
+
 class TestFallbackAndForwarding:
     def test_in_process_fallback_has_the_same_semantics(self) -> None:
         worker = make_worker("tests.lambda_src.sample_handlers.count", prefer_ric=False)
@@ -301,40 +395,209 @@ class TestRequestFraming:
         status, _ = self.exchange(address, b"POST /users HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
         assert status == 400
 
+    @pytest.mark.parametrize("coding", [b"xchunked", b"gzip", b"chunked, gzip", b"gzip, chunked", b"identity"])
+    def test_unknown_transfer_coding_is_501_not_read_as_chunked(self, address: tuple[str, int], coding: bytes) -> None:
+        # GIVEN a chunked body declared with a transfer coding the gateway does not implement (only chunked exists)
+        body = b'7\r\n{"a":1}\r\n0\r\n\r\n'
+        # WHEN it is sent
+        status, reply = self.exchange(address, b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                               b"Transfer-Encoding: " + coding + b"\r\n\r\n" + body)
+        # THEN it is refused as HTTP/1.1 says, before any function runs
+        assert status == 501 and json.loads(reply) == {"message": "Not Implemented"}
+
+    @pytest.mark.parametrize("head", [
+        b"Content-Length: 18\r\nTransfer-Encoding: chunked\r\n",  # which one frames the body?
+        b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",  # chunked twice
+        b"Transfer-Encoding: chunked,\r\n",  # an empty coding
+        b"Content-Length: 7\r\nContent-Length: 8\r\n",  # two lengths
+        b"Content-Length: +7\r\n",
+        b"Content-Length: \xc2\xb2\r\n",  # a digit to str.isdigit, not to HTTP
+    ])
+    def test_conflicting_or_malformed_framing_is_400(self, address: tuple[str, int], head: bytes) -> None:
+        status, reply = self.exchange(address, b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                               + head + b"\r\n" + b'7\r\n{"a":1}\r\n0\r\n\r\n')
+        assert status == 400 and json.loads(reply) == {"message": "Bad Request"}
+
+    def test_chunked_request_over_http_1_0_is_400(self, address: tuple[str, int]) -> None:
+        # HTTP/1.0 has no chunked coding: RFC 9112 treats such framing as faulty
+        status, _ = self.exchange(address, b"POST /users HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                           b"Transfer-Encoding: chunked\r\n\r\n" + b'7\r\n{"a":1}\r\n0\r\n\r\n')
+        assert status == 400
+
+    @pytest.mark.parametrize("body", [
+        b"0x7\r\n{\"a\":1}\r\n0\r\n\r\n",  # int(, 16) takes a 0x prefix; HTTP does not
+        b"7\r\n{\"a\":1}XX0\r\n\r\n",  # no CRLF after the chunk's data
+        b"7\r\n{\"a",  # the connection ends inside a chunk
+    ])
+    def test_malformed_chunks_are_400(self, address: tuple[str, int], body: bytes) -> None:
+        status, _ = self.exchange(address, b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                           b"Transfer-Encoding: chunked\r\n\r\n" + body)
+        assert status == 400
+
+    def test_body_shorter_than_its_content_length_is_400_not_a_truncated_invocation(self, address: tuple[str, int]) -> None:
+        status, _ = self.exchange(address, b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                           b"Content-Length: 50\r\n\r\n{\"email\": \"a@example.com\"}")
+        assert status == 400
+
+
+class TestReadTimeouts:
+    """Slow clients are cut off (408, then closed) while everyone else is served; idle keep-alives are closed."""
+
+    READ, IDLE = 0.5, 1.5
+
+    @pytest.fixture
+    def address(self) -> Iterator[tuple[str, int]]:
+        worker = InProcessWorker("tests.lambda_src.sample_handlers.count")
+        server = make_server(worker, port=0, timeout=5, read_timeout=self.READ, idle_timeout=self.IDLE)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        yield "127.0.0.1", server.server_address[1]
+        server.shutdown()
+        server.server_close()
+
+    @staticmethod
+    def answer(sock: socket.socket) -> bytes:
+        """Everything the server sends until it closes the connection."""
+        data = b""
+        try:
+            while chunk := sock.recv(65536):
+                data += chunk
+        except ConnectionResetError:
+            pass
+        return data
+
+    def test_slow_clients_get_408_within_the_read_timeout_and_others_are_served_meanwhile(
+            self, address: tuple[str, int]) -> None:
+        # GIVEN 30 clients that never finish their request: half-sent headers, half-sent bodies, and
+        # clients trickling a byte of their headers every 100 ms (no single read ever waits long)
+        def half_headers(sock: socket.socket) -> None:
+            sock.sendall(b"GET /users HTTP/1.1\r\nHost: x\r\n")
+
+        def half_body(sock: socket.socket) -> None:
+            sock.sendall(b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"email\":")
+
+        def trickle(sock: socket.socket) -> None:
+            try:
+                for byte in b"GET /users HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100:
+                    sock.send(bytes([byte]))
+                    time.sleep(0.1)
+            except OSError:  # cut off: what is expected
+                pass
+
+        answers: dict[int, tuple[bytes, float]] = {}
+
+        def client(number: int) -> None:
+            with socket.create_connection(address, timeout=10) as sock:
+                started = time.monotonic()
+                (half_headers, half_body, trickle)[number % 3](sock)
+                answers[number] = self.answer(sock), time.monotonic() - started
+
+        threads = [threading.Thread(target=client, args=(number,)) for number in range(30)]
+        for thread in threads:
+            thread.start()
+        # WHEN another client asks meanwhile THEN it is answered at once
+        time.sleep(0.1)
+        started = time.monotonic()
+        assert request(f"{address[0]}:{address[1]}", "GET", "/users")[0] == 200
+        assert time.monotonic() - started < self.READ
+        for thread in threads:
+            thread.join(10)
+        # AND every slow client got a 408 and was closed, within the read timeout (with slack for a busy machine)
+        assert len(answers) == 30
+        for number, (data, elapsed) in answers.items():
+            assert data.startswith(b"HTTP/1.1 408 "), (number, data)
+            assert b"Connection: close" in data and data.endswith(b'{"message": "Request Timeout"}')
+            assert self.READ <= elapsed < self.READ + 1.5, (number, elapsed)
+
+    def test_a_burst_of_connections_waits_to_be_accepted_rather_than_being_refused(self) -> None:
+        # GIVEN a server whose accept loop is busy (here: not running yet)
+        server = make_server(InProcessWorker("tests.lambda_src.sample_handlers.count"), port=0, timeout=5)
+        sockets: list[socket.socket] = []
+        try:
+            # WHEN 64 clients connect at once THEN each connection is queued, none dropped or reset
+            for _ in range(64):
+                sockets.append(socket.create_connection(server.server_address, timeout=0.5))
+            # AND each is answered once the loop runs (unsigned, so by the gateway's IAM check: a 403)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            for sock in sockets:
+                sock.sendall(b"GET /users HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert all(self.answer(sock).startswith(b"HTTP/1.1 403 ") for sock in sockets)
+            server.shutdown()
+        finally:
+            for sock in sockets:
+                sock.close()
+            server.server_close()
+
+    def test_an_idle_keep_alive_connection_is_closed_without_an_answer(self, address: tuple[str, int]) -> None:
+        with socket.create_connection(address, timeout=10) as sock:
+            started = time.monotonic()
+            assert self.answer(sock) == b""
+            assert self.IDLE <= time.monotonic() - started < self.IDLE + 1.5
+
+    def test_each_request_on_a_keep_alive_connection_gets_its_own_read_timeout(self, address: tuple[str, int]) -> None:
+        # GIVEN a keep-alive connection that made a request and then waited longer than the read timeout
+        connection = http.client.HTTPConnection(*address, timeout=10)
+        signed = lambda: LocalIamAuthorizer().sign("GET", f"http://{address[0]}:{address[1]}/users", body=b"", headers={})  # noqa: E731
+        connection.request("GET", "/users", headers=signed())
+        assert connection.getresponse().read()
+        time.sleep(self.READ * 2)
+        # WHEN it sends its next request (within the idle timeout) THEN it is answered on the same connection
+        sock = connection.sock
+        connection.request("GET", "/users", headers=signed())
+        assert connection.getresponse().status == 200 and connection.sock is sock
+        connection.close()
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """This environment without the database and AWS settings a developer's shell may hold, plus ``extra``."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("DB_", "AWS_")) and key not in ("DATABASE_URL", "TEST_DATABASE_URL")}
+    return {**env, "PYTHONPATH": str(PROJECT), **extra}
+
+
+@contextlib.contextmanager
+def dev_cli(*args: str, env: dict[str, str], log: Path, deadline: float = 90) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``make dev``'s command line (HTTP on a free port, WebSocket off) until it prints that it serves:
+    the process and what it printed. Its output goes to ``log`` (a pipe nobody reads would fill and
+    block its workers). Stopped with SIGINT at the end; killed if still running after ``deadline`` s."""
+    with log.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "lambda_src.local.server", "--port", "0", "--ws-port", "0", *args],
+                                   cwd=PROJECT, env=env, text=True, stdout=out, stderr=subprocess.STDOUT)
+    watchdog = threading.Timer(deadline, process.kill)
+    watchdog.start()
+    try:
+        while "serving http://" not in (printed := log.read_text()):
+            assert process.poll() is None, printed
+            time.sleep(0.05)
+        yield process, printed
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def serving_address(printed: str) -> str:
+    serving = re.search(r"serving http://([\d.]+:\d+)", printed)
+    assert serving, printed
+    return serving.group(1)
+
 
 class TestIamMode:
     """``make dev DEV_ARGS=--iam``: the functions log in as deployed ones do, through the RDS Proxy stand-in."""
 
     @pytest.fixture
-    def dev_server(self) -> Iterator[tuple[str, str, str, str]]:
+    def dev_server(self, tmp_path: Path) -> Iterator[tuple[str, str, str, str]]:
         """The CLI on a fresh database: ``(HTTP address, stand-in port, its CA file, superuser DSN)``."""
-        with pg.fresh_database("dev") as dsn:
-            env = {key: value for key, value in os.environ.items() if not key.startswith(("DB_", "AWS_"))}
-            env.update(DATABASE_URL=dsn, PYTHONPATH=str(PROJECT))
-            process = subprocess.Popen([sys.executable, "-m", "lambda_src.local.server", "--iam", "--port", "0",
-                                        "--ws-port", "0"], cwd=PROJECT, env=env, text=True,
-                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-            watchdog = threading.Timer(60, process.kill)
-            watchdog.start()
-            try:
-                assert process.stdout is not None
-                printed = ""
-                while "serving http://" not in printed and (line := process.stdout.readline()):
-                    printed += line
-                login = re.search(r"stand-in at localhost:(\d+) \(CA (.+)\)", printed)
-                serving = re.search(r"serving http://([\d.]+:\d+)", printed)
-                assert login and serving, printed
-                # it says how to call the IAM-authorized API
-                assert f'curl --aws-sigv4 "aws:amz:local:execute-api" --user "{LOCAL_CALLER.access_key}:' in printed
-                yield serving.group(1), login.group(1), login.group(2), dsn
-            finally:
-                watchdog.cancel()
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        with pg.fresh_database("dev") as dsn, dev_cli("--iam", env=cli_env(DATABASE_URL=dsn), log=tmp_path / "dev.log") as (_, printed):
+            login = re.search(r"stand-in at localhost:(\d+) \(CA (.+)\)", printed)
+            assert login, printed
+            # it says how to call the IAM-authorized API
+            assert f'curl --aws-sigv4 "aws:amz:local:execute-api" --user "{LOCAL_CALLER.access_key}:' in printed
+            yield serving_address(printed), login.group(1), login.group(2), dsn
 
     def test_functions_log_in_with_iam_tokens_that_the_stand_in_checks(self, dev_server) -> None:  # type: ignore[no-untyped-def]
         address, proxy_port, ca_file, dsn = dev_server
@@ -357,3 +620,106 @@ class TestIamMode:
             psycopg.connect(host="localhost", port=int(proxy_port), dbname=urlsplit(dsn).path.lstrip("/"),
                             user="app_user", password=token, sslmode="verify-full", sslrootcert=ca_file,
                             connect_timeout=5)
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+class TestShutdown:
+    """SIGTERM and SIGINT stop ``make dev`` and what it started: its workers and the embedded PostgreSQL."""
+
+    def test_sigterm_and_sigint_stop_the_embedded_postgresql_and_the_workers(self, tmp_path: Path) -> None:
+        data_dir, email = tmp_path / "pgdata", "kept@example.com"
+        for run, signum in enumerate((signal.SIGTERM, signal.SIGINT)):
+            # GIVEN make dev on its own embedded PostgreSQL, its workers started by requests
+            with dev_cli("--workers", "2", "--data-dir", str(data_dir), env=cli_env(),
+                         log=tmp_path / f"dev-{run}.log") as (process, printed):
+                address = serving_address(printed)
+                if run == 0:
+                    assert request(address, "POST", "/users", {"email": email, "name": "Kept"})[0] == 201
+                else:  # the data outlives a stop: the second run finds what the first one wrote
+                    assert request(address, "GET", "/users?limit=5")[2]["items"][0]["email"] == email
+                postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
+                workers = [child.pid for child in psutil.Process(process.pid).children(recursive=True)]
+                assert alive(postmaster) and workers
+                # WHEN it gets the signal
+                process.send_signal(signum)
+                assert process.wait(30) == 0
+            # THEN PostgreSQL and every worker process are gone, and it said so
+            assert not alive(postmaster) and not [pid for pid in workers if alive(pid)]
+            output = (tmp_path / f"dev-{run}.log").read_text()
+            assert f"stopping ({signal.Signals(signum).name})" in output and "database: stopped" in output
+
+
+class TestLoad:
+    """``make dev`` under load: 16 keep-alive connections, 4 workers, every write checked in the database."""
+
+    CLIENTS, POSTS_EACH, GETS_PER_POST = 16, 63, 5  # 1,008 POSTs and 5,040 GETs
+
+    def test_5000_gets_and_1000_posts_over_16_connections_without_an_error_or_a_lost_row(self, tmp_path: Path) -> None:
+        with pg.fresh_database("load") as dsn, dev_cli("--workers", "4", env=cli_env(DATABASE_URL=dsn),
+                                                        log=tmp_path / "dev.log") as (process, printed):
+            address = serving_address(printed)
+            created: dict[str, int] = {}
+            errors: list[str] = []
+
+            signer = LocalIamAuthorizer()  # requests are SigV4-signed as the local caller, as on the deployed API
+
+            def client(number: int) -> None:
+                # each client: a POST, then GETs of its users so far, on one keep-alive connection
+                connection = http.client.HTTPConnection(address, timeout=20)
+                mine: list[tuple[int, str]] = []
+                try:
+                    for sequence in range(self.POSTS_EACH):
+                        email = f"load-{number}-{sequence}@example.com"
+                        payload = json.dumps({"email": email, "name": f"Load {number}"}).encode()
+                        connection.request("POST", "/users", payload, signer.sign(
+                            "POST", f"http://{address}/users", body=payload, headers={"content-type": "application/json"}))
+                        response = connection.getresponse()
+                        body = json.loads(response.read())
+                        if response.status != 201 or body.get("email") != email:
+                            errors.append(f"POST {email}: {response.status} {body}")
+                            continue
+                        mine.append((body["id"], email))
+                        created[email] = body["id"]
+                        for index in range(self.GETS_PER_POST):
+                            user_id, expected = mine[(sequence * self.GETS_PER_POST + index) % len(mine)]
+                            connection.request("GET", f"/users/{user_id}", headers=signer.sign(
+                                "GET", f"http://{address}/users/{user_id}", body=b"", headers={}))
+                            response = connection.getresponse()
+                            body = json.loads(response.read())
+                            if response.status != 200 or body.get("email") != expected:
+                                errors.append(f"GET /users/{user_id}: {response.status} {body}")
+                except Exception as error:  # noqa: BLE001 - any failure is an error of the run
+                    errors.append(f"client {number}: {error!r}")
+                finally:
+                    connection.close()
+
+            started = time.monotonic()
+            threads = [threading.Thread(target=client, args=(number,)) for number in range(self.CLIENTS)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+            elapsed = time.monotonic() - started
+            assert not any(thread.is_alive() for thread in threads), "clients still running after 60 s"
+            # THEN no request failed
+            posts, gets = self.CLIENTS * self.POSTS_EACH, self.CLIENTS * self.POSTS_EACH * self.GETS_PER_POST
+            assert errors == [] and len(created) == posts >= 1000 and gets >= 5000
+            # AND the gateway counted each one, and ran them on 4 worker processes
+            stats = request(address, "GET", "/_local/stats")[2]["routes"]
+            assert {key: (entry["requests"], entry["errors"]) for key, entry in stats.items()} == {
+                "POST /users": (posts, 0), "GET /users/{id}": (gets, 0)}
+            workers = [child for child in psutil.Process(process.pid).children()
+                       if "awslambdaric" in child.cmdline()]
+            assert len(workers) == 4
+            # AND the database holds every POSTed user exactly once, under the id the API answered
+            with psycopg.connect(dsn) as connection:
+                rows = connection.execute("SELECT email, id FROM users").fetchall()
+            assert len(rows) == posts and dict(rows) == created
+            print(f"{posts + gets} requests over {self.CLIENTS} connections in {elapsed:.1f} s "
+                  f"({(posts + gets) / elapsed:.0f} req/s)")
