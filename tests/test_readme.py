@@ -17,16 +17,28 @@ def readme_example(name: str) -> str:
     return match.group(1)
 
 
+def readme_files() -> list[tuple[str, str]]:
+    """``(path, content)`` of each file the README shows with ``<!-- file: path -->``."""
+    text = (PROJECT / "README.md").read_text()
+    return re.findall(r"<!-- file: (\S+) -->\s*```\w*\n(.*?)```", text, re.S)
+
+
 @pytest.mark.parametrize(("name", "stack", "expected"), [
     ("minimal", "MyApi", {"AWS::Lambda::Function": 1, "AWS::ApiGatewayV2::Api": 1}),
     ("workers", "MyWorkers", {"AWS::Lambda::EventSourceMapping": 1, "AWS::Scheduler::Schedule": 1,
                               "AWS::CloudWatch::Dashboard": 1}),
     ("realtime", "MyRealtime", {"AWS::ApiGatewayV2::Api": 1, "AWS::ApiGatewayV2::Route": 5}),
 ])
-def test_readme_example_synthesizes(monkeypatch, name: str, stack: str, expected: dict) -> None:  # type: ignore[no-untyped-def]
-    # GIVEN a README example, run from a project directory holding the handler package
-    monkeypatch.chdir(PROJECT)
-    namespace: dict = {}
+def test_readme_example_synthesizes(monkeypatch, tmp_path, name: str, stack: str, expected: dict) -> None:  # type: ignore[no-untyped-def]
+    # GIVEN a README example, run from a project directory holding the handler package (the files the
+    # README shows for it, else this repository's)
+    files = readme_files()
+    if name == "minimal":
+        for path, body in files:
+            (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / path).write_text(body)
+    monkeypatch.chdir(tmp_path if name == "minimal" else PROJECT)
+    namespace: dict = {"__file__": str((tmp_path if name == "minimal" else PROJECT) / "app.py")}
     # WHEN it runs as a user's app.py would
     exec(compile(readme_example(name), "README.md", "exec"), namespace)
     # THEN it synthesized what it shows
