@@ -36,7 +36,7 @@ def warm_request_generations(requests: int = 1000) -> int:
 
     from lambda_src import config, http
     from lambda_src.db import connection
-    from lambda_src.local.database import embedded_server
+    from devtools.database import embedded_server
     from lambda_src.migrate import migrate
 
     url = embedded_server(Path(tempfile.mkdtemp(prefix="bench-pg-"))).get_uri()

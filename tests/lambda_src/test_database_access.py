@@ -16,7 +16,7 @@ import pytest
 from lambda_src import config, http
 from lambda_src.db import connection, iam_token
 from lambda_src.db.sigv4 import Credentials
-from lambda_src.local.rds_proxy import Attempt, LocalRdsProxy
+from devtools.rds_proxy import Attempt, LocalRdsProxy
 from tests.cdk_helpers import PROJECT
 from tests.lambda_src.conftest import FakeContext
 from tests.lambda_src.events import body_of, v2

@@ -1,4 +1,4 @@
-"""What the Lambda asset may import: the bundler drops ``lambda_src/local/``, and boto3 stays off the request path."""
+"""What the Lambda asset may import: the dev tooling (``devtools/``) lives outside the package, and boto3 stays off the request path."""
 from __future__ import annotations
 
 import ast
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "lambda_src"
-DEPLOYED = sorted(p for p in PACKAGE.rglob("*.py") if "local" not in p.relative_to(PACKAGE).parts)
+DEPLOYED = sorted(PACKAGE.rglob("*.py"))
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -29,7 +29,7 @@ def imported_modules(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("path", DEPLOYED, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_deployed_modules_never_import_local_tooling(path: Path) -> None:
-    assert not {m for m in imported_modules(path) if m.startswith("lambda_src.local")}
+    assert not {m for m in imported_modules(path) if m.startswith("devtools")}
 
 
 @pytest.mark.parametrize("path", DEPLOYED, ids=lambda p: str(p.relative_to(PACKAGE)))

@@ -201,9 +201,9 @@ def test_request_signature_matches_botocore() -> None:
 @pytest.fixture
 def local_stack(db: str) -> Iterator[tuple[int, int]]:
     """``make dev --iam`` put together: the functions log in through the local RDS Proxy stand-in."""
-    from lambda_src.local.runtime_api import RicWorker
-    from lambda_src.local.server import HANDLER, WEBSOCKET_HANDLER, local_function_env, local_rds_proxy, make_server
-    from lambda_src.local.websocket_gateway import LocalWebSocketGateway
+    from devtools.runtime_api import RicWorker
+    from devtools.server import HANDLER, WEBSOCKET_HANDLER, local_function_env, local_rds_proxy, make_server
+    from devtools.websocket_gateway import LocalWebSocketGateway
 
     proxy = local_rds_proxy(db)
     env = local_function_env(db, proxy)
@@ -225,7 +225,7 @@ def test_websocket_client_receives_a_broadcast_that_an_http_request_triggered(lo
 
     from websockets.asyncio.client import connect
 
-    from lambda_src.local.api_auth import LocalIamAuthorizer
+    from devtools.api_auth import LocalIamAuthorizer
 
     http_port, ws_port = local_stack
     sign, address = LocalIamAuthorizer().sign, f"ws://127.0.0.1:{ws_port}/"
@@ -265,7 +265,7 @@ def test_an_unsigned_websocket_handshake_is_refused_before_the_function_runs(loc
     from websockets.asyncio.client import connect
     from websockets.exceptions import InvalidStatus
 
-    from lambda_src.local.api_auth import LOCAL_CALLER, LocalIamAuthorizer
+    from devtools.api_auth import LOCAL_CALLER, LocalIamAuthorizer
 
     # GIVEN the local WebSocket API, IAM-authorized on $connect as deployed
     _, ws_port = local_stack

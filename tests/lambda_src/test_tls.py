@@ -12,8 +12,8 @@ import pytest
 
 from lambda_src import config, http, migrate
 from lambda_src.db import connection, tls
-from lambda_src.local import certificates
-from lambda_src.local.rds_proxy import Attempt, LocalRdsProxy
+from devtools import certificates
+from devtools.rds_proxy import Attempt, LocalRdsProxy
 from tests.cdk_helpers import SynthesizedService, layer_file
 from tests.lambda_src import pg
 from tests.lambda_src.conftest import CREDENTIALS, FakeContext

@@ -4,7 +4,7 @@ handler's Management API calls (post, get, delete connection) are answered here.
 ``make dev`` serves it on ws://127.0.0.1:3001 beside the HTTP API. The handler (``lambda_src.
 websocket.handler``) runs in its own worker, like a second function; both functions find this
 gateway's Management API through ``WEBSOCKET_CALLBACK_URL``. The handshake must be SigV4-signed, as
-IAM authorization on ``$connect`` requires (:mod:`lambda_src.local.api_auth`); the ``$connect``
+IAM authorization on ``$connect`` requires (:mod:`devtools.api_auth`); the ``$connect``
 event names the caller in ``requestContext.identity``.
 """
 from __future__ import annotations
