@@ -115,7 +115,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def main() -> None:
     from devtools.database import embedded_server, stop_embedded
-    from lambda_src.migrate import migrate
+    from lambda_src.example.migrate import migrate
 
     work = Path(tempfile.mkdtemp(prefix="bench-dev-workers-"))
     database = embedded_server(work / "pgdata")

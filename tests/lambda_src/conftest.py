@@ -47,7 +47,7 @@ class FakeContext:
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A migrated database shared by the session (tables are emptied per test by ``db``)."""
-    from lambda_src.migrate import migrate
+    from lambda_src.example.migrate import migrate
 
     with pg.fresh_database("app") as dsn:
         migrate(dsn)

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from lambda_src import config, http
+from lambda_src import config
+from lambda_src.example import http
 from lambda_src.db import attempts, connection
 from devtools.rds_proxy import Attempt, LocalRdsProxy
 from tests.lambda_src.conftest import FakeContext

@@ -36,7 +36,7 @@ from tests.lambda_src.conftest import load_event
 
 @pytest.fixture
 def served(db: str, function_env: dict[str, str]) -> Iterator[tuple[str, Any]]:
-    worker = RicWorker("lambda_src.http.handler", function_env)
+    worker = RicWorker("lambda_src.example.http.handler", function_env)
     server = make_server(worker, port=0, timeout=10)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"127.0.0.1:{server.server_address[1]}", server
@@ -231,7 +231,7 @@ class TestRicWorker:
             worker.close()
 
     def test_sam_shaped_events_through_the_runtime(self, db: str, function_env: dict[str, str]) -> None:
-        worker = RicWorker("lambda_src.worker.handler", function_env)
+        worker = RicWorker("lambda_src.example.worker.handler", function_env)
         try:
             result = worker.invoke(load_event("sqs_batch.json"), timeout=10).result
             assert result == {"batchItemFailures": [{"itemIdentifier": "2e1424d4-f796-459a-8184-9c92662be6da"}]}
@@ -355,7 +355,7 @@ class TestRequestFraming:
 
     @pytest.fixture
     def address(self, db: str, function_env: dict[str, str]) -> Iterator[tuple[str, int]]:
-        worker = InProcessWorker("lambda_src.http.handler", function_env)
+        worker = InProcessWorker("lambda_src.example.http.handler", function_env)
         server = make_server(worker, port=0, timeout=10)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         yield "127.0.0.1", server.server_address[1]
