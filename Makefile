@@ -22,10 +22,10 @@ test: $(VENV)/.dev-deps $(SCAN_VENV)/.installed node_modules/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 dev: $(VENV)/.dev-deps
-	$(PY) -m lambda_src.local.server --host 127.0.0.1 --port 3000 $(DEV_ARGS)
+	$(PY) -m devtools.server --host 127.0.0.1 --port 3000 $(DEV_ARGS)
 
 invoke: $(VENV)/.dev-deps
-	$(PY) -m lambda_src.local.invoke --event $(or $(EVENT),http)
+	$(PY) -m devtools.invoke --event $(or $(EVENT),http)
 
 cost: synth
 	$(PY) scripts/cost.py cdk.out $(COST_ARGS)

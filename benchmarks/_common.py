@@ -12,7 +12,7 @@ from typing import Any
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-#: A users row as the database returns it (timestamps formatted by the query, see lambda_src.users).
+#: A users row as the database returns it (timestamps formatted by the query, see lambda_src.example.users).
 ROW = (1, "ada@example.com", "Ada", "", "2026-11-22T00:00:00.000000Z", "2026-11-22T00:00:00.000000Z")
 
 

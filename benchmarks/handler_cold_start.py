@@ -29,7 +29,7 @@ started = time.perf_counter()
 """
 
 OURS_GET = """
-import lambda_src.http as h
+import lambda_src.example.http as h
 from lambda_src.db import connection
 from _common import stub_transaction
 connection.transaction = stub_transaction

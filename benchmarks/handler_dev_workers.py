@@ -1,6 +1,6 @@
 """``make dev`` under concurrent load: 16 keep-alive clients against 1 worker (the anchor) and 4 workers.
 
-Both servers are the real command line (``python -m lambda_src.local.server``) on one embedded
+Both servers are the real command line (``python -m devtools.server``) on one embedded
 PostgreSQL, each started once. Each client sends 5 ``GET /users/{id}`` per ``POST /users``, as the
 load test in tests/lambda_src/test_local_dev.py does. The two servers take the same load in
 interleaved rounds (the order alternating), so a burst from elsewhere on a shared machine hits both
@@ -39,7 +39,7 @@ def start(workers: int, database_url: str, log: Path) -> tuple[subprocess.Popen[
            if not key.startswith(("DB_", "AWS_")) and key not in ("DATABASE_URL", "TEST_DATABASE_URL")}
     env.update(DATABASE_URL=database_url, PYTHONPATH=str(PROJECT))
     with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "lambda_src.local.server", "--port", "0", "--ws-port", "0",
+        process = subprocess.Popen([sys.executable, "-m", "devtools.server", "--port", "0", "--ws-port", "0",
                                     "--workers", str(workers)], cwd=PROJECT, env=env, text=True, stdout=out,
                                    stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
@@ -52,7 +52,7 @@ def start(workers: int, database_url: str, log: Path) -> tuple[subprocess.Popen[
 
 def load(address: str, tag: str) -> tuple[list[float], float]:
     """One round: every client sends PER_CLIENT requests on its own connection. Latencies (ms), wall (s)."""
-    from lambda_src.local.api_auth import LocalIamAuthorizer
+    from devtools.api_auth import LocalIamAuthorizer
 
     sign = LocalIamAuthorizer().sign
     latencies: list[list[float]] = [[] for _ in range(CLIENTS)]
@@ -114,8 +114,8 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def main() -> None:
-    from lambda_src.local.database import embedded_server, stop_embedded
-    from lambda_src.migrate import migrate
+    from devtools.database import embedded_server, stop_embedded
+    from lambda_src.example.migrate import migrate
 
     work = Path(tempfile.mkdtemp(prefix="bench-dev-workers-"))
     database = embedded_server(work / "pgdata")

@@ -20,9 +20,9 @@ REQUESTS = int(os.environ.get("BENCH_E2E_REQUESTS", "5000"))
 
 
 def run(worker_kind: str, url: str) -> tuple[float, float, float]:
-    from lambda_src.local.api_auth import LocalIamAuthorizer
-    from lambda_src.local.runtime_api import InProcessWorker, RicWorker
-    from lambda_src.local.server import HANDLER, make_server
+    from devtools.api_auth import LocalIamAuthorizer
+    from devtools.runtime_api import InProcessWorker, RicWorker
+    from devtools.server import HANDLER, make_server
 
     worker = RicWorker(HANDLER, {"DATABASE_URL": url}) if worker_kind == "ric" else InProcessWorker(HANDLER, {"DATABASE_URL": url})
     server = make_server(worker, port=0, timeout=10)
@@ -60,8 +60,8 @@ def run(worker_kind: str, url: str) -> tuple[float, float, float]:
 def main() -> None:
     from pathlib import Path
 
-    from lambda_src.local.database import embedded_server
-    from lambda_src.migrate import migrate
+    from devtools.database import embedded_server
+    from lambda_src.example.migrate import migrate
 
     url = embedded_server(Path(tempfile.mkdtemp(prefix="bench-e2e-"))).get_uri()
     migrate(url)

@@ -16,7 +16,7 @@ os.environ.pop("DATABASE_URL", None)
 
 
 def ours():  # type: ignore[no-untyped-def]
-    from lambda_src import http, users
+    from lambda_src.example import http, users
     from lambda_src.db import connection
 
     connection.transaction = stub_transaction  # type: ignore[assignment]
@@ -29,9 +29,9 @@ def powertools():  # type: ignore[no-untyped-def]
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
     from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
 
-    from lambda_src import events_out
+    from lambda_src.example import events_out
     from lambda_src.web.validation import validate
-    from lambda_src.users import FIELDS, _user
+    from lambda_src.example.users import FIELDS, _user
     from lambda_src.errors import HTTPError
 
     app = APIGatewayHttpResolver()

@@ -34,10 +34,11 @@ def per_token() -> tuple[float, float]:
 def warm_request_generations(requests: int = 1000) -> int:
     from pathlib import Path
 
-    from lambda_src import config, http
+    from lambda_src import config
+    from lambda_src.example import http
     from lambda_src.db import connection
-    from lambda_src.local.database import embedded_server
-    from lambda_src.migrate import migrate
+    from devtools.database import embedded_server
+    from lambda_src.example.migrate import migrate
 
     url = embedded_server(Path(tempfile.mkdtemp(prefix="bench-pg-"))).get_uri()
     migrate(url)

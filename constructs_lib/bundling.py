@@ -40,8 +40,9 @@ PLATFORMS: dict[str, tuple[str, ...]] = {
 }
 #: Distributions the runtime provides; removed from the bundle if a requirement pulls them in.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath")
-#: Source paths (relative to the package) that never go into the bundle.
-DEFAULT_EXCLUDES: tuple[str, ...] = ("local", "__pycache__", "*.pyc", "requirements.txt")
+#: Source paths (relative to the package) that never go into the bundle. A folder of the user's package
+#: named ``local`` is code like any other and ships (the project's dev server lives in ``devtools/``).
+DEFAULT_EXCLUDES: tuple[str, ...] = ("__pycache__", "*.pyc", "requirements.txt")
 
 
 @dataclass
@@ -68,7 +69,7 @@ class PythonBundle:
     :param cache_dir: where built dependencies and bundles are kept. Default: ``.bundle-cache``
         beside the package's parent directory (the CDK app's directory).
     :param exclude: glob patterns (matched against each path part) left out of the bundle.
-        Default: :data:`DEFAULT_EXCLUDES` (``local/`` dev tooling, caches, requirements.txt).
+        Default: :data:`DEFAULT_EXCLUDES` (caches, requirements.txt).
     :param log: where progress lines go. Default: standard error.
     """
 

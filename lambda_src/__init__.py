@@ -1,11 +1,16 @@
-"""The handler package deployed with cdk-serverless-postgres.
+"""The handler runtime of cdk-serverless-postgres: a library for Lambda functions on PostgreSQL.
 
-Entry points (Lambda handler strings):
+It knows nothing of any one application; the example service in :mod:`lambda_src.example` uses it
+as any other package would. What it offers:
 
-* ``lambda_src.http.handler``: HTTP (API Gateway HTTP API payload 2.0, REST API payload 1.0, Function URLs)
-* ``lambda_src.worker.handler``: SQS batches with partial-failure reporting
-* ``lambda_src.schedule.handler``: EventBridge Scheduler / scheduled rules
-* ``lambda_src.migrate.handler``: deploy-time migrations (also ``python -m lambda_src.migrate``)
+* :mod:`lambda_src.web`: the HTTP app (``HttpApp``), router, request/response, validation, callers
+* :mod:`lambda_src.errors`: HTTP errors keyed to status
+* :mod:`lambda_src.db`: the connection (IAM tokens, TLS, deadlines), ``DatabaseUnavailable``
+* :mod:`lambda_src.batch`: ``BatchProcessor`` for SQS (partial failures, FIFO, idempotency)
+* :mod:`lambda_src.schedule`: scheduled jobs run once per scheduled time
+* :mod:`lambda_src.migrate`: the migrations runner (``handler_for(directory)``)
+* :mod:`lambda_src.websocket` / :mod:`lambda_src.realtime`: the WebSocket app, channels and broadcast
+* :mod:`lambda_src.log`: JSON logs with redaction; :mod:`lambda_src.config`: the environment
 
 Importing the package is cheap: the database driver is imported only when a connection opens,
 and boto3 never on the request path.

@@ -1,9 +1,11 @@
 """Versioned SQL migrations: applied in order, each in its own transaction, recorded in a table.
 
 Safe to re-run (applied versions are skipped) and safe when two runs start at once (a session
-advisory lock serialises them). Runs locally with ``python -m lambda_src.migrate`` (``DATABASE_URL``)
-and at deploy time through :func:`handler`, which a CloudFormation trigger invokes; an exception
-fails the trigger and so the deployment, with the message in the stack events.
+advisory lock serialises them). The runner knows no application: each gives its migrations
+directory, at deploy time through ``handler = handler_for(directory)`` in its own module, which a
+CloudFormation trigger invokes (an exception fails the trigger and so the deployment, with the
+message in the stack events), and locally with ``python -m lambda_src.migrate DIRECTORY``
+(``DATABASE_URL``).
 """
 from __future__ import annotations
 
@@ -21,13 +23,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: Arbitrary constant identifying the migration lock among advisory locks.
 LOCK_KEY = 0x5EED_DB01
 _VERSION = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
-def migration_files(directory: Path = MIGRATIONS) -> list[tuple[str, Path]]:
+def migration_files(directory: Path) -> list[tuple[str, Path]]:
     """``(version, path)`` of every migration, in order; misnamed files are an error."""
     files = []
     for path in sorted(directory.glob("*.sql")):
@@ -41,7 +42,7 @@ def migration_files(directory: Path = MIGRATIONS) -> list[tuple[str, Path]]:
     return files
 
 
-def migrate(dsn: str | None = None, *, app_user: str = "app_user", directory: Path = MIGRATIONS,
+def migrate(dsn: str | None = None, *, directory: Path, app_user: str = "app_user",
             connect_kwargs: dict[str, Any] | None = None) -> list[str]:
     """Apply pending migrations; return the versions applied by this run (empty: nothing to do)."""
     import psycopg
@@ -106,21 +107,36 @@ def _fetch_secret(arn: str, region: str) -> str:
     return boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=arn)["SecretString"]
 
 
-def handler(event: dict[str, Any] | None = None, context: Any = None) -> dict[str, Any]:
-    """Deploy-time entry point. Raises (failing the deployment) when a migration fails."""
+def run(directory: Path) -> dict[str, Any]:
+    """Migrate the database this function's environment names with the migrations in ``directory``."""
     settings = Config(os.environ)  # deploy time: read now, whatever an earlier invocation cached
     dsn, kwargs = admin_connection_settings(settings)
-    applied = migrate(dsn, app_user=settings.db_user, connect_kwargs=kwargs)
+    applied = migrate(dsn, directory=directory, app_user=settings.db_user, connect_kwargs=kwargs)
     logger.info("migrations finished", extra={"applied": applied})
     return {"applied": applied}
 
 
+def handler_for(directory: Path | str) -> Callable[..., dict[str, Any]]:
+    """The deploy-time entry point for the migrations in ``directory``: ``handler = handler_for(path)``.
+    It raises (failing the deployment) when a migration fails."""
+    path = Path(directory)
+
+    def handler(event: dict[str, Any] | None = None, context: Any = None) -> dict[str, Any]:
+        return run(path)
+    return handler
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m lambda_src.migrate``: migrate the database in ``DATABASE_URL``."""
+    """``python -m lambda_src.migrate DIRECTORY``: migrate the database in ``DATABASE_URL``."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m lambda_src.migrate MIGRATIONS_DIRECTORY", file=sys.stderr)
+        return 2
     if not os.environ.get("DATABASE_URL"):
         print("DATABASE_URL is not set", file=sys.stderr)
         return 2
-    applied = migrate(os.environ["DATABASE_URL"], app_user=os.environ.get("DB_USER", "app_user"))
+    applied = migrate(os.environ["DATABASE_URL"], directory=Path(args[0]),
+                      app_user=os.environ.get("DB_USER", "app_user"))
     print(f"applied: {', '.join(applied) if applied else 'nothing (up to date)'}")
     return 0
 

@@ -113,12 +113,3 @@ def broadcast(channel: str, message: Any, api: ManagementApi | None = None) -> d
     if outcomes["failed"]:
         logger.warning("broadcast incomplete", extra=report)
     return report
-
-
-def announce_user_created(user: dict[str, Any]) -> dict[str, Any]:
-    """The example announcement on the ``users`` channel: that a user was created, and its id.
-
-    Nothing else of the record goes out (no email, name or bio): a broadcast reaches every
-    subscriber alike, and a subscriber that needs the record reads it through the API, where that
-    read is authorized for that caller."""
-    return broadcast("users", {"type": "user.created", "user": {"id": user["id"]}})

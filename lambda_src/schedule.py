@@ -1,23 +1,21 @@
-"""Scheduled entry point: ``lambda_src.schedule.handler`` (EventBridge Scheduler or a rule).
+"""Scheduled jobs (EventBridge Scheduler or a rule): the time a run is for, and running once per time.
 
-The example job, once per scheduled time: compute the day's user statistics, purge idempotency
-records older than the DLQ retention, and send any outbox events the API could not. A row in
-``job_runs`` keyed by (job, scheduled time), written in the same transaction, makes a retried or
-duplicated invocation for the same time a no-op.
+A row keyed by (job, scheduled time), written in the same transaction as the job's work, makes a
+retried or duplicated invocation for the same time a no-op. The table needs ``job text``,
+``scheduled_time timestamptz`` (primary key together) and ``result jsonb`` (nullable).
 """
 from __future__ import annotations
 
-import json
+import re
 from datetime import datetime, timezone
-from typing import Any
 
-from . import events_out
-from .db import connection as db
-from .log import logger
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-JOB = "daily-maintenance"
-#: Idempotency records are kept as long as SQS may still deliver (14-day DLQ retention).
-PROCESSED_RETENTION_DAYS = 14
+    from .db.connection import Transaction
+
+_TABLE = re.compile(r"[a-z_][a-z0-9_]{0,62}(\.[a-z_][a-z0-9_]{0,62})?")
 
 
 def scheduled_time(event: Any) -> datetime:
@@ -31,39 +29,22 @@ def scheduled_time(event: Any) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def run_job(when: datetime, context: Any = None) -> dict[str, Any]:
-    """Run the job for ``when``; returns its result, or ``{"skipped": True}`` when it already ran.
-
-    Each transaction ends before the invocation of ``context`` would (a hung database raises
-    :class:`~lambda_src.errors.ServiceUnavailable`: the scheduler retries); without a context,
-    ``DB_TRANSACTION_TIMEOUT`` bounds each."""
-
-    def work(tx: db.Transaction) -> dict[str, Any]:
-        claimed = tx.one("INSERT INTO job_runs (job, scheduled_time) VALUES (%s, %s) ON CONFLICT DO NOTHING RETURNING 1",
-                         (JOB, when))
-        if claimed is None:
-            return {"skipped": True}
-        day = when.date()
-        total, created = tx.one("SELECT count(*), count(*) FILTER (WHERE created_at::date = %s) FROM users", (day,))
-        tx.execute("INSERT INTO daily_stats (day, users_total, users_created) VALUES (%s, %s, %s) "
-                   "ON CONFLICT (day) DO UPDATE SET users_total = EXCLUDED.users_total, "
-                   "users_created = EXCLUDED.users_created, computed_at = now()", (day, total, created))
-        purged = tx.execute("DELETE FROM processed_messages WHERE processed_at < %s - make_interval(days => %s)",
-                            (when, PROCESSED_RETENTION_DAYS)).rowcount
-        result = {"day": day.isoformat(), "usersTotal": total, "usersCreated": created, "purged": purged}
-        tx.execute("UPDATE job_runs SET result = %s WHERE job = %s AND scheduled_time = %s",
-                   (json.dumps(result), JOB, when))
-        return result
-
-    result = db.transaction(work, remaining_ms=db.remaining_ms(context))
-    if not result.get("skipped"):
-        result["published"] = events_out.publish_pending(db.runner(context))
-    return result
+def claim(tx: Transaction, job: str, when: datetime, *, table: str = "job_runs") -> bool:
+    """Record that ``job`` runs for ``when`` in ``tx``; False when a run for that time already did."""
+    if not _TABLE.fullmatch(table):
+        raise ValueError(f"table must be a lowercase SQL identifier, got {table!r}")
+    return tx.one(f"INSERT INTO {table} (job, scheduled_time) VALUES (%s, %s) ON CONFLICT DO NOTHING RETURNING 1",
+                  (job, when)) is not None
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Raise on failure, so the scheduler's retry policy and DLQ take over."""
-    when = scheduled_time(event)
-    result = run_job(when, context)
-    logger.info("scheduled job finished", extra={"job": JOB, "scheduledTime": when.isoformat(), **result})
-    return result
+def record_result(tx: Transaction, job: str, when: datetime, result: dict[str, Any], *,
+                  table: str = "job_runs") -> None:
+    """Store the run's result (JSON) on its row."""
+    from .json_codec import encode
+
+    if not _TABLE.fullmatch(table):
+        raise ValueError(f"table must be a lowercase SQL identifier, got {table!r}")
+    tx.execute(f"UPDATE {table} SET result = %s WHERE job = %s AND scheduled_time = %s", (encode(result), job, when))
+
+
+__all__ = ["claim", "record_result", "scheduled_time"]

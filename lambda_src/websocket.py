@@ -1,4 +1,4 @@
-"""WebSocket entry point: ``lambda_src.websocket.handler`` (API Gateway WebSocket API).
+"""WebSocket events (API Gateway WebSocket API): :class:`WebSocketApp` and the channel actions.
 
 ``$connect`` lets in only a caller the API authenticated (IAM on ``$connect``, the construct's
 default, or a Lambda authorizer): without one it answers 401 and API Gateway refuses the handshake,
@@ -7,7 +7,10 @@ date (a stale row is removed on disconnect, and by broadcasts that meet a 410). 
 routed like HTTP routes; a malformed frame, an unknown action or an oversized message gets an
 error message sent to that client only, and nothing else happens.
 
-Actions: ``subscribe`` / ``unsubscribe`` ``{"channel": "users"}``, ``ping``.
+:func:`add_channel_actions` registers ``subscribe`` / ``unsubscribe`` ``{"channel": "users"}`` and
+``ping``, the subscriptions :func:`lambda_src.realtime.broadcast` posts to. When the database is
+unavailable, ``$connect`` answers 503 (the handshake is refused; the client reconnects later) and a
+message gets a ``service_unavailable`` error.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import re
 
 from . import realtime
 from .db import connection as db
+from .db.errors import DatabaseUnavailable
 from .errors import BadRequest, HTTPError, NotFound, PayloadTooLarge, excerpt
 from .log import logger
 from .web.caller import caller_of
@@ -24,7 +28,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-MAX_MESSAGE_BYTES = 32 * 1024  # API Gateway's WebSocket frame limit
+#: API Gateway's limit on a WebSocket message (frames are 32 KB; a message of several frames up to
+#: 128 KB reaches the function whole). The local gateway (devtools) enforces the same.
+MAX_MESSAGE_BYTES = 128 * 1024
 CHANNEL = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
 
 
@@ -54,8 +60,12 @@ class WebSocketApp:
             if not self.public and caller_of(event) is None:
                 logger.warning("connection refused: no authenticated caller", extra={"connectionId": connection_id})
                 return {"statusCode": 401}
-            db.transaction(lambda tx: tx.execute("INSERT INTO ws_connections (connection_id) VALUES (%s) "
-                                                 "ON CONFLICT DO NOTHING", (connection_id,)))
+            try:
+                db.transaction(lambda tx: tx.execute("INSERT INTO ws_connections (connection_id) VALUES (%s) "
+                                                     "ON CONFLICT DO NOTHING", (connection_id,)))
+            except DatabaseUnavailable:
+                logger.warning("connection refused: database unavailable", extra={"connectionId": connection_id})
+                return {"statusCode": 503}
             return {"statusCode": 200}
         if event_type == "DISCONNECT":
             db.transaction(lambda tx: tx.execute("DELETE FROM ws_connections WHERE connection_id = %s", (connection_id,)))
@@ -64,6 +74,9 @@ class WebSocketApp:
             reply = self._dispatch(connection_id, event.get("body"))
         except HTTPError as error:
             reply = {"error": {"code": error.code, "message": error.message}}
+        except DatabaseUnavailable as error:
+            reply = {"error": {"code": "service_unavailable", "message": error.message,
+                               "retryAfter": error.retry_after}}
         except Exception:
             logger.exception("websocket action failed", extra={"connectionId": connection_id})
             reply = {"error": {"code": "internal_error", "message": "Internal error"}}
@@ -94,9 +107,6 @@ class WebSocketApp:
                 db.transaction(lambda tx: tx.execute("DELETE FROM ws_connections WHERE connection_id = %s", (connection_id,)))
 
 
-app = WebSocketApp()
-
-
 def _channel(message: dict[str, Any]) -> str:
     channel = message.get("channel")
     if not isinstance(channel, str) or not CHANNEL.fullmatch(channel):
@@ -104,7 +114,6 @@ def _channel(message: dict[str, Any]) -> str:
     return channel
 
 
-@app.action("subscribe")
 def subscribe(connection_id: str, message: dict[str, Any]) -> dict[str, Any]:
     channel = _channel(message)
     db.transaction(lambda tx: tx.execute(
@@ -114,7 +123,6 @@ def subscribe(connection_id: str, message: dict[str, Any]) -> dict[str, Any]:
     return {"subscribed": channel}
 
 
-@app.action("unsubscribe")
 def unsubscribe(connection_id: str, message: dict[str, Any]) -> dict[str, Any]:
     channel = _channel(message)
     db.transaction(lambda tx: tx.execute("DELETE FROM ws_subscriptions WHERE connection_id = %s AND channel = %s",
@@ -122,11 +130,15 @@ def unsubscribe(connection_id: str, message: dict[str, Any]) -> dict[str, Any]:
     return {"unsubscribed": channel}
 
 
-@app.action("ping")
 def ping(connection_id: str, message: dict[str, Any]) -> dict[str, Any]:
     return {"pong": True}
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """API Gateway WebSocket events (connect, disconnect, messages)."""
-    return app(event, context)
+def add_channel_actions(app: WebSocketApp) -> WebSocketApp:
+    """Register ``subscribe``, ``unsubscribe`` and ``ping`` on ``app``; returns it."""
+    for name, action in (("subscribe", subscribe), ("unsubscribe", unsubscribe), ("ping", ping)):
+        app.action(name)(action)
+    return app
+
+
+__all__ = ["CHANNEL", "MAX_MESSAGE_BYTES", "WebSocketApp", "add_channel_actions"]

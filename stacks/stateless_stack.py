@@ -56,7 +56,7 @@ class StatelessStack(Stack):
         self.bundle = PythonBundle(source_dir=HANDLER_PACKAGE, cache_dir=bundle_cache_dir)
 
         self.api_function = ServerlessFunction(
-            self, "ApiFunction", code=self.bundle, handler="lambda_src.http.handler",
+            self, "ApiFunction", code=self.bundle, handler="lambda_src.example.http.handler",
             timeout=Duration.seconds(10), reserved_concurrent_executions=20,
             environment={"STAGE": stage}, description="Users API", **in_vpc, **encrypted_logs)
         database.grant_connect(self.api_function)
@@ -67,7 +67,7 @@ class StatelessStack(Stack):
 
         # user.created events: the API writes them to the outbox and sends them; the worker records audit rows
         self.worker_function = ServerlessFunction(
-            self, "WorkerFunction", code=self.bundle, handler="lambda_src.worker.handler",
+            self, "WorkerFunction", code=self.bundle, handler="lambda_src.example.worker.handler",
             timeout=WORKER_TIMEOUT, description="Consumes user events", **in_vpc, **encrypted_logs)
         self.queue_worker = QueueWorker(self, "UserEventsWorker", function=self.worker_function,
                                         queue=data.events_queue, batch_size=10, max_concurrency=5)
@@ -75,7 +75,7 @@ class StatelessStack(Stack):
 
         # the daily job: statistics, idempotency-record purge, and re-sending any unsent events
         self.schedule_function = ServerlessFunction(
-            self, "ScheduleFunction", code=self.bundle, handler="lambda_src.schedule.handler",
+            self, "ScheduleFunction", code=self.bundle, handler="lambda_src.example.schedule.handler",
             timeout=Duration.minutes(2), reserved_concurrent_executions=1, description="Daily maintenance", **in_vpc,
             **encrypted_logs)
         database.grant_connect(self.schedule_function)
@@ -88,7 +88,7 @@ class StatelessStack(Stack):
         self.websocket_api: LambdaWebSocketApi | None = None
         if realtime:
             self.websocket_function = ServerlessFunction(
-                self, "WebSocketFunction", code=self.bundle, handler="lambda_src.websocket.handler",
+                self, "WebSocketFunction", code=self.bundle, handler="lambda_src.example.websocket.handler",
                 timeout=Duration.seconds(10), reserved_concurrent_executions=10, description="WebSocket API", **in_vpc,
                 **encrypted_logs)
             database.grant_connect(self.websocket_function)
@@ -99,7 +99,7 @@ class StatelessStack(Stack):
             CfnOutput(self, "WebSocketUrl", value=self.websocket_api.url, description="wss:// URL of the WebSocket API")
 
         self.migrate_function = ServerlessFunction(
-            self, "MigrateFunction", code=self.bundle, handler="lambda_src.migrate.handler",
+            self, "MigrateFunction", code=self.bundle, handler="lambda_src.example.migrate.handler",
             timeout=Duration.minutes(5), reserved_concurrent_executions=1,
             description="Applies database migrations during deployment", **in_vpc, **encrypted_logs)
         self.migrations = DatabaseMigrations(self, "Migrations", database=database, function=self.migrate_function,

@@ -37,7 +37,7 @@ class DatabaseMigrations(Construct):
     deployment; nothing falls back to an unverified connection.
 
     :param database: the :class:`ServerlessDatabase`. Required.
-    :param function: the function running ``lambda_src.migrate.handler``, placed in the VPC. Required.
+    :param function: the function running ``lambda_src.example.migrate.handler``, placed in the VPC. Required.
     :param execute_before: constructs that must wait for the migrations. Default: none.
     :param ca_bundle: a PEM file of the CA certificates that verify the cluster's certificate,
         shipped as given. Default: the Amazon RDS certificate authorities of every region, from

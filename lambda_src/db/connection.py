@@ -21,7 +21,7 @@ import time
 TYPE_CHECKING = False  # typing is not imported at run time: it costs milliseconds of cold start
 
 from .. import config
-from ..errors import ServiceUnavailable
+from .errors import DatabaseUnavailable
 from ..log import logger
 from .iam_token import TokenCache
 
@@ -55,7 +55,7 @@ def connect_timeout(remaining_ms: int | None, configured: float) -> int:
     if remaining_ms is not None:
         budget = min(budget, remaining_ms / 1000 - RESPONSE_MARGIN_SECONDS)
     if budget < MIN_CONNECT_TIMEOUT_SECONDS:
-        raise ServiceUnavailable("Not enough time left to connect to the database", retry_after=RETRY_AFTER_SECONDS)
+        raise DatabaseUnavailable("Not enough time left to connect to the database", retry_after=RETRY_AFTER_SECONDS)
     return int(budget)
 
 
@@ -70,7 +70,7 @@ def _open(remaining_ms: int | None) -> psycopg.Connection:
             connection = psycopg.connect(settings.database_url, connect_timeout=timeout, autocommit=True, **KEEPALIVES)
         else:
             if not settings.db_host:
-                raise ServiceUnavailable("The database is not configured (DB_HOST or DATABASE_URL)")
+                raise DatabaseUnavailable("The database is not configured (DB_HOST or DATABASE_URL)")
             from . import attempts, tls
             from .sigv4 import Credentials
 
@@ -90,7 +90,7 @@ def _open(remaining_ms: int | None) -> psycopg.Connection:
     except (psycopg.OperationalError, OSError) as error:  # OSError: the endpoint's name did not resolve
         logger.warning("database connect failed", extra={"error": str(error).splitlines()[0] if str(error) else "",
                                                          "timeoutSeconds": timeout})
-        raise ServiceUnavailable(retry_after=RETRY_AFTER_SECONDS) from None
+        raise DatabaseUnavailable(retry_after=RETRY_AFTER_SECONDS) from None
     # Never prepare statements on the server: psycopg would after a query's 5th run, and a session
     # holding a prepared statement is pinned by RDS Proxy ("Avoiding pinning an RDS Proxy").
     connection.prepare_threshold = None
@@ -144,7 +144,7 @@ def transaction(work: Callable[[Transaction], T], *, remaining_ms: int | None = 
     :data:`RESPONSE_MARGIN_SECONDS`, else ``DB_TRANSACTION_TIMEOUT``. It covers everything: a
     connect, BEGIN, every statement, COMMIT. Past it the connection's socket is shut down
     (:mod:`lambda_src.db.deadline` says why on the client, and how that avoids RDS Proxy pinning),
-    the connection is dropped and :class:`ServiceUnavailable` (503, ``Retry-After``) is raised: a
+    the connection is dropped and :class:`DatabaseUnavailable` is raised (the HTTP app answers 503, ``Retry-After``): a
     database that hangs costs the request a 503, never the function's timeout. Should the deadline
     strike just after COMMIT returned, the result stands and only the connection is dropped.
 
@@ -163,7 +163,7 @@ def transaction(work: Callable[[Transaction], T], *, remaining_ms: int | None = 
     else:
         deadline = started + remaining_ms / 1000 - RESPONSE_MARGIN_SECONDS
     if deadline <= started:
-        raise ServiceUnavailable("Not enough time left for the database", retry_after=RETRY_AFTER_SECONDS)
+        raise DatabaseUnavailable("Not enough time left for the database", retry_after=RETRY_AFTER_SECONDS)
     for attempt in (1, 2):
         left_ms = None if remaining_ms is None else remaining_ms - int((time.monotonic() - started) * 1000)
         connection = get(left_ms)
@@ -177,7 +177,7 @@ def transaction(work: Callable[[Transaction], T], *, remaining_ms: int | None = 
                 logger.warning("the database did not answer in time: connection dropped",
                                extra={"budgetMs": round((deadline - started) * 1000), "statements": tx.statements})
                 reset()
-                raise ServiceUnavailable(retry_after=RETRY_AFTER_SECONDS) from None
+                raise DatabaseUnavailable(retry_after=RETRY_AFTER_SECONDS) from None
             if not isinstance(error, psycopg.OperationalError):
                 raise
             if attempt == 1 and tx.statements == 0 and (connection.closed or connection.broken):
@@ -186,7 +186,7 @@ def transaction(work: Callable[[Transaction], T], *, remaining_ms: int | None = 
                 continue
             if connection.closed or connection.broken:
                 reset()
-                raise ServiceUnavailable(retry_after=RETRY_AFTER_SECONDS) from None
+                raise DatabaseUnavailable(retry_after=RETRY_AFTER_SECONDS) from None
             raise
         if watchdog.disarm():  # struck after COMMIT returned: the work is done, the connection is not
             reset()
@@ -203,7 +203,7 @@ def remaining_ms(context: Any) -> int | None:
 def runner(context: Any) -> Callable[[Callable[[Transaction], T]], T]:
     """:func:`transaction` for the invocation of ``context``: each transaction run through it gets
     the time left at its start. For code that takes a transaction runner
-    (:func:`lambda_src.events_out.publish_pending`); ``None``: ``DB_TRANSACTION_TIMEOUT``."""
+    (such as the example's outbox publisher); ``None``: ``DB_TRANSACTION_TIMEOUT``."""
     return lambda work: transaction(work, remaining_ms=remaining_ms(context))
 
 

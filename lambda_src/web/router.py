@@ -1,7 +1,8 @@
 """Method + path routing with ``{name}`` path parameters, and the one place errors become responses."""
 from __future__ import annotations
 
-from ..errors import Forbidden, HTTPError, MethodNotAllowed, NotFound, Unauthorized, excerpt
+from ..db.errors import DatabaseUnavailable
+from ..errors import Forbidden, HTTPError, MethodNotAllowed, NotFound, ServiceUnavailable, Unauthorized, excerpt
 from ..log import logger
 from . import events
 from .messages import JSON_TYPE, Request, Response, accepts, unsupported
@@ -154,7 +155,10 @@ class HttpApp:
                 declared = request.headers.get("content-type")
                 if not accepts(declared, self.body_content_types):
                     raise unsupported(declared, ", ".join(self.body_content_types))
-            result = route(request)
+            try:
+                result = route(request)
+            except DatabaseUnavailable as unavailable:  # the database layer's error, in HTTP terms
+                raise ServiceUnavailable(retry_after=unavailable.retry_after) from None
             response = result if isinstance(result, Response) else Response(200, result)
         except HTTPError as error:
             request_id = request.request_id if request else getattr(context, "aws_request_id", None)

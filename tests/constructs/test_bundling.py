@@ -32,7 +32,7 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "local").mkdir(parents=True)
     (root / "__init__.py").write_text("")
     (root / "app.py").write_text("def handler(event, context):\n    return 1\n")
-    (root / "local" / "devserver.py").write_text("# dev only\n")
+    (root / "local" / "settings.py").write_text("# the user's own code, in a folder named local\n")
     return root
 
 
@@ -88,8 +88,8 @@ class TestContents:
         assert "handlers" in names and "psycopg" in names and "psycopg_binary" in names
         assert not {"boto3", "botocore"} & names
         assert elf_machines(result.path) == {"aarch64"}
-        # dev-only code stays out of the asset
-        assert not (result.path / "handlers" / "local").exists()
+        # a folder of the user's package named local is the user's code: it ships
+        assert (result.path / "handlers" / "local" / "settings.py").is_file()
 
     def test_x86_64_bundle_gets_x86_64_wheels(self, package: Path, cache: Path) -> None:
         result = bundle(package, cache, architecture=lambda_.Architecture.X86_64).build()

@@ -15,7 +15,7 @@ from aws_cdk.assertions import Match, Template
 from constructs_lib import (DatabaseMigrations, InvalidPropError, LambdaHttpApi, QueueWorker, ServerlessDatabase,
                             ServerlessFunction, ServiceNetwork)
 from constructs_lib.database import budget, defaults
-from lambda_src.local.certificates import authority
+from devtools.certificates import authority
 from tests.cdk_helpers import PROJECT, cdk_context, layer_file, new_stack, synth_errors
 from tests.policy_eval import CfnValues, allows, logs_may_use_key
 

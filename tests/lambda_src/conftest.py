@@ -14,7 +14,7 @@ import pytest
 from tests.lambda_src import pg
 
 if TYPE_CHECKING:  # subprocesses import this module for FakeContext: botocore stays out of them
-    from lambda_src.local.rds_proxy import LocalRdsProxy
+    from devtools.rds_proxy import LocalRdsProxy
 
 if "DATABASE_URL" in os.environ and "TEST_DATABASE_URL" not in os.environ:
     os.environ["TEST_DATABASE_URL"] = os.environ["DATABASE_URL"]
@@ -47,7 +47,7 @@ class FakeContext:
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A migrated database shared by the session (tables are emptied per test by ``db``)."""
-    from lambda_src.migrate import migrate
+    from lambda_src.example.migrate import migrate
 
     with pg.fresh_database("app") as dsn:
         migrate(dsn)
@@ -58,8 +58,8 @@ def database_url() -> Iterator[str]:
 def rds_proxy(database_url: str) -> Iterator[LocalRdsProxy]:
     """The local stand-in for RDS Proxy in front of the test server: TLS required, and only IAM
     tokens signed with :data:`CREDENTIALS` for its endpoint and the connecting user log in."""
-    from lambda_src.local.iam_login import IamLoginCheck
-    from lambda_src.local.rds_proxy import LocalRdsProxy
+    from devtools.iam_login import IamLoginCheck
+    from devtools.rds_proxy import LocalRdsProxy
 
     login = IamLoginCheck(access_key=CREDENTIALS["AWS_ACCESS_KEY_ID"], secret_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
                           session_token=CREDENTIALS["AWS_SESSION_TOKEN"], region=CREDENTIALS["AWS_REGION"])

@@ -22,7 +22,7 @@ def server_dsn() -> str:
     if os.environ.get("TEST_DATABASE_URL"):
         return os.environ["TEST_DATABASE_URL"]
     if _server is None:
-        from lambda_src.local.database import embedded_server
+        from devtools.database import embedded_server
 
         _server = embedded_server(Path(tempfile.mkdtemp(prefix="pg-test-")))
     return _server.get_uri()

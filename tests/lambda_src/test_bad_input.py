@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lambda_src import http, log
+from lambda_src import log
+from lambda_src.example import http
 from tests.lambda_src.conftest import FakeContext
 from tests.lambda_src.events import body_of, v1, v2
 

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from lambda_src import config, http
+from lambda_src import config
+from lambda_src.example import http
 from lambda_src.db import attempts, connection
-from lambda_src.local.rds_proxy import Attempt, LocalRdsProxy
+from devtools.rds_proxy import Attempt, LocalRdsProxy
 from tests.lambda_src.conftest import FakeContext
 
 SILENT_ADDRESSES = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]

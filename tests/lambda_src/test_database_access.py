@@ -13,10 +13,13 @@ from urllib.parse import parse_qs, urlsplit
 import psycopg
 import pytest
 
-from lambda_src import config, http
+from lambda_src import config
 from lambda_src.db import connection, iam_token
+from lambda_src.db.errors import DatabaseUnavailable
 from lambda_src.db.sigv4 import Credentials
-from lambda_src.local.rds_proxy import Attempt, LocalRdsProxy
+from lambda_src.errors import HTTPError
+from lambda_src.example import http
+from devtools.rds_proxy import Attempt, LocalRdsProxy
 from tests.cdk_helpers import PROJECT
 from tests.lambda_src.conftest import FakeContext
 from tests.lambda_src.events import body_of, v2
@@ -69,9 +72,10 @@ class TestUnavailable:
         assert connection.connect_timeout(remaining_ms=60_000, configured=3) == 3
         assert connection.connect_timeout(remaining_ms=3_500, configured=3) == 2
         assert connection.connect_timeout(remaining_ms=None, configured=3) == 3
-        with pytest.raises(Exception) as raised:
+        # the database layer says what happened in its own terms; it knows nothing of HTTP
+        with pytest.raises(DatabaseUnavailable) as raised:
             connection.connect_timeout(remaining_ms=1_500, configured=3)
-        assert getattr(raised.value, "status", None) == 503
+        assert not isinstance(raised.value, HTTPError) and raised.value.retry_after == 5
 
     def test_almost_timed_out_invocation_gets_503_without_trying(self, db: str) -> None:
         connection.reset()
@@ -123,7 +127,7 @@ def test_request_path_never_imports_boto3_or_eagerly_psycopg(db: str) -> None:
     # GIVEN a fresh interpreter WHEN the HTTP handler is imported and serves a GET and a POST
     script = (
         "import sys, json\n"
-        "import lambda_src.http as h\n"
+        "import lambda_src.example.http as h\n"
         "assert 'psycopg' not in sys.modules, 'psycopg imported at module import'\n"
         "from tests.lambda_src.events import v2\n"
         "from tests.lambda_src.conftest import FakeContext\n"

@@ -14,7 +14,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lambda_src import http
+from lambda_src.example import http
 from tests.lambda_src.conftest import FakeContext, load_event
 
 SOURCES = ["http_api_v2_get.json", "http_api_v2_post.json", "rest_api_v1_get.json", "function_url_post_base64.json"]
@@ -80,7 +80,7 @@ def mutated_batches(draw: st.DrawFn) -> dict[str, Any]:
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(event=mutated_batches())
 def test_any_record_shape_fails_at_most_itself(db: str, event: dict[str, Any]) -> None:
-    from lambda_src import worker
+    from lambda_src.example import worker
 
     records = event["Records"]
     if not isinstance(records, list):

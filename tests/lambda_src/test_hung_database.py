@@ -16,10 +16,11 @@ from typing import Any, TypeVar
 
 import pytest
 
-from lambda_src import config, http, schedule, worker
+from lambda_src import config
+from lambda_src.example import http, schedule, worker
 from lambda_src.db import connection
 from lambda_src.db.deadline import Watchdog, shut_down
-from lambda_src.errors import ServiceUnavailable
+from lambda_src.db.errors import DatabaseUnavailable
 from lambda_src.web.router import HttpApp
 from tests.lambda_src import pg
 from tests.lambda_src.conftest import FakeContext, load_event
@@ -160,7 +161,7 @@ class TestLongStatement:
         config.reload()
         # WHEN its statement takes 4 s THEN it is cut after 1 s
         started = time.monotonic()
-        with pytest.raises(ServiceUnavailable):
+        with pytest.raises(DatabaseUnavailable):
             within(2.0, lambda: connection.transaction(lambda tx: tx.one("SELECT pg_sleep(4)")))
         assert time.monotonic() - started < 1.5
 
@@ -231,7 +232,7 @@ class TestWorkerAndSchedule:
         with frozen_database():
             # WHEN the daily job starts with 3 s to run THEN it raises (the scheduler retries it) in time
             started = time.monotonic()
-            with pytest.raises(ServiceUnavailable):
+            with pytest.raises(DatabaseUnavailable):
                 within(3.0, lambda: schedule.handler(load_event("scheduled_event.json"), TickingContext(3_000)))
             assert time.monotonic() - started < 3.0 - connection.RESPONSE_MARGIN_SECONDS / 2
         # AND its retry runs the job
@@ -243,7 +244,7 @@ class TestWorkerAndSchedule:
         run = connection.runner(TickingContext(2_500))
         # WHEN a statement outlasts it THEN it is cut at that invocation's deadline
         started = time.monotonic()
-        with pytest.raises(ServiceUnavailable):
+        with pytest.raises(DatabaseUnavailable):
             within(2.5, lambda: run(lambda tx: tx.one("SELECT pg_sleep(4)")))
         assert time.monotonic() - started < 2.0
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from lambda_src import http
+from lambda_src.example import http
 from tests.lambda_src.conftest import FakeContext
 from tests.lambda_src.events import body_of, v2
 
@@ -97,7 +97,7 @@ def test_many_unknown_fields_are_reported_up_to_a_bound(db: str) -> None:
 def test_websocket_channels_are_matched_whole(db: str, channel: str) -> None:
     import psycopg
 
-    from lambda_src import websocket
+    from lambda_src.example import websocket
 
     # GIVEN a connected client (an IAM caller: $connect refuses one without a caller)
     context = {"eventType": "CONNECT", "connectionId": "c1=", "routeKey": "$connect",
@@ -115,7 +115,7 @@ def test_websocket_channels_are_matched_whole(db: str, channel: str) -> None:
 @pytest.mark.parametrize("kind", [["user.created"], {"a": 1}, "x" * 5000])
 def test_a_worker_message_of_an_unknown_type_is_malformed_and_logged_bounded(db: str, kind: Any,
                                                                             caplog: pytest.LogCaptureFixture) -> None:
-    from lambda_src import worker
+    from lambda_src.example import worker
 
     # GIVEN an SQS record whose type is a list, an object or a long string
     batch = {"Records": [{"messageId": "m1", "body": json.dumps({"type": kind}), "eventSourceARN": "arn:aws:sqs:eu-west-1:1:q"}]}

@@ -14,7 +14,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from lambda_src import config, http, schedule, websocket, worker
+from lambda_src import config
+from lambda_src.example import http, schedule, websocket, worker
 from lambda_src.db import connection
 from tests.lambda_src.conftest import FakeContext
 from tests.lambda_src.events import body_of, v2

@@ -26,17 +26,17 @@ import pytest
 
 from lambda_src.db import iam_token
 from lambda_src.db.sigv4 import Credentials
-from lambda_src.local import events as local_events
-from lambda_src.local.api_auth import LOCAL_CALLER, LocalIamAuthorizer, Refused
-from lambda_src.local.runtime_api import PROJECT, InProcessWorker, RicWorker, default_workers, make_worker
-from lambda_src.local.server import LOCAL_CREDENTIALS, Forwarder, make_server
+from devtools import events as local_events
+from devtools.api_auth import LOCAL_CALLER, LocalIamAuthorizer, Refused
+from devtools.runtime_api import PROJECT, InProcessWorker, RicWorker, default_workers, make_worker
+from devtools.server import LOCAL_CREDENTIALS, Forwarder, make_server
 from tests.lambda_src import pg
 from tests.lambda_src.conftest import load_event
 
 
 @pytest.fixture
 def served(db: str, function_env: dict[str, str]) -> Iterator[tuple[str, Any]]:
-    worker = RicWorker("lambda_src.http.handler", function_env)
+    worker = RicWorker("lambda_src.example.http.handler", function_env)
     server = make_server(worker, port=0, timeout=10)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"127.0.0.1:{server.server_address[1]}", server
@@ -231,7 +231,7 @@ class TestRicWorker:
             worker.close()
 
     def test_sam_shaped_events_through_the_runtime(self, db: str, function_env: dict[str, str]) -> None:
-        worker = RicWorker("lambda_src.worker.handler", function_env)
+        worker = RicWorker("lambda_src.example.worker.handler", function_env)
         try:
             result = worker.invoke(load_event("sqs_batch.json"), timeout=10).result
             assert result == {"batchItemFailures": [{"itemIdentifier": "2e1424d4-f796-459a-8184-9c92662be6da"}]}
@@ -309,7 +309,7 @@ class TestWorkerPool:
 
     def test_default_is_as_many_workers_as_cores_up_to_4(self) -> None:
         assert default_workers() == min(4, len(os.sched_getaffinity(0)))
-        assert "--workers" in subprocess.run([sys.executable, "-m", "lambda_src.local.server", "--help"], cwd=PROJECT,
+        assert "--workers" in subprocess.run([sys.executable, "-m", "devtools.server", "--help"], cwd=PROJECT,
                                              capture_output=True, text=True, check=True).stdout
 
 
@@ -355,7 +355,7 @@ class TestRequestFraming:
 
     @pytest.fixture
     def address(self, db: str, function_env: dict[str, str]) -> Iterator[tuple[str, int]]:
-        worker = InProcessWorker("lambda_src.http.handler", function_env)
+        worker = InProcessWorker("lambda_src.example.http.handler", function_env)
         server = make_server(worker, port=0, timeout=10)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         yield "127.0.0.1", server.server_address[1]
@@ -560,7 +560,7 @@ def dev_cli(*args: str, env: dict[str, str], log: Path, deadline: float = 90) ->
     the process and what it printed. Its output goes to ``log`` (a pipe nobody reads would fill and
     block its workers). Stopped with SIGINT at the end; killed if still running after ``deadline`` s."""
     with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "lambda_src.local.server", "--port", "0", "--ws-port", "0", *args],
+        process = subprocess.Popen([sys.executable, "-m", "devtools.server", "--port", "0", "--ws-port", "0", *args],
                                    cwd=PROJECT, env=env, text=True, stdout=out, stderr=subprocess.STDOUT)
     watchdog = threading.Timer(deadline, process.kill)
     watchdog.start()

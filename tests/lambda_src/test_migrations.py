@@ -7,7 +7,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from lambda_src import migrate
+from lambda_src import migrate as runner
+from lambda_src.example import migrate
 from tests.lambda_src import pg
 
 
@@ -59,7 +60,7 @@ def test_failed_migration_rolls_back_and_raises(tmp_path: Path) -> None:
 def test_misnamed_file_is_rejected(tmp_path: Path) -> None:
     (tmp_path / "create.sql").write_text("SELECT 1;")
     with pytest.raises(ValueError, match="NNNN_description.sql"):
-        migrate.migration_files(tmp_path)
+        runner.migration_files(tmp_path)
 
 
 def test_deploy_time_handler_migrates_as_the_trigger_runs_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,5 +76,5 @@ def test_deploy_time_handler_migrates_as_the_trigger_runs_it(monkeypatch: pytest
 def test_cli_migrates_database_url(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     with pg.fresh_database("mig") as dsn:
         monkeypatch.setenv("DATABASE_URL", dsn)
-        assert migrate.main() == 0
+        assert runner.main([str(migrate.MIGRATIONS)]) == 0
         assert "applied: 0001, 0002, 0003, 0004" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""What the Lambda asset may import: the bundler drops ``lambda_src/local/``, and boto3 stays off the request path."""
+"""What the Lambda asset may import: the dev tooling (``devtools/``) lives outside the package, and boto3 stays off the request path."""
 from __future__ import annotations
 
 import ast
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "lambda_src"
-DEPLOYED = sorted(p for p in PACKAGE.rglob("*.py") if "local" not in p.relative_to(PACKAGE).parts)
+DEPLOYED = sorted(PACKAGE.rglob("*.py"))
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -29,13 +29,36 @@ def imported_modules(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("path", DEPLOYED, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_deployed_modules_never_import_local_tooling(path: Path) -> None:
-    assert not {m for m in imported_modules(path) if m.startswith("lambda_src.local")}
+    assert not {m for m in imported_modules(path) if m.startswith("devtools")}
 
 
 @pytest.mark.parametrize("path", DEPLOYED, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_only_the_migration_runner_imports_boto3(path: Path) -> None:
     uses_sdk = {m for m in imported_modules(path) if m.split(".")[0] in ("boto3", "botocore")}
-    assert not uses_sdk or path.name == "migrate.py", uses_sdk
+    assert not uses_sdk or path.relative_to(PACKAGE).as_posix() == "migrate.py", uses_sdk
+
+
+RUNTIME = sorted(p for p in DEPLOYED if "example" not in p.relative_to(PACKAGE).parts)
+
+
+def test_the_runtime_is_every_module_but_the_example() -> None:
+    names = {str(p.relative_to(PACKAGE)) for p in RUNTIME}
+    assert {"batch.py", "websocket.py", "migrate.py", "db/connection.py", "web/router.py"} <= names
+    assert not any(name.startswith("example") for name in names)
+
+
+@pytest.mark.parametrize("path", RUNTIME, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_the_runtime_imports_nothing_from_the_example(path: Path) -> None:
+    # GIVEN a runtime module WHEN its imports are resolved THEN none reaches into the example service
+    assert not {m for m in imported_modules(path) if m.startswith("lambda_src.example")}
+
+
+def test_the_example_uses_the_runtime_by_its_public_name() -> None:
+    # the example imports the runtime as another package would: lambda_src.X, never ..X
+    for path in PACKAGE.joinpath("example").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                assert node.level == 1, f"{path.name} reaches out of the example with a relative import"
 
 
 def test_resolution_of_relative_imports() -> None:

@@ -11,7 +11,7 @@ import json
 import psycopg
 import pytest
 
-from lambda_src import worker
+from lambda_src.example import worker
 from tests.lambda_src.conftest import CREDENTIALS, FakeContext
 
 MAX_RECEIVE_COUNT = 3

@@ -15,8 +15,8 @@ import pytest
 
 from lambda_src.db import iam_token
 from lambda_src.db.sigv4 import Credentials
-from lambda_src.local.iam_login import IamLoginCheck, LoginRefused
-from lambda_src.local.rds_proxy import Attempt, LocalRdsProxy
+from devtools.iam_login import IamLoginCheck, LoginRefused
+from devtools.rds_proxy import Attempt, LocalRdsProxy
 from tests.lambda_src.conftest import CREDENTIALS
 
 REGION = CREDENTIALS["AWS_REGION"]
@@ -159,7 +159,7 @@ class TestCheck:
     def test_a_lifetime_over_fifteen_minutes_is_refused_even_if_signed(self, check: IamLoginCheck) -> None:
         from botocore.credentials import Credentials as BotoCredentials
 
-        from lambda_src.local.iam_login import presign
+        from devtools.iam_login import presign
 
         stamp = now().strftime("%Y%m%dT%H%M%SZ")
         token = presign(host="localhost", port=5432, user="app_user", region=REGION, timestamp=stamp, expires=3600,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -13,7 +14,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from lambda_src import realtime, websocket
+from lambda_src import realtime
+from lambda_src.example import websocket
+from lambda_src.example.announce import announce_user_created
 from lambda_src.db.sigv4 import Credentials, sign_headers
 from tests.lambda_src.conftest import CREDENTIALS, FakeContext
 
@@ -95,10 +98,51 @@ class TestBookkeeping:
         assert rows(db, "SELECT count(*) FROM ws_connections") == [(0,)]
         assert rows(db, "SELECT count(*) FROM ws_subscriptions") == [(0,)]  # removed with the connection
 
+    def test_a_message_of_several_frames_up_to_128_kb_is_served(self, db: str, credentials, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        # GIVEN a connected client (API Gateway joins frames of 32 KB into messages of up to 128 KB)
+        api = FakeManagementApi()
+        monkeypatch.setenv("WEBSOCKET_CALLBACK_URL", api.url)
+        websocket.handler(ws_event("big", "CONNECT"), FakeContext())
+        # WHEN it sends a 100 KB message THEN it is served like any other (it was refused at 32 KB)
+        frame = json.dumps({"action": "ping", "pad": "x" * 100_000})
+        assert websocket.handler(ws_event("big", "MESSAGE", frame), FakeContext()) == {"statusCode": 200}
+        assert api.posts == [("big", {"pong": True})]
+
+    def test_the_local_gateway_enforces_the_handlers_limit(self) -> None:
+        from devtools import websocket_gateway
+        from lambda_src.websocket import MAX_MESSAGE_BYTES
+
+        assert websocket_gateway.MAX_MESSAGE_BYTES == MAX_MESSAGE_BYTES == 128 * 1024
+
+    def test_an_unavailable_database_is_a_503_handshake_and_an_error_message(self, db: str, credentials,  # type: ignore[no-untyped-def]
+                                                                              monkeypatch) -> None:
+        # GIVEN a connected client, then a database nobody answers for (a closed port)
+        from lambda_src import config
+        from lambda_src.db import connection
+
+        api = FakeManagementApi()
+        monkeypatch.setenv("WEBSOCKET_CALLBACK_URL", api.url)
+        websocket.handler(ws_event("early", "CONNECT"), FakeContext())
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            closed_port = probe.getsockname()[1]
+        monkeypatch.setenv("DB_HOST", "127.0.0.1")
+        monkeypatch.setenv("DB_PORT", str(closed_port))
+        config.reload()
+        connection.reset()
+        # WHEN a client connects THEN the handshake is refused with 503 (the client retries later)
+        assert websocket.handler(ws_event("late", "CONNECT"), FakeContext()) == {"statusCode": 503}
+        # WHEN the connected client subscribes THEN it gets the WebSocket app's service_unavailable error
+        frame = json.dumps({"action": "subscribe", "channel": "users"})
+        assert websocket.handler(ws_event("early", "MESSAGE", frame), FakeContext()) == {"statusCode": 200}
+        [(target, reply)] = api.posts
+        assert target == "early" and reply["error"]["code"] == "service_unavailable"
+        assert reply["error"]["retryAfter"] == 5
+
     @pytest.mark.parametrize(("frame", "code"), [
         ("{bad", "bad_request"), ('"just a string"', "bad_request"), ('{"no_action": 1}', "bad_request"),
         ('{"action": "fly"}', "not_found"), ('{"action": "subscribe", "channel": "BAD CHANNEL"}', "bad_request"),
-        (json.dumps({"action": "ping", "pad": "x" * 40_000}), "payload_too_large"),
+        (json.dumps({"action": "ping", "pad": "x" * 140_000}), "payload_too_large"),
     ])
     def test_bad_frames_get_an_error_to_that_client_only(self, db: str, credentials, monkeypatch, frame, code) -> None:  # type: ignore[no-untyped-def]
         api = FakeManagementApi()
@@ -158,7 +202,7 @@ class TestBroadcast:
     def test_the_users_announcement_carries_the_id_and_the_kind_of_change_only(self, db: str, credentials,  # type: ignore[no-untyped-def]
                                                                              monkeypatch) -> None:
         # GIVEN a subscriber of the users channel
-        from lambda_src import worker
+        from lambda_src.example import worker
 
         with psycopg.connect(db, autocommit=True) as conn:
             conn.execute("INSERT INTO ws_connections VALUES ('sub=')")
@@ -167,7 +211,7 @@ class TestBroadcast:
         monkeypatch.setenv("WEBSOCKET_CALLBACK_URL", api.url)
         user = {"id": 7, "email": "ada@example.com", "name": "Ada", "bio": "Analyst", "createdAt": "x", "updatedAt": "x"}
         # WHEN a created user is announced, directly and by the worker from the outbox's event (the full record)
-        realtime.announce_user_created(user)
+        announce_user_created(user)
         record = {"messageId": "m-1", "body": json.dumps({"type": "user.created", "user": user}),
                   "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:UserEvents"}
         assert worker.handler({"Records": [record]}, FakeContext()) == {"batchItemFailures": []}
@@ -201,9 +245,9 @@ def test_request_signature_matches_botocore() -> None:
 @pytest.fixture
 def local_stack(db: str) -> Iterator[tuple[int, int]]:
     """``make dev --iam`` put together: the functions log in through the local RDS Proxy stand-in."""
-    from lambda_src.local.runtime_api import RicWorker
-    from lambda_src.local.server import HANDLER, WEBSOCKET_HANDLER, local_function_env, local_rds_proxy, make_server
-    from lambda_src.local.websocket_gateway import LocalWebSocketGateway
+    from devtools.runtime_api import RicWorker
+    from devtools.server import HANDLER, WEBSOCKET_HANDLER, local_function_env, local_rds_proxy, make_server
+    from devtools.websocket_gateway import LocalWebSocketGateway
 
     proxy = local_rds_proxy(db)
     env = local_function_env(db, proxy)
@@ -225,7 +269,7 @@ def test_websocket_client_receives_a_broadcast_that_an_http_request_triggered(lo
 
     from websockets.asyncio.client import connect
 
-    from lambda_src.local.api_auth import LocalIamAuthorizer
+    from devtools.api_auth import LocalIamAuthorizer
 
     http_port, ws_port = local_stack
     sign, address = LocalIamAuthorizer().sign, f"ws://127.0.0.1:{ws_port}/"
@@ -265,7 +309,7 @@ def test_an_unsigned_websocket_handshake_is_refused_before_the_function_runs(loc
     from websockets.asyncio.client import connect
     from websockets.exceptions import InvalidStatus
 
-    from lambda_src.local.api_auth import LOCAL_CALLER, LocalIamAuthorizer
+    from devtools.api_auth import LOCAL_CALLER, LocalIamAuthorizer
 
     # GIVEN the local WebSocket API, IAM-authorized on $connect as deployed
     _, ws_port = local_stack

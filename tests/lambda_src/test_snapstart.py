@@ -21,7 +21,7 @@ def register_before_snapshot(hook, *args, **kwargs):
 SCRIPT = '''
 import json, sys
 import snapshot_restore_py
-import lambda_src.http as h
+import lambda_src.example.http as h
 from lambda_src.db import connection
 from tests.lambda_src.conftest import FakeContext
 from tests.lambda_src.events import v2
@@ -58,7 +58,7 @@ def test_without_snapstart_the_runtime_module_is_not_imported(db: str, tmp_path:
     (tmp_path / "snapshot_restore_py.py").write_text(FAKE_RUNTIME_MODULE)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(PROJECT)]),
            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand"}
-    script = "import sys, lambda_src.http, lambda_src.worker, lambda_src.schedule; print('snapshot_restore_py' in sys.modules)"
+    script = "import sys, lambda_src.example.http, lambda_src.example.worker, lambda_src.example.schedule; print('snapshot_restore_py' in sys.modules)"
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=PROJECT,
                                timeout=60)
     # THEN the handler imports without paying for it
@@ -70,7 +70,7 @@ def test_snapstart_init_without_the_module_still_imports(db: str) -> None:
     # GIVEN SnapStart declared but no snapshot_restore_py (an older runtime) THEN import works
     env = {**os.environ, "PYTHONPATH": str(PROJECT), "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}
     script = ("import sys; sys.modules['snapshot_restore_py'] = None\n"
-              "import lambda_src.http\nfrom lambda_src.db import connection\n"
+              "import lambda_src.example.http\nfrom lambda_src.db import connection\n"
               "assert connection.register_snapstart_hooks() is False")
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=PROJECT,
                                timeout=60)

@@ -10,10 +10,12 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
-from lambda_src import config, http, migrate
+from lambda_src import config, migrate
 from lambda_src.db import connection, tls
-from lambda_src.local import certificates
-from lambda_src.local.rds_proxy import Attempt, LocalRdsProxy
+from lambda_src.example import http
+from lambda_src.example import migrate as example_migrate
+from devtools import certificates
+from devtools.rds_proxy import Attempt, LocalRdsProxy
 from tests.cdk_helpers import SynthesizedService, layer_file
 from tests.lambda_src import pg
 from tests.lambda_src.conftest import CREDENTIALS, FakeContext
@@ -144,14 +146,14 @@ class TestMigrationConnection:
             secret_env.setenv("DB_NAME", urlsplit(dsn).path.lstrip("/"))
             secret_env.setenv("DB_ADMIN_SSL_ROOT_CERT", cluster_endpoint.ca_file)
             before = len(cluster_endpoint.attempts)
-            assert migrate.handler({}, None)["applied"][0] == "0001"
+            assert example_migrate.handler({}, None)["applied"][0] == "0001"
             assert cluster_endpoint.attempts[before:] == [Attempt("tls", "postgres")]
 
     def test_an_unknown_ca_fails_the_deployment(self, secret_env: pytest.MonkeyPatch, unrelated_ca: str) -> None:
         secret_env.setenv("DB_NAME", "postgres")
         secret_env.setenv("DB_ADMIN_SSL_ROOT_CERT", unrelated_ca)
         with pytest.raises(psycopg.OperationalError, match="certificate verify failed") as raised:
-            migrate.handler({}, None)
+            example_migrate.handler({}, None)
         assert "s3cret" not in str(raised.value)
 
     def test_no_secret_and_no_url_is_a_clear_error(self) -> None:
@@ -188,7 +190,7 @@ class TestMigrationsVerifyTheCluster:
         # WHEN the migrations connect THEN the server is refused: the chain is verified, not only encrypted
         assert kwargs["sslmode"] == "verify-full" and kwargs["sslrootcert"] == str(rds_ca_bundle)
         with pytest.raises(psycopg.OperationalError, match="certificate verify failed") as raised:
-            migrate.migrate(dsn, app_user=settings.db_user, connect_kwargs=kwargs)
+            example_migrate.migrate(dsn, app_user=settings.db_user, connect_kwargs=kwargs)
         assert "s3cret" not in str(raised.value)
 
     def test_a_server_signed_by_a_ca_appended_to_the_bundle_is_accepted(self, cluster_endpoint: LocalRdsProxy, rds_ca_bundle: Path,
@@ -202,7 +204,7 @@ class TestMigrationsVerifyTheCluster:
             dsn, kwargs = migrate.admin_connection_settings(settings, fetch_secret=lambda arn: ADMIN_SECRET)
             before = len(cluster_endpoint.attempts)
             # WHEN the migrations run THEN they connect over verified TLS and apply
-            assert migrate.migrate(dsn, app_user=settings.db_user, connect_kwargs=kwargs)[0] == "0001"
+            assert example_migrate.migrate(dsn, app_user=settings.db_user, connect_kwargs=kwargs)[0] == "0001"
             assert cluster_endpoint.attempts[before:] == [Attempt("tls", "postgres")]
 
     def test_without_a_bundle_nothing_connects_unverified(self, cluster_endpoint: LocalRdsProxy) -> None:

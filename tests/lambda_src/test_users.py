@@ -4,7 +4,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from lambda_src import http
+from lambda_src.example import http
 from tests.lambda_src.conftest import FakeContext
 from tests.lambda_src.events import body_of, v1, v2
 
@@ -118,7 +118,7 @@ class TestConstraintsAndValidation:
 
     def test_failed_transaction_rolls_back(self, db: str, monkeypatch: pytest.MonkeyPatch) -> None:
         # GIVEN event recording fails after the user row was inserted
-        from lambda_src import events_out
+        from lambda_src.example import events_out
 
         def broken_record(tx, event_type, payload):  # type: ignore[no-untyped-def]
             raise RuntimeError("outbox down")

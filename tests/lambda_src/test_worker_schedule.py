@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import psycopg
 import pytest
 
-from lambda_src import schedule, worker
+from lambda_src.example import schedule, worker
 from tests.lambda_src.conftest import FakeContext, load_event
 
 

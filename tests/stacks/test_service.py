@@ -98,6 +98,7 @@ def test_the_deployed_asset_holds_the_handler_package_and_aarch64_dependencies_w
     asset = service.outdir / f"asset.{asset_hash}"
     names = {path.name for path in asset.iterdir()}
     assert {"lambda_src", "psycopg", "psycopg_binary"} <= names
-    assert not {"boto3", "botocore"} & names and not (asset / "lambda_src" / "local").exists()
-    assert (asset / "lambda_src" / "http.py").is_file() and (asset / "lambda_src" / "migrations" / "0001_schema.sql").is_file()
+    assert not {"boto3", "botocore"} & names and not (asset / "devtools").exists()
+    assert (asset / "lambda_src" / "example" / "http.py").is_file()
+    assert (asset / "lambda_src" / "example" / "migrations" / "0001_schema.sql").is_file()
     assert elf_machines(asset) == {"aarch64"}

@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parents[1]
 PREFIX = "/2018-06-01/runtime"
 
 
@@ -190,8 +190,8 @@ class InProcessWorker:
 
     def __init__(self, handler: str, env: dict[str, str] | None = None) -> None:
         os.environ.update(env or {})
-        from .. import config
-        from ..db import connection
+        from lambda_src import config
+        from lambda_src.db import connection
 
         config.reload()  # the environment just changed: start like a fresh container
         connection.reset()

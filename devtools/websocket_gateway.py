@@ -4,7 +4,7 @@ handler's Management API calls (post, get, delete connection) are answered here.
 ``make dev`` serves it on ws://127.0.0.1:3001 beside the HTTP API. The handler (``lambda_src.
 websocket.handler``) runs in its own worker, like a second function; both functions find this
 gateway's Management API through ``WEBSOCKET_CALLBACK_URL``. The handshake must be SigV4-signed, as
-IAM authorization on ``$connect`` requires (:mod:`lambda_src.local.api_auth`); the ``$connect``
+IAM authorization on ``$connect`` requires (:mod:`devtools.api_auth`); the ``$connect``
 event names the caller in ``requestContext.identity``.
 """
 from __future__ import annotations
@@ -19,11 +19,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from lambda_src.websocket import MAX_MESSAGE_BYTES  # API Gateway's 128 KB message limit, the handler's too
+
 from .api_auth import LocalIamAuthorizer, Refused
 
 STAGE = "local"
-#: API Gateway closes connections whose messages exceed 128 KB.
-MAX_MESSAGE_BYTES = 128 * 1024
 
 
 def _context(connection_id: str, event_type: str, route_key: str, *, domain: str, connected_at: int,

@@ -1,6 +1,6 @@
 """A throwaway certificate authority and a server certificate for ``localhost`` (local TLS endpoints).
 
-The local stand-in for RDS Proxy (:mod:`lambda_src.local.rds_proxy`) presents the server
+The local stand-in for RDS Proxy (:mod:`devtools.rds_proxy`) presents the server
 certificate; functions verify it with ``sslmode=verify-full`` against the CA's PEM, exactly as
 they verify the real proxy against the Amazon roots. Keys are P-256, valid for two days.
 """

@@ -1,12 +1,14 @@
-"""HTTP entry point: ``lambda_src.http.handler``."""
+"""The example's HTTP entry point: ``lambda_src.example.http.handler`` (the users service)."""
 from __future__ import annotations
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs milliseconds of cold start
 if TYPE_CHECKING:
     from typing import Any
 
-from . import config, users
-from .web.router import HttpApp
+from lambda_src import config
+from lambda_src.web.router import HttpApp
+
+from . import users
 
 _settings = config.load()
 app = HttpApp(max_body_bytes=_settings.max_body_bytes, strip_prefixes=_settings.strip_prefixes)

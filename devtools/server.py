@@ -7,13 +7,13 @@ response comes back. As API Gateway does, the gateway answers malformed framing 
 transfer coding is a 501) and cuts off clients too slow to send their request (408). The database
 is an embedded PostgreSQL from a PyPI wheel, migrated on start, unless ``DATABASE_URL`` is set.
 The functions get its DSN, or with ``--iam`` what a deployed function gets: ``DB_HOST``/``DB_PORT``
-of a local stand-in for RDS Proxy (:mod:`lambda_src.local.rds_proxy`) that requires TLS and checks
+of a local stand-in for RDS Proxy (:mod:`devtools.rds_proxy`) that requires TLS and checks
 each connection's IAM token, the stand-in's CA, and placeholder credentials to sign tokens with.
 With ``--function-name`` each event goes to that deployed function through boto3 instead.
 ``GET /_local/stats`` reports per route. SIGTERM or SIGINT stops the server and all it started,
 the embedded PostgreSQL last.
 Requests must be SigV4-signed as the deployed API's IAM authorization requires
-(:mod:`lambda_src.local.api_auth`); the event carries the caller as ``requestContext.authorizer.iam``.
+(:mod:`devtools.api_auth`); the event carries the caller as ``requestContext.authorizer.iam``.
 """
 from __future__ import annotations
 
@@ -41,8 +41,8 @@ from .runtime_api import InProcessWorker, Outcome, default_workers, make_worker
 if TYPE_CHECKING:
     from .rds_proxy import LocalRdsProxy
 
-HANDLER = "lambda_src.http.handler"
-WEBSOCKET_HANDLER = "lambda_src.websocket.handler"
+HANDLER = "lambda_src.example.http.handler"
+WEBSOCKET_HANDLER = "lambda_src.example.websocket.handler"
 #: How the gateway answers when there is no handler response, by Outcome.kind. A local handler
 #: that raises gets API Gateway's own 500; a forwarded invoke that fails is a 502 with the reason.
 GATEWAY_ERRORS = {
@@ -139,7 +139,7 @@ NO_ROUTE = "(no route)"
 def _route_template(method: str, path: str) -> str:
     """The router's template for ``path`` (e.g. ``/users/{id}``), or :data:`NO_ROUTE`: never the raw
     path, so the stats hold at most one entry per method and route however many paths clients send."""
-    from ..http import app
+    from lambda_src.example.http import app
 
     return app.router.template(path) or NO_ROUTE
 

@@ -14,10 +14,10 @@ from typing import Any
 from .runtime_api import PROJECT, InProcessWorker
 
 SAMPLES: dict[str, tuple[str, str]] = {
-    "http": ("lambda_src.http.handler", "http_api_v2_get.json"),
-    "http-post": ("lambda_src.http.handler", "http_api_v2_post.json"),
-    "sqs": ("lambda_src.worker.handler", "sqs_batch.json"),
-    "schedule": ("lambda_src.schedule.handler", "scheduled_event.json"),
+    "http": ("lambda_src.example.http.handler", "http_api_v2_get.json"),
+    "http-post": ("lambda_src.example.http.handler", "http_api_v2_post.json"),
+    "sqs": ("lambda_src.example.worker.handler", "sqs_batch.json"),
+    "schedule": ("lambda_src.example.schedule.handler", "scheduled_event.json"),
 }
 
 

@@ -13,13 +13,13 @@ TYPE_CHECKING = False  # typing is not imported at run time: it costs millisecon
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from .db.sigv4 import Credentials
+    from lambda_src.db.sigv4 import Credentials
     from typing import Any
 
-from . import config
-from .db.connection import Transaction
-from .json_codec import encode as _encode
-from .log import logger
+from lambda_src import config
+from lambda_src.db.connection import Transaction
+from lambda_src.json_codec import encode as _encode
+from lambda_src.log import logger
 
 SEND_TIMEOUT_SECONDS = 2.0
 
@@ -36,7 +36,7 @@ def send_to_sqs(queue_url: str, body: str, *, region: str, credentials: Credenti
     """SQS SendMessage over the AWS JSON protocol, SigV4-signed; returns the message id."""
     import urllib.request  # imported when sending, keeping it off the cold-start import path
 
-    from .db.sigv4 import sign_headers
+    from lambda_src.db.sigv4 import sign_headers
     from datetime import datetime, timezone
     from urllib.parse import urlsplit
 
@@ -63,7 +63,7 @@ def publish_pending(transaction_runner: Any, *, limit: int = 100) -> int:
     settings = config.load()
     if not settings.queue_url:
         return 0
-    from .db.sigv4 import Credentials
+    from lambda_src.db.sigv4 import Credentials
 
     credentials = Credentials.from_environment()
 

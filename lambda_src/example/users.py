@@ -13,13 +13,14 @@ TYPE_CHECKING = False  # typing is not imported at run time: it costs millisecon
 if TYPE_CHECKING:
     from typing import Any
 
+from lambda_src.db import connection as db
+from lambda_src.errors import BadRequest, Conflict, NotFound, excerpt
+from lambda_src.json_codec import encode
+from lambda_src.web.messages import Request, Response
+from lambda_src.web.router import HttpApp
+from lambda_src.web.validation import Field, ascii_int, validate
+
 from . import events_out
-from .db import connection as db
-from .errors import BadRequest, Conflict, NotFound, excerpt
-from .json_codec import encode
-from .web.messages import Request, Response
-from .web.router import HttpApp
-from .web.validation import Field, ascii_int, validate
 
 FIELDS = {"email": Field(email=True, max_length=254), "name": Field(max_length=200),
           "bio": Field(required=False, min_length=0, max_length=2000)}
@@ -149,15 +150,15 @@ def _publish_quietly(user: dict[str, Any], context: Any) -> None:
     With a queue, the worker announces the user on the ``users`` WebSocket channel; without one
     (local development) the API announces it itself.
     """
-    from . import config
-    from .log import logger
+    from lambda_src import config
+    from lambda_src.log import logger
 
     try:
         if config.load().queue_url:
             events_out.publish_pending(db.runner(context), limit=10)
         else:
-            from . import realtime
+            from .announce import announce_user_created
 
-            realtime.announce_user_created(user)
+            announce_user_created(user)
     except Exception:  # noqa: BLE001 - the user was created; publishing is retried by the schedule
         logger.warning("publishing deferred to the scheduled sweep", exc_info=True)

@@ -68,6 +68,6 @@ def _alive(pid: int) -> bool:
 
 
 def migrate(url: str) -> list[str]:
-    from ..migrate import migrate as run
+    from lambda_src.example.migrate import migrate as run
 
     return run(url, app_user=os.environ.get("DB_USER", "app_user"))

@@ -3,10 +3,10 @@
 It listens on 127.0.0.1 and does what the functions meet at the real proxy's door:
 
 * **TLS required.** It answers ``SSLRequest`` and completes the handshake with a certificate for
-  ``localhost`` from a local CA (:mod:`lambda_src.local.certificates`), so ``sslmode=verify-full``
+  ``localhost`` from a local CA (:mod:`devtools.certificates`), so ``sslmode=verify-full``
   really verifies chain and host name. A client starting without TLS gets an ``ErrorResponse``
   (SQLSTATE 28000), as from a proxy with ``require_tls``.
-* **IAM login** (with a :class:`~lambda_src.local.iam_login.IamLoginCheck`). After the
+* **IAM login** (with a :class:`~devtools.iam_login.IamLoginCheck`). After the
   ``StartupMessage`` it asks for a cleartext password, reads the ``PasswordMessage`` and accepts
   only an authentication token botocore reproduces for this endpoint, the user the connection
   asks for and the known credentials; anything else gets SQLSTATE 28P01 with the reason.

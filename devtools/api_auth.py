@@ -189,7 +189,7 @@ class LocalIamAuthorizer:
                 f"{SERVICE}); unsigned requests get 403; accepted from this machine only. For example:\n"
                 f'  curl --aws-sigv4 "aws:amz:{self.caller.region}:{SERVICE}" '
                 f'--user "{self.caller.access_key}:{self.caller.secret_key}" {url}/users\n'
-                f"  (WebSocket clients sign the handshake the same way: lambda_src.local.api_auth.LocalIamAuthorizer().sign)")
+                f"  (WebSocket clients sign the handshake the same way: devtools.api_auth.LocalIamAuthorizer().sign)")
 
 
 def _loopback(address: str) -> bool:
