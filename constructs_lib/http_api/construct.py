@@ -53,7 +53,7 @@ class LambdaHttpApi(Construct):
     :param log_encryption_key: a customer-managed KMS key for the access log group (its policy gets
         the statement CloudWatch Logs needs). Default: none (CloudWatch Logs' own encryption).
 
-    Attributes: ``api``, ``stage``, ``integration``, ``access_log_group``, ``authorizer`` (or None),
+    Attributes: ``api``, ``stage``, ``integration``, ``function``, ``access_log_group``, ``authorizer`` (or None),
     ``authorization``, ``url`` (the stage URL). Methods: :meth:`grant_invoke`.
     """
 
@@ -116,6 +116,8 @@ class LambdaHttpApi(Construct):
                                    "explicit origins when allow_credentials=True (browsers reject '*' with credentials)")
 
         # 2. build ----------------------------------------------------------------------
+        #: The function serving every request (its deployment group takes the API's rollback alarms).
+        self.function = function
         self.authorization = authorization
         self.authorizer: apigwv2.IHttpRouteAuthorizer | None = _authorizer(authorization, jwt_issuer, jwt_audience,
                                                                              authorizer_function)
