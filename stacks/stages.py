@@ -4,6 +4,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+#: Stages whose API function moves to each new version at once; every other stage deploys it as a canary.
+IMMEDIATE_DEPLOY_STAGES = ("dev",)
+
 _STAGE = re.compile(r"^[a-z][a-z0-9]{0,15}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 

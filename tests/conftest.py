@@ -24,6 +24,16 @@ def realtime_service(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedSer
     return synthesize_service(tmp_path_factory.mktemp("cdk.out-realtime"), with_checks=True, realtime="true")
 
 
+#: A stage other than dev, as ``-c stages=prod:us-east-1`` builds it: the API function deploys as a canary.
+RELEASE_CONTEXT = {"stages": "prod:us-east-1"}
+
+
+@pytest.fixture(scope="session")
+def release_service(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedService:
+    """The service in a release stage (:data:`RELEASE_CONTEXT`), synthesized once with cdk-nag on."""
+    return synthesize_service(tmp_path_factory.mktemp("cdk.out-release"), with_checks=True, **RELEASE_CONTEXT)
+
+
 @pytest.fixture
 def snapshot_json(snapshot):  # type: ignore[no-untyped-def]
     """A syrupy snapshot that stores JSON with asset hashes and paths normalised."""
