@@ -12,6 +12,7 @@ from constructs_lib import (DatabaseMigrations, LambdaHttpApi, LambdaWebSocketAp
                             ScheduledTask, ServerlessFunction, ServiceMonitoring)
 from constructs_lib.compliance import acknowledge
 
+from .stages import HostedZone
 from .stateful_stack import WORKER_TIMEOUT, StatefulStack
 
 #: The handler package deployed with the service.
@@ -43,6 +44,9 @@ class StatelessStack(Stack):
         pre-traffic hook's ``GET /health`` on the new version; its errors, 5xx and p99 alarms roll
         it back. Default: none (the alias moves at once; ``build_service`` gives every stage but
         ``dev`` a 10 % canary for 5 minutes).
+    :param domain_name: the HTTP API's custom domain (TLS 1.2, a DNS-validated certificate and the alias
+        record in ``hosted_zone``). Default: none (the execute-api URL only).
+    :param hosted_zone: the public zone holding ``domain_name``, by id and name. Default: none.
     :param bundle_cache_dir: where the Docker-free bundle and the migrations' CA bundle layer are
         cached. Default: ``.bundle-cache`` in the project directory.
 
@@ -53,7 +57,8 @@ class StatelessStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, *, stage: str, data: StatefulStack,
                  alarm_email: str | None = None, realtime: bool = False, bundle_cache_dir: Path | None = None,
-                 api_deployment: codedeploy.ILambdaDeploymentConfig | None = None, **kwargs: Any) -> None:
+                 api_deployment: codedeploy.ILambdaDeploymentConfig | None = None, domain_name: str | None = None,
+                 hosted_zone: HostedZone | None = None, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, description=f"cdk-serverless-postgres example service ({stage}): API", **kwargs)
         network, database = data.network, data.database
         in_vpc = network.function_placement  # App subnets; HTTPS only to the endpoints (anywhere with NAT)
@@ -75,8 +80,9 @@ class StatelessStack(Stack):
             pre_traffic_hook=self.deploy_hook, **in_vpc, **encrypted_logs)
         database.grant_connect(self.api_function)
         # IAM: signed requests from principals allowed execute-api:Invoke (see the class docstring)
+        zone = {"hosted_zone_id": hosted_zone.id, "hosted_zone_name": hosted_zone.name} if hosted_zone else {}
         self.http_api = LambdaHttpApi(self, "HttpApi", function=self.api_function, authorization="IAM",
-                                      **encrypted_logs)
+                                      domain_name=domain_name, **zone, **encrypted_logs)
         data.events_queue.grant_send_to(self.api_function)
 
         # user.created events: the API writes them to the outbox and sends them; the worker records audit rows
@@ -132,6 +138,9 @@ class StatelessStack(Stack):
         self.monitoring.add_alarm_status_widget()
 
         CfnOutput(self, "ApiUrl", value=self.http_api.url, description="Base URL of the HTTP API")
+        if self.http_api.domain is not None:
+            CfnOutput(self, "ApiDomainUrl", value=self.http_api.domain.url,
+                      description="Base URL of the HTTP API on its custom domain")
         self._acknowledge_findings()
 
     def _acknowledge_findings(self) -> None:

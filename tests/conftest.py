@@ -24,8 +24,10 @@ def realtime_service(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedSer
     return synthesize_service(tmp_path_factory.mktemp("cdk.out-realtime"), with_checks=True, realtime="true")
 
 
-#: A stage other than dev, as ``-c stages=prod:us-east-1`` builds it: the API function deploys as a canary.
-RELEASE_CONTEXT = {"stages": "prod:us-east-1"}
+#: A stage other than dev, on its own domain: the API function deploys as a canary, the HTTP API answers
+#: on users.example.com (a DNS-validated certificate and the alias record in the zone given by id and name).
+RELEASE_CONTEXT = {"stages": "prod:us-east-1", "domains": "prod:users.example.com",
+                   "hosted_zone": "Z0123456789ABCDEFGHIJ:example.com"}
 
 
 @pytest.fixture(scope="session")
