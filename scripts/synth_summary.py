@@ -1,5 +1,7 @@
 """Print a short summary of a cloud assembly: stacks, resource counts per type, asset sizes, and the
-deploy contract (every runtime flow of the example decided from the templates; ``flows.md`` beside them).
+deploy contract (every runtime flow of the example decided from the templates; ``flows.md`` beside them);
+write the HTTP API's OpenAPI document beside the templates (``openapi.json``), so a review sees the API
+contract next to the infrastructure.
 
 Exits non-zero when a flow of the contract fails, so ``make synth`` fails as a lint would.
 """
@@ -49,6 +51,16 @@ def deploy_contract(assembly: Path) -> tuple[str, bool]:
     return summary(outcomes) + f"\n(chart and table: {assembly / 'flows.md'})", all(o.ok for o in outcomes)
 
 
+def write_openapi(assembly: Path) -> str:
+    """Write ``<assembly>/openapi.json``, the document of the handler's routes; the report line."""
+    from lambda_src.http import openapi
+
+    document = openapi()
+    (assembly / "openapi.json").write_text(json.dumps(document, indent=2) + "\n")
+    operations = sum(len(methods) for methods in document["paths"].values())
+    return f"openapi: {operations} operations on {len(document['paths'])} paths ({assembly / 'openapi.json'})"
+
+
 README_BEGIN, README_END = "<!-- deploy-contract:begin -->", "<!-- deploy-contract:end -->"
 
 
@@ -74,6 +86,7 @@ if __name__ == "__main__":
         sys.exit(0)
     directory = Path(sys.argv[1] if len(sys.argv) > 1 else "cdk.out")
     print(summarize(directory))
+    print(write_openapi(directory))
     line, ok = deploy_contract(directory)
     print(line)
     sys.exit(0 if ok else 1)

@@ -1,5 +1,5 @@
 """The OpenAPI document built from the routes: complete, agreeing with what the handler does, valid
-OpenAPI 3.0."""
+OpenAPI 3.0, served by ``make dev`` and written by ``make synth``."""
 from __future__ import annotations
 
 import importlib.util
@@ -198,3 +198,30 @@ def test_the_document_is_valid_openapi(doc: dict[str, Any], tmp_path: Path) -> N
     broken = {**doc, "paths": {"/users/{id}": {"get": {"responses": {"200": {"description": "ok"}}}}}}
     path.write_text(json.dumps(broken))
     assert subprocess.run([python, "-c", check, str(path)], capture_output=True, text=True, timeout=120).returncode != 0
+
+
+def test_make_dev_serves_the_document(doc: dict[str, Any]) -> None:
+    import http.client
+
+    from lambda_src.local.runtime_api import InProcessWorker
+    from lambda_src.local.server import make_server
+
+    server = make_server(InProcessWorker("tests.lambda_src.sample_handlers.caller"), port=0, timeout=10)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=20)
+        connection.request("GET", "/_local/openapi.json")
+        response = connection.getresponse()
+        assert response.status == 200 and response.getheader("content-type") == "application/json"
+        assert json.loads(response.read()) == doc
+    finally:
+        server.shutdown()
+
+
+def test_make_synth_writes_the_document_beside_the_templates(doc: dict[str, Any], tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("synth_summary", PROJECT / "scripts" / "synth_summary.py")
+    summary = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(summary)  # type: ignore[union-attr]
+    line = summary.write_openapi(tmp_path)
+    assert json.loads((tmp_path / "openapi.json").read_text()) == doc
+    assert line.startswith("openapi: 7 operations on 3 paths")
