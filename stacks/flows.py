@@ -468,6 +468,15 @@ def build_alone(scope: Any, construct: str) -> None:
         api = LambdaWebSocketApi(scope, "Ws", function=function)
         api.grant_manage_connections(function)
         api.grant_connect(fn("Client"))
+    elif construct == "GradualDeployment":
+        from aws_cdk import aws_codedeploy as codedeploy
+
+        function = fn("Fn", deployment=codedeploy.LambdaDeploymentConfig.LINEAR_10_PERCENT_EVERY_1_MINUTE,
+                      pre_traffic_hook=fn("Hook"))
+        fn("Other")
+        monitoring = ServiceMonitoring(scope, "Monitoring", service_name="alone")
+        monitoring.monitor_function(function, "Fn")
+        monitoring.monitor_http_api(LambdaHttpApi(scope, "Api", function=function))
     elif construct == "ServiceNetwork":
         ServiceNetwork(scope, "Network")
     elif construct in ("ServerlessDatabase", "DatabaseMigrations"):
@@ -640,6 +649,7 @@ def _alone_flows(construct: str) -> list[Flow]:
                 "arn:{partition}:execute-api:{region}:{account}:otherapi/live/POST/@connections/c1=", (), ALONE), (),
                 DOCS["manage"], allowed=False),
         ],
+        "GradualDeployment": _gradual_deployment_flows(alone_api, alarm_arn, topic),
         "ServiceNetwork": _network_flows(),
         "ServerlessDatabase": [
             *_logs_and_tracing("App"), *_logs_and_tracing("Reports"),
@@ -676,10 +686,54 @@ def _alone_flows(construct: str) -> list[Flow]:
     return tables[construct]
 
 
+def _gradual_deployment_flows(api: At, alarm_arn: Fmt, topic: At) -> list[Flow]:
+    """ServerlessFunction(deployment=…, pre_traffic_hook=…) behind an HTTP API, monitored."""
+    group = At(ALONE, "Fn/Deployment", "AWS::CodeDeploy::DeploymentGroup")
+    application = At(ALONE, "Fn/Deployment/Application", "AWS::CodeDeploy::Application")
+    deployer, hook = Role(group.prop("ServiceRoleArn")), _alone_role("Hook")
+    alias = At(ALONE, "Fn/Alias", "AWS::Lambda::Alias")
+    version = At(ALONE, "Fn/Function/CurrentVersion", "AWS::Lambda::Version")
+
+    def group_arn(name: str = "{1}") -> Fmt:
+        return Fmt("arn:{partition}:codedeploy:{region}:{account}:deploymentgroup:{0}/" + name, (application, group),
+                   ALONE)
+
+    return [
+        *_logs_and_tracing("Fn"), *_logs_and_tracing("Hook"), *_logs_and_tracing("Other"),
+        Flow("HTTP API → Fn's alias", Service("apigateway.amazonaws.com", Fmt(
+            "arn:{partition}:execute-api:{region}:{account}:{0}/$default/$default", (api,), ALONE)),
+            ("lambda:InvokeFunction",), alias, ("resource",), DOCS["api"]),
+        Flow("CodeDeploy → deployment role", Service("codedeploy.amazonaws.com"), ("sts:AssumeRole",),
+             group.prop("ServiceRoleArn"), ("resource",), DOCS["codedeploy_role"]),
+        Flow("deployment role → shift Fn's alias", deployer, ("lambda:UpdateAlias",), alias, ("identity",),
+             DOCS["codedeploy_role"]),
+        Flow("deployment role → Hook", deployer, ("lambda:InvokeFunction",), _alone_function("Hook").attr("Arn"),
+             ("identity",), DOCS["hook"]),
+        Flow("deployment role → Other", deployer, ("lambda:InvokeFunction",), _alone_function("Other").attr("Arn"),
+             (), DOCS["hook"], allowed=False),
+        Flow("Hook → the new version", hook, ("lambda:InvokeFunction",), version, ("identity",), DOCS["hook"]),
+        Flow("Hook → its deployment's status", hook, ("codedeploy:PutLifecycleEventHookExecutionStatus",),
+             group_arn(), ("identity",), DOCS["hook_status"]),
+        Flow("Hook → Other", hook, ("lambda:InvokeFunction",), _alone_function("Other").attr("Arn"), (),
+             DOCS["hook"], allowed=False),
+        Flow("Hook → Fn's alias", hook, ("lambda:InvokeFunction",), alias, (), DOCS["hook"], allowed=False),
+        Flow("Hook → Fn's $LATEST", hook, ("lambda:InvokeFunction",), _alone_function("Fn").attr("Arn"), (),
+             DOCS["hook"], allowed=False),
+        Flow("Hook → another deployment group", hook, ("codedeploy:PutLifecycleEventHookExecutionStatus",),
+             group_arn("Other"), (), DOCS["hook_status"], allowed=False),
+        Flow("rollback alarm → topic", Service("cloudwatch.amazonaws.com", alarm_arn), ("sns:Publish",), topic,
+             ("resource", "kms"), DOCS["alarm"], key_actions=("kms:GenerateDataKey", "kms:Decrypt")),
+        Flow("rollback alarm → topic without TLS", Service("cloudwatch.amazonaws.com", alarm_arn), ("sns:Publish",),
+             topic, (), DOCS["sns_tls"], context=(("aws:SecureTransport", "false"),), allowed=False),
+        Flow("operator → manage the topic key", OPERATOR, ("kms:PutKeyPolicy",),
+             At(ALONE, "Monitoring/TopicKey", "AWS::KMS::Key").attr("Arn"), ("identity", "kms"), DOCS["kms_root"]),
+    ]
+
+
 #: Every construct used alone: its name -> the flows of its smallest app (:func:`build_alone`).
 CONSTRUCTS_ALONE: tuple[str, ...] = ("ServerlessFunction", "LambdaHttpApi", "WorkQueue", "ScheduledTask",
                                      "ServiceMonitoring", "LambdaWebSocketApi", "ServiceNetwork",
-                                     "ServerlessDatabase", "DatabaseMigrations")
+                                     "ServerlessDatabase", "DatabaseMigrations", "GradualDeployment")
 
 
 def alone_flows(construct: str) -> list[Flow]:
