@@ -80,7 +80,9 @@ class StatelessStack(Stack):
             pre_traffic_hook=self.deploy_hook, **in_vpc, **encrypted_logs)
         database.grant_connect(self.api_function)
         # IAM: signed requests from principals allowed execute-api:Invoke (see the class docstring)
-        zone = {"hosted_zone_id": hosted_zone.id, "hosted_zone_name": hosted_zone.name} if hosted_zone else {}
+        # the zone serves the stages that have a domain in it (-c hosted_zone is shared by every stage)
+        zone = ({"hosted_zone_id": hosted_zone.id, "hosted_zone_name": hosted_zone.name}
+                if hosted_zone is not None and domain_name is not None else {})
         self.http_api = LambdaHttpApi(self, "HttpApi", function=self.api_function, authorization="IAM",
                                       domain_name=domain_name, **zone, **encrypted_logs)
         data.events_queue.grant_send_to(self.api_function)

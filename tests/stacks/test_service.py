@@ -125,3 +125,12 @@ def test_a_release_stage_answers_on_its_domain_and_dev_on_none(service, release_
     template = release_service.template_json(release_service.stacks.stateless)
     (properties,) = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::DomainName"]
     assert properties["DomainNameConfigurations"][0]["SecurityPolicy"] == "TLS_1_2"
+
+
+def test_one_hosted_zone_serves_only_the_stages_given_a_domain(tmp_path: Path) -> None:
+    # GIVEN two stages, a domain for prod only, and the zone (shared by every stage)
+    service = synthesize_service(tmp_path, stages="dev:eu-west-1,prod:us-east-1", domains="prod:users.example.com",
+                                 hosted_zone="Z0123456789ABCDEFGHIJ:example.com")
+    # THEN dev has no domain and prod has its own
+    dev, prod = (stage.stateless.http_api for stage in service.all_stages)
+    assert dev.domain is None and prod.domain is not None and prod.domain.url == "https://users.example.com/"
