@@ -4,6 +4,7 @@ Import the constructs from here::
 
     from constructs_lib import ServerlessFunction, LambdaHttpApi, PythonBundle
 """
+from .api_domain import ApiDomain
 from .bundling import PythonBundle
 from .database import DatabaseMigrations, ServerlessDatabase
 from .errors import InvalidPropError
@@ -16,6 +17,7 @@ from .scheduled_task import ScheduledTask
 from .websocket_api import LambdaWebSocketApi
 
 __all__ = [
+    "ApiDomain",
     "DatabaseMigrations",
     "InvalidPropError",
     "LambdaHttpApi",

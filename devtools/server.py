@@ -260,6 +260,9 @@ def make_server(worker: Any, *, host: str = "127.0.0.1", port: int = 3000, timeo
                                   json.dumps({"message": error.message}).encode())
             if raw_path == "/_local/stats" and self.command == "GET":
                 return self._send(200, [("content-type", "application/json")], json.dumps(stats.report()).encode())
+            if raw_path == "/_local/openapi.json" and self.command == "GET":  # the routes' OpenAPI document
+                from lambda_src.example.http import openapi
+                return self._send(200, [("content-type", "application/json")], json.dumps(openapi()).encode())
             try:  # IAM authorization, as the deployed API: a refused request runs no function
                 caller = authorizer.verify(method=self.command, target=self.path, headers=self.headers.items(),
                                            body=body, client_ip=self.client_address[0])

@@ -1,5 +1,7 @@
 """Print a short summary of a cloud assembly: stacks, resource counts per type, asset sizes, and the
-deploy contract (every runtime flow of the example decided from the templates; ``flows.md`` beside them).
+deploy contract (every runtime flow of the example decided from the templates; ``flows.md`` beside them);
+write the HTTP API's OpenAPI document beside the templates (``openapi.json``), so a review sees the API
+contract next to the infrastructure.
 
 Exits non-zero when a flow of the contract fails, so ``make synth`` fails as a lint would.
 """
@@ -35,18 +37,28 @@ def summarize(assembly: Path) -> str:
 def deploy_contract(assembly: Path) -> tuple[str, bool]:
     """``(report line, every flow holds)``; writes ``<assembly>/flows.md``."""
     from constructs_lib.contract import Templates, check_all, markdown, summary
-    from stacks.flows import is_realtime, service_flows, stages_of
+    from stacks.flows import is_canary, is_realtime, service_flows, stages_of
 
     sections, outcomes = {}, []
     for stage, templates in stages_of(Templates.from_assembly(assembly)).items():
-        realtime = is_realtime(templates)
-        found = check_all(service_flows(realtime), templates)
-        sections[f"{stage}{' (realtime)' if realtime else ''}"] = found
+        realtime, canary = is_realtime(templates), is_canary(templates)
+        found = check_all(service_flows(realtime, canary), templates)
+        sections[f"{stage}{' (realtime)' if realtime else ''}{' (canary)' if canary else ''}"] = found
         outcomes += found
     if not sections:
         return "deploy contract: no stage of the example service in this assembly", True
     (assembly / "flows.md").write_text(markdown(sections))
     return summary(outcomes) + f"\n(chart and table: {assembly / 'flows.md'})", all(o.ok for o in outcomes)
+
+
+def write_openapi(assembly: Path) -> str:
+    """Write ``<assembly>/openapi.json``, the document of the handler's routes; the report line."""
+    from lambda_src.example.http import openapi
+
+    document = openapi()
+    (assembly / "openapi.json").write_text(json.dumps(document, indent=2) + "\n")
+    operations = sum(len(methods) for methods in document["paths"].values())
+    return f"openapi: {operations} operations on {len(document['paths'])} paths ({assembly / 'openapi.json'})"
 
 
 README_BEGIN, README_END = "<!-- deploy-contract:begin -->", "<!-- deploy-contract:end -->"
@@ -55,10 +67,11 @@ README_BEGIN, README_END = "<!-- deploy-contract:begin -->", "<!-- deploy-contra
 def readme_chart(assembly: Path) -> str:
     """The README's chart: the first stage of the example in ``assembly``, as Mermaid."""
     from constructs_lib.contract import Templates, check_all, mermaid
-    from stacks.flows import is_realtime, service_flows, stages_of
+    from stacks.flows import is_canary, is_realtime, service_flows, stages_of
 
     stage, templates = next(iter(stages_of(Templates.from_assembly(assembly)).items()))
-    return "```mermaid\n" + mermaid(check_all(service_flows(is_realtime(templates)), templates), stage) + "\n```"
+    flows = service_flows(is_realtime(templates), is_canary(templates))
+    return "```mermaid\n" + mermaid(check_all(flows, templates), stage) + "\n```"
 
 
 def update_readme(assembly: Path, readme: Path = PROJECT / "README.md") -> None:
@@ -73,6 +86,7 @@ if __name__ == "__main__":
         sys.exit(0)
     directory = Path(sys.argv[1] if len(sys.argv) > 1 else "cdk.out")
     print(summarize(directory))
+    print(write_openapi(directory))
     line, ok = deploy_contract(directory)
     print(line)
     sys.exit(0 if ok else 1)

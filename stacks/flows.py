@@ -4,7 +4,7 @@ Each entry names the caller, the actions and the resource, the documents that mu
 the AWS page that says so. ``make synth`` and ``tests/contract`` decide every entry against the
 synthesized templates (:mod:`constructs_lib.contract`); denials are requests AWS must refuse.
 
-- :func:`service_flows` (``realtime``): the example service, in each variant;
+- :func:`service_flows` (``realtime``, ``canary``): the example service, in each variant;
 - :func:`alone_flows` (one of :data:`CONSTRUCTS_ALONE`): each construct used alone, in the smallest
   app :func:`build_alone` makes with it.
 """
@@ -45,6 +45,9 @@ DOCS = {
     "default_sg": "https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html",
     "kms_root": "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#key-policy-default-allow-root-enable-iam",
     "cross": "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html",
+    "codedeploy_role": "https://docs.aws.amazon.com/codedeploy/latest/userguide/getting-started-create-service-role.html",
+    "hook": "https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-hooks.html#appspec-hooks-lambda",
+    "hook_status": "https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_PutLifecycleEventHookExecutionStatus.html",
 }
 
 STATEFUL, STATELESS = "Stateful", "Stateless"
@@ -77,6 +80,21 @@ DEFAULT_SG_PROVIDER = At(STATEFUL, "Custom::VpcRestrictDefaultSGCustomResourcePr
 WEBSOCKET_API = At(STATELESS, "WebSocketApi/Api", "AWS::ApiGatewayV2::Api")
 HTTP_API = At(STATELESS, "HttpApi/Api", "AWS::ApiGatewayV2::Api")
 WEBSOCKET_CONNECT = Fmt("arn:{partition}:execute-api:{region}:{account}:{0}/live/$connect", (WEBSOCKET_API,))
+
+
+#: Canary stages (every stage but dev): CodeDeploy shifts the API function's alias, after the hook's smoke request.
+API_ALIAS = At(STATELESS, "ApiFunction/Alias", "AWS::Lambda::Alias")
+API_VERSION = At(STATELESS, "ApiFunction/Function/CurrentVersion", "AWS::Lambda::Version")
+DEPLOYMENT_GROUP = At(STATELESS, "ApiFunction/Deployment", "AWS::CodeDeploy::DeploymentGroup")
+DEPLOYMENT_APPLICATION = At(STATELESS, "ApiFunction/Deployment/Application", "AWS::CodeDeploy::Application")
+DEPLOYMENT_ROLE = Role(DEPLOYMENT_GROUP.prop("ServiceRoleArn"))
+CANARY_FUNCTIONS = {"DeployHook": "pre-traffic hook"}
+
+
+def deployment_group_arn(group: str = "{1}", application: str = "{0}") -> Fmt:
+    """The ARN of a CodeDeploy deployment group (by default the API function's)."""
+    return Fmt("arn:{partition}:codedeploy:{region}:{account}:deploymentgroup:" + application + "/" + group,
+               (DEPLOYMENT_APPLICATION, DEPLOYMENT_GROUP))
 
 
 def api_route(method: str, path: str) -> Fmt:
@@ -142,20 +160,23 @@ def _function_flows(name: str, label: str) -> list[Flow]:
     ]
 
 
-def service_flows(realtime: bool = False) -> list[Flow]:
-    """Every flow of the example service (``realtime``: with ``-c realtime=true``)."""
-    functions = {**FUNCTIONS, **(REALTIME_FUNCTIONS if realtime else {})}
+def service_flows(realtime: bool = False, canary: bool = False) -> list[Flow]:
+    """Every flow of the example service (``realtime``: with ``-c realtime=true``; ``canary``: a stage
+    whose API function deploys gradually, every stage but dev)."""
+    functions = {**FUNCTIONS, **(REALTIME_FUNCTIONS if realtime else {}), **(CANARY_FUNCTIONS if canary else {})}
+    #: What the HTTP API invokes: the alias CodeDeploy shifts, or the function itself.
+    api_target = API_ALIAS if canary else function("ApiFunction").attr("Arn")
     flows: list[Flow] = [flow for name, label in functions.items() for flow in _function_flows(name, label)]
     connecting = ["ApiFunction", "WorkerFunction", "ScheduleFunction"] + (["WebSocketFunction"] if realtime else [])
     flows += [
         # ---- HTTP API ---------------------------------------------------------------------------
         Flow("HTTP API → API function", Service("apigateway.amazonaws.com", Fmt(
             "arn:{partition}:execute-api:{region}:{account}:{0}/$default/$default", (HTTP_API,))),
-            ("lambda:InvokeFunction",), function("ApiFunction").attr("Arn"), ("resource",), DOCS["api"],
+            ("lambda:InvokeFunction",), api_target, ("resource",), DOCS["api"],
             label=("HTTP API", "API function")),
         Flow("another API → API function", Service("apigateway.amazonaws.com", Fmt(
             "arn:{partition}:execute-api:{region}:{account}:otherapi/$default/$default")),
-            ("lambda:InvokeFunction",), function("ApiFunction").attr("Arn"), (), DOCS["api"], allowed=False,
+            ("lambda:InvokeFunction",), api_target, (), DOCS["api"], allowed=False,
             label=("another API", "API function")),
         # IAM authorization: a signed caller whose identity policy allows execute-api:Invoke, and no one else
         Flow("operator → HTTP API", OPERATOR, ("execute-api:Invoke",), api_route("DELETE", "/users/1"), ("identity",),
@@ -306,6 +327,8 @@ def service_flows(realtime: bool = False) -> list[Flow]:
         Flow("API function → log key", role_of("ApiFunction"), ("kms:Decrypt",), LOG_KEY.attr("Arn"), (),
              DOCS["logs_kms"], allowed=False, label=("API function", "log key")),
     ]
+    if canary:
+        flows += canary_flows()
     if realtime:
         flows += [
             Flow("operator → connect to the WebSocket API", OPERATOR, ("execute-api:Invoke",), WEBSOCKET_CONNECT,
@@ -335,6 +358,49 @@ def service_flows(realtime: bool = False) -> list[Flow]:
     return flows
 
 
+def canary_flows() -> list[Flow]:
+    """CodeDeploy shifting the API function's alias, and the pre-traffic hook: it may invoke the new
+    version only, and report to its own deployment only."""
+    hook = role_of("DeployHook")
+    return [
+        Flow("CodeDeploy → deployment role", Service("codedeploy.amazonaws.com"), ("sts:AssumeRole",),
+             DEPLOYMENT_GROUP.prop("ServiceRoleArn"), ("resource",), DOCS["codedeploy_role"],
+             label=("CodeDeploy", "deployment role")),
+        Flow("CodeDeploy → shift the live alias", DEPLOYMENT_ROLE, ("lambda:GetAlias", "lambda:UpdateAlias"),
+             API_ALIAS, ("identity",), DOCS["codedeploy_role"], label=("deployment role", "API function")),
+        Flow("CodeDeploy → read the rollback alarms", DEPLOYMENT_ROLE, ("cloudwatch:DescribeAlarms",),
+             alarm("ApiErrors"), ("identity",), DOCS["codedeploy_role"], label=("deployment role", "rollback alarms")),
+        Flow("CodeDeploy → pre-traffic hook", DEPLOYMENT_ROLE, ("lambda:InvokeFunction",),
+             function("DeployHook").attr("Arn"), ("identity",), DOCS["hook"],
+             label=("deployment role", "pre-traffic hook")),
+        Flow("deployment role → API function", DEPLOYMENT_ROLE, ("lambda:InvokeFunction",),
+             function("ApiFunction").attr("Arn"), (), DOCS["hook"], allowed=False,
+             label=("deployment role", "API function")),
+        Flow("pre-traffic hook → the new API version", hook, ("lambda:InvokeFunction",), API_VERSION,
+             ("identity",), DOCS["hook"], label=("pre-traffic hook", "new API version")),
+        Flow("pre-traffic hook → its deployment's status", hook, ("codedeploy:PutLifecycleEventHookExecutionStatus",),
+             deployment_group_arn(), ("identity",), DOCS["hook_status"], label=("pre-traffic hook", "its deployment")),
+        Flow("pre-traffic hook → another function", hook, ("lambda:InvokeFunction",),
+             function("WorkerFunction").attr("Arn"), (), DOCS["hook"], allowed=False,
+             label=("pre-traffic hook", "worker")),
+        Flow("pre-traffic hook → the live alias", hook, ("lambda:InvokeFunction",), API_ALIAS, (), DOCS["hook"],
+             allowed=False, label=("pre-traffic hook", "API function")),
+        Flow("pre-traffic hook → the API function's $LATEST", hook, ("lambda:InvokeFunction",),
+             function("ApiFunction").attr("Arn"), (), DOCS["hook"], allowed=False,
+             label=("pre-traffic hook", "API function")),
+        Flow("pre-traffic hook → another deployment group", hook, ("codedeploy:PutLifecycleEventHookExecutionStatus",),
+             deployment_group_arn(group="OtherGroup"), (), DOCS["hook_status"], allowed=False,
+             label=("pre-traffic hook", "another deployment")),
+        Flow("pre-traffic hook → another application's deployment", hook,
+             ("codedeploy:PutLifecycleEventHookExecutionStatus",),
+             deployment_group_arn(group="OtherGroup", application="OtherApplication"), (), DOCS["hook_status"],
+             allowed=False, label=("pre-traffic hook", "another deployment")),
+        Flow("API function → its own deployment's status", role_of("ApiFunction"),
+             ("codedeploy:PutLifecycleEventHookExecutionStatus",), deployment_group_arn(), (), DOCS["hook_status"],
+             allowed=False, label=("API function", "its deployment")),
+    ]
+
+
 def stages_of(templates: Templates) -> dict[str, Templates]:
     """The example's stages found in an assembly (``Users-<stage>-Stateful``/``-Stateless``), each alone."""
     found: dict[str, Templates] = {}
@@ -344,6 +410,11 @@ def stages_of(templates: Templates) -> dict[str, Templates]:
             if f"{prefix}-Stateful" in templates.templates:
                 found[prefix] = templates.subset([name, f"{prefix}-Stateful"])
     return found
+
+
+def is_canary(templates: Templates) -> bool:
+    """Whether the stage deploys its API function gradually (it has a CodeDeploy deployment group)."""
+    return any(r.type == "AWS::CodeDeploy::DeploymentGroup" for r in templates.resources())
 
 
 def is_realtime(templates: Templates) -> bool:
@@ -397,6 +468,15 @@ def build_alone(scope: Any, construct: str) -> None:
         api = LambdaWebSocketApi(scope, "Ws", function=function)
         api.grant_manage_connections(function)
         api.grant_connect(fn("Client"))
+    elif construct == "GradualDeployment":
+        from aws_cdk import aws_codedeploy as codedeploy
+
+        function = fn("Fn", deployment=codedeploy.LambdaDeploymentConfig.LINEAR_10_PERCENT_EVERY_1_MINUTE,
+                      pre_traffic_hook=fn("Hook"))
+        fn("Other")
+        monitoring = ServiceMonitoring(scope, "Monitoring", service_name="alone")
+        monitoring.monitor_function(function, "Fn")
+        monitoring.monitor_http_api(LambdaHttpApi(scope, "Api", function=function))
     elif construct == "ServiceNetwork":
         ServiceNetwork(scope, "Network")
     elif construct in ("ServerlessDatabase", "DatabaseMigrations"):
@@ -569,6 +649,7 @@ def _alone_flows(construct: str) -> list[Flow]:
                 "arn:{partition}:execute-api:{region}:{account}:otherapi/live/POST/@connections/c1=", (), ALONE), (),
                 DOCS["manage"], allowed=False),
         ],
+        "GradualDeployment": _gradual_deployment_flows(alone_api, alarm_arn, topic),
         "ServiceNetwork": _network_flows(),
         "ServerlessDatabase": [
             *_logs_and_tracing("App"), *_logs_and_tracing("Reports"),
@@ -605,10 +686,54 @@ def _alone_flows(construct: str) -> list[Flow]:
     return tables[construct]
 
 
+def _gradual_deployment_flows(api: At, alarm_arn: Fmt, topic: At) -> list[Flow]:
+    """ServerlessFunction(deployment=…, pre_traffic_hook=…) behind an HTTP API, monitored."""
+    group = At(ALONE, "Fn/Deployment", "AWS::CodeDeploy::DeploymentGroup")
+    application = At(ALONE, "Fn/Deployment/Application", "AWS::CodeDeploy::Application")
+    deployer, hook = Role(group.prop("ServiceRoleArn")), _alone_role("Hook")
+    alias = At(ALONE, "Fn/Alias", "AWS::Lambda::Alias")
+    version = At(ALONE, "Fn/Function/CurrentVersion", "AWS::Lambda::Version")
+
+    def group_arn(name: str = "{1}") -> Fmt:
+        return Fmt("arn:{partition}:codedeploy:{region}:{account}:deploymentgroup:{0}/" + name, (application, group),
+                   ALONE)
+
+    return [
+        *_logs_and_tracing("Fn"), *_logs_and_tracing("Hook"), *_logs_and_tracing("Other"),
+        Flow("HTTP API → Fn's alias", Service("apigateway.amazonaws.com", Fmt(
+            "arn:{partition}:execute-api:{region}:{account}:{0}/$default/$default", (api,), ALONE)),
+            ("lambda:InvokeFunction",), alias, ("resource",), DOCS["api"]),
+        Flow("CodeDeploy → deployment role", Service("codedeploy.amazonaws.com"), ("sts:AssumeRole",),
+             group.prop("ServiceRoleArn"), ("resource",), DOCS["codedeploy_role"]),
+        Flow("deployment role → shift Fn's alias", deployer, ("lambda:UpdateAlias",), alias, ("identity",),
+             DOCS["codedeploy_role"]),
+        Flow("deployment role → Hook", deployer, ("lambda:InvokeFunction",), _alone_function("Hook").attr("Arn"),
+             ("identity",), DOCS["hook"]),
+        Flow("deployment role → Other", deployer, ("lambda:InvokeFunction",), _alone_function("Other").attr("Arn"),
+             (), DOCS["hook"], allowed=False),
+        Flow("Hook → the new version", hook, ("lambda:InvokeFunction",), version, ("identity",), DOCS["hook"]),
+        Flow("Hook → its deployment's status", hook, ("codedeploy:PutLifecycleEventHookExecutionStatus",),
+             group_arn(), ("identity",), DOCS["hook_status"]),
+        Flow("Hook → Other", hook, ("lambda:InvokeFunction",), _alone_function("Other").attr("Arn"), (),
+             DOCS["hook"], allowed=False),
+        Flow("Hook → Fn's alias", hook, ("lambda:InvokeFunction",), alias, (), DOCS["hook"], allowed=False),
+        Flow("Hook → Fn's $LATEST", hook, ("lambda:InvokeFunction",), _alone_function("Fn").attr("Arn"), (),
+             DOCS["hook"], allowed=False),
+        Flow("Hook → another deployment group", hook, ("codedeploy:PutLifecycleEventHookExecutionStatus",),
+             group_arn("Other"), (), DOCS["hook_status"], allowed=False),
+        Flow("rollback alarm → topic", Service("cloudwatch.amazonaws.com", alarm_arn), ("sns:Publish",), topic,
+             ("resource", "kms"), DOCS["alarm"], key_actions=("kms:GenerateDataKey", "kms:Decrypt")),
+        Flow("rollback alarm → topic without TLS", Service("cloudwatch.amazonaws.com", alarm_arn), ("sns:Publish",),
+             topic, (), DOCS["sns_tls"], context=(("aws:SecureTransport", "false"),), allowed=False),
+        Flow("operator → manage the topic key", OPERATOR, ("kms:PutKeyPolicy",),
+             At(ALONE, "Monitoring/TopicKey", "AWS::KMS::Key").attr("Arn"), ("identity", "kms"), DOCS["kms_root"]),
+    ]
+
+
 #: Every construct used alone: its name -> the flows of its smallest app (:func:`build_alone`).
 CONSTRUCTS_ALONE: tuple[str, ...] = ("ServerlessFunction", "LambdaHttpApi", "WorkQueue", "ScheduledTask",
                                      "ServiceMonitoring", "LambdaWebSocketApi", "ServiceNetwork",
-                                     "ServerlessDatabase", "DatabaseMigrations")
+                                     "ServerlessDatabase", "DatabaseMigrations", "GradualDeployment")
 
 
 def alone_flows(construct: str) -> list[Flow]:

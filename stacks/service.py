@@ -5,7 +5,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aws_cdk as cdk
+from aws_cdk import aws_codedeploy as codedeploy
 
+from .stages import IMMEDIATE_DEPLOY_STAGES, HostedZone
 from .stateful_stack import StatefulStack
 from .stateless_stack import StatelessStack
 
@@ -19,10 +21,16 @@ class ServiceStacks:
 
 
 def build_service(app: cdk.App, *, stage: str, env: cdk.Environment, alarm_email: str | None = None,
-                  realtime: bool = False, bundle_cache_dir: Path | None = None) -> ServiceStacks:
+                  realtime: bool = False, bundle_cache_dir: Path | None = None, domain_name: str | None = None,
+                  hosted_zone: HostedZone | None = None) -> ServiceStacks:
     """Add one stage of the service to ``app``. Everything comes in as parameters; nothing reads
-    the environment here."""
+    the environment here. Every stage but those in ``IMMEDIATE_DEPLOY_STAGES`` deploys the API
+    function as a canary: 10 % of the traffic for 5 minutes, after a smoke request. With ``domain_name``
+    (and the ``hosted_zone`` holding it) the HTTP API answers on that domain too."""
     stateful = StatefulStack(app, f"Users-{stage}-Stateful", stage=stage, env=env, nat_gateways=1 if realtime else 0)
     stateless = StatelessStack(app, f"Users-{stage}-Stateless", stage=stage, env=env, data=stateful,
-                               alarm_email=alarm_email, realtime=realtime, bundle_cache_dir=bundle_cache_dir)
+                               alarm_email=alarm_email, realtime=realtime, bundle_cache_dir=bundle_cache_dir,
+                               api_deployment=None if stage in IMMEDIATE_DEPLOY_STAGES
+                               else codedeploy.LambdaDeploymentConfig.CANARY_10_PERCENT_5_MINUTES,
+                               domain_name=domain_name, hosted_zone=hosted_zone)
     return ServiceStacks(stateful=stateful, stateless=stateless)

@@ -5,12 +5,14 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_codedeploy as codedeploy
 from constructs import Construct
 
 from constructs_lib import (DatabaseMigrations, LambdaHttpApi, LambdaWebSocketApi, PythonBundle, QueueWorker,
                             ScheduledTask, ServerlessFunction, ServiceMonitoring)
 from constructs_lib.compliance import acknowledge
 
+from .stages import HostedZone
 from .stateful_stack import WORKER_TIMEOUT, StatefulStack
 
 #: The handler package deployed with the service.
@@ -38,31 +40,51 @@ class StatelessStack(Stack):
     :param alarm_email: subscribed to the alarm topic. Default: none.
     :param realtime: add the WebSocket API with its live ``users`` channel. Broadcasting from VPC
         functions needs internet egress, so the stateful stack must have a NAT gateway. Default: False.
+    :param api_deployment: deploy the API function gradually with this CodeDeploy config, after a
+        pre-traffic hook's ``GET /health`` on the new version; its errors, 5xx and p99 alarms roll
+        it back. Default: none (the alias moves at once; ``build_service`` gives every stage but
+        ``dev`` a 10 % canary for 5 minutes).
+    :param domain_name: the HTTP API's custom domain (TLS 1.2, a DNS-validated certificate and the alias
+        record in ``hosted_zone``). Default: none (the execute-api URL only).
+    :param hosted_zone: the public zone holding ``domain_name``, by id and name. Default: none.
     :param bundle_cache_dir: where the Docker-free bundle and the migrations' CA bundle layer are
         cached. Default: ``.bundle-cache`` in the project directory.
 
-    Attributes: ``bundle``, ``api_function``, ``http_api``, ``worker_function``, ``queue_worker``,
+    Attributes: ``bundle``, ``api_function``, ``deploy_hook`` (None without ``api_deployment``), ``http_api``, ``worker_function``, ``queue_worker``,
     ``schedule_function``, ``scheduled_task``, ``migrate_function``, ``migrations``, ``monitoring``,
     ``websocket_function`` and ``websocket_api`` (None unless ``realtime``).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, stage: str, data: StatefulStack,
                  alarm_email: str | None = None, realtime: bool = False, bundle_cache_dir: Path | None = None,
-                 **kwargs: Any) -> None:
+                 api_deployment: codedeploy.ILambdaDeploymentConfig | None = None, domain_name: str | None = None,
+                 hosted_zone: HostedZone | None = None, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, description=f"cdk-serverless-postgres example service ({stage}): API", **kwargs)
         network, database = data.network, data.database
         in_vpc = network.function_placement  # App subnets; HTTPS only to the endpoints (anywhere with NAT)
         encrypted_logs = {"log_encryption_key": data.log_key}  # the service's log key (see StatefulStack)
         self.bundle = PythonBundle(source_dir=HANDLER_PACKAGE, cache_dir=bundle_cache_dir)
 
+        # canary stages: a smoke request to each new version before any traffic, then 10 % of it first
+        self.deploy_hook: ServerlessFunction | None = None
+        if api_deployment is not None:
+            self.deploy_hook = ServerlessFunction(
+                self, "DeployHook", code=self.bundle, handler="lambda_src.deploy_hook.handler",
+                timeout=Duration.minutes(1), reserved_concurrent_executions=1,
+                environment={"SMOKE_PATH": "/health"}, description="Pre-traffic smoke test of the API function",
+                **encrypted_logs)
         self.api_function = ServerlessFunction(
             self, "ApiFunction", code=self.bundle, handler="lambda_src.example.http.handler",
             timeout=Duration.seconds(10), reserved_concurrent_executions=20,
-            environment={"STAGE": stage}, description="Users API", **in_vpc, **encrypted_logs)
+            environment={"STAGE": stage}, description="Users API", deployment=api_deployment,
+            pre_traffic_hook=self.deploy_hook, **in_vpc, **encrypted_logs)
         database.grant_connect(self.api_function)
         # IAM: signed requests from principals allowed execute-api:Invoke (see the class docstring)
+        # the zone serves the stages that have a domain in it (-c hosted_zone is shared by every stage)
+        zone = ({"hosted_zone_id": hosted_zone.id, "hosted_zone_name": hosted_zone.name}
+                if hosted_zone is not None and domain_name is not None else {})
         self.http_api = LambdaHttpApi(self, "HttpApi", function=self.api_function, authorization="IAM",
-                                      **encrypted_logs)
+                                      domain_name=domain_name, **zone, **encrypted_logs)
         data.events_queue.grant_send_to(self.api_function)
 
         # user.created events: the API writes them to the outbox and sends them; the worker records audit rows
@@ -118,6 +140,9 @@ class StatelessStack(Stack):
         self.monitoring.add_alarm_status_widget()
 
         CfnOutput(self, "ApiUrl", value=self.http_api.url, description="Base URL of the HTTP API")
+        if self.http_api.domain is not None:
+            CfnOutput(self, "ApiDomainUrl", value=self.http_api.domain.url,
+                      description="Base URL of the HTTP API on its custom domain")
         self._acknowledge_findings()
 
     def _acknowledge_findings(self) -> None:
@@ -125,6 +150,10 @@ class StatelessStack(Stack):
             acknowledge(function.function, "Serverless-LambdaDLQ",
                         "Invoked synchronously (HTTP API, CloudFormation trigger): failures return to the caller, "
                         "so an asynchronous dead-letter queue would never receive anything.")
+        if self.deploy_hook is not None:
+            acknowledge(self.deploy_hook.function, "Serverless-LambdaDLQ",
+                        "CodeDeploy invokes the hook and waits for its status report; with none, the deployment "
+                        "fails and rolls back, so a dead-letter queue would hold an event nobody replays.")
         if self.websocket_api is not None and self.websocket_function is not None:
             acknowledge(self.websocket_function.function, "Serverless-LambdaDLQ",
                         "Invoked synchronously by the WebSocket API: a failure returns to API Gateway, so an "

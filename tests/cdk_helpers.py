@@ -83,13 +83,15 @@ def synthesize_service(outdir: Path, *, with_checks: bool = False, feature_flags
     without cdk.json's feature flags)."""
     from constructs_lib.compliance import add_checks
     from stacks import build_service
-    from stacks.stages import parse_stages
+    from stacks.stages import parse_domains, parse_hosted_zone, parse_stages
 
     app = cdk.App(outdir=str(outdir), context=cdk_context(feature_flags=feature_flags, **context))
     account = str(app.node.get_context("account"))
     realtime = str(app.node.try_get_context("realtime")).lower() == "true"
+    domains = parse_domains(app.node.try_get_context("domains"))
+    hosted_zone = parse_hosted_zone(app.node.try_get_context("hosted_zone"))
     stages = [build_service(app, stage=stage.name, env=cdk.Environment(account=account, region=stage.region),
-                            realtime=realtime)
+                            realtime=realtime, domain_name=domains.get(stage.name), hosted_zone=hosted_zone)
               for stage in parse_stages(app.node.get_context("stages"))]
     if with_checks:
         add_checks(app)

@@ -24,6 +24,18 @@ def realtime_service(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedSer
     return synthesize_service(tmp_path_factory.mktemp("cdk.out-realtime"), with_checks=True, realtime="true")
 
 
+#: A stage other than dev, on its own domain: the API function deploys as a canary, the HTTP API answers
+#: on users.example.com (a DNS-validated certificate and the alias record in the zone given by id and name).
+RELEASE_CONTEXT = {"stages": "prod:us-east-1", "domains": "prod:users.example.com",
+                   "hosted_zone": "Z0123456789ABCDEFGHIJ:example.com"}
+
+
+@pytest.fixture(scope="session")
+def release_service(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedService:
+    """The service in a release stage (:data:`RELEASE_CONTEXT`), synthesized once with cdk-nag on."""
+    return synthesize_service(tmp_path_factory.mktemp("cdk.out-release"), with_checks=True, **RELEASE_CONTEXT)
+
+
 @pytest.fixture
 def snapshot_json(snapshot):  # type: ignore[no-untyped-def]
     """A syrupy snapshot that stores JSON with asset hashes and paths normalised."""

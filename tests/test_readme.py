@@ -28,6 +28,8 @@ def readme_files() -> list[tuple[str, str]]:
     ("workers", "MyWorkers", {"AWS::Lambda::EventSourceMapping": 1, "AWS::Scheduler::Schedule": 1,
                               "AWS::CloudWatch::Dashboard": 1}),
     ("realtime", "MyRealtime", {"AWS::ApiGatewayV2::Api": 1, "AWS::ApiGatewayV2::Route": 5}),
+    ("canary-domain", "MyRelease", {"AWS::CodeDeploy::DeploymentGroup": 1, "AWS::ApiGatewayV2::DomainName": 1,
+                                    "AWS::CertificateManager::Certificate": 1, "AWS::Route53::RecordSet": 1}),
 ])
 def test_readme_example_synthesizes(monkeypatch, tmp_path, name: str, stack: str, expected: dict) -> None:  # type: ignore[no-untyped-def]
     # GIVEN a README example, run from a project directory holding the handler package (the files the

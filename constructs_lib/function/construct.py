@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -47,7 +48,17 @@ class ServerlessFunction(Construct):
     :param system_log_level: Default: WARN.
     :param tracing: X-Ray tracing mode. Default: ACTIVE.
     :param publish_alias: publish a version and point an alias (``live``) at it. Default: False,
-        implied by ``provisioned_concurrent_executions`` and ``snap_start``.
+        implied by ``provisioned_concurrent_executions``, ``snap_start`` and ``deployment``.
+    :param deployment: shift the alias to each new version gradually with CodeDeploy: a Lambda
+        deployment config, canary (``LambdaDeploymentConfig.CANARY_10_PERCENT_5_MINUTES``: 10 % of
+        the traffic for 5 minutes, then all of it) or linear. A failed pre-traffic hook or a rollback
+        alarm in ALARM during the shift puts the alias back on the old version and fails the stack
+        update. :meth:`ServiceMonitoring.monitor_function` and ``monitor_http_api`` add their errors,
+        5xx and p99 alarms as rollback alarms. Default: none (the alias moves at once).
+    :param pre_traffic_hook: with ``deployment``: a function CodeDeploy runs before any traffic
+        shifts. It finds the new version's ARN in ``DEPLOY_TARGET_VERSION_ARN``, may invoke that
+        version only, and reports ``Succeeded`` or ``Failed`` to this deployment group only
+        (``lambda_src.deploy_hook`` is such a hook: it sends one smoke request). Default: none.
     :param provisioned_concurrent_executions: provisioned concurrency on the alias. Default: none.
     :param snap_start: SnapStart on published versions (Python 3.12+). Not combinable with
         provisioned concurrency. Default: False.
@@ -66,6 +77,7 @@ class ServerlessFunction(Construct):
     :param description: Default: none.
 
     Attributes: ``function``, ``role``, ``log_group``, ``log_encryption_key`` (or None), ``version`` (or None), ``alias`` (or None),
+    ``deployment_group`` (the CodeDeploy ``LambdaDeploymentGroup``, or None),
     ``function_url`` (or None), ``invoke_target`` (the alias when there is one, else the function),
     ``timeout``, ``timeout_seconds``, ``path``, ``architecture``, ``vpc`` (or None), and
     ``reserved_concurrent_executions`` / ``provisioned_concurrent_executions`` as given.
@@ -91,6 +103,8 @@ class ServerlessFunction(Construct):
         system_log_level: lambda_.SystemLogLevel | None = None,
         tracing: lambda_.Tracing | None = None,
         publish_alias: bool = False,
+        deployment: codedeploy.ILambdaDeploymentConfig | None = defaults.DEPLOYMENT,
+        pre_traffic_hook: ServerlessFunction | lambda_.Function | None = None,
         provisioned_concurrent_executions: int | None = None,
         snap_start: bool = False,
         function_url: bool = False,
@@ -147,6 +161,9 @@ class ServerlessFunction(Construct):
         if vpc is None and (vpc_subnets is not None or security_groups or https_egress is not None):
             raise InvalidPropError("ServerlessFunction", "vpc", None,
                                    "a VPC whenever vpc_subnets, security_groups or https_egress is given")
+        if pre_traffic_hook is not None and deployment is None:
+            raise InvalidPropError("ServerlessFunction", "pre_traffic_hook", pre_traffic_hook.node.path,
+                                   "only with deployment (a hook runs before CodeDeploy shifts traffic)")
         if security_groups and https_egress is not None:
             raise InvalidPropError("ServerlessFunction", "https_egress", "given with security_groups",
                                    "https_egress only for the security group this construct creates; "
@@ -199,10 +216,15 @@ class ServerlessFunction(Construct):
         )
         self.version: lambda_.Version | None = None
         self.alias: lambda_.Alias | None = None
-        if publish_alias or provisioned_concurrent_executions is not None or snap_start:
+        if publish_alias or provisioned_concurrent_executions is not None or snap_start or deployment is not None:
             self.version = self.function.current_version
             self.alias = lambda_.Alias(self, "Alias", alias_name=defaults.ALIAS_NAME, version=self.version,
                                        provisioned_concurrent_executions=provisioned_concurrent_executions)
+        hook = pre_traffic_hook.function if isinstance(pre_traffic_hook, ServerlessFunction) else pre_traffic_hook
+        self.deployment_group: codedeploy.LambdaDeploymentGroup | None = None
+        if deployment is not None and self.alias is not None:
+            self.deployment_group = codedeploy.LambdaDeploymentGroup(
+                self, "Deployment", alias=self.alias, deployment_config=deployment, pre_hook=hook)
         self.function_url: lambda_.FunctionUrl | None = None
         if function_url:
             self.function_url = self.invoke_target.add_function_url(auth_type=url_auth)
@@ -211,6 +233,8 @@ class ServerlessFunction(Construct):
         strong_references(self.function, self.role, self.alias, self.log_group, own_security_group)
         self.log_group.grant_write(self.role)
         self.tracing_policy = self._enable_tracing(tracing or defaults.TRACING)
+        if self.deployment_group is not None:
+            self._wire_deployment(self.deployment_group, hook)
         if isinstance(code, PythonBundle) and runtime.name == f"python{code.python_version}":
             # holds for any code in such a bundle: its binary wheels are built for exactly this Python
             acknowledge(self.function, ("Serverless-LambdaLatestVersion", "AwsSolutions-L1"),
@@ -234,6 +258,28 @@ class ServerlessFunction(Construct):
                     "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions, "
                     "so this tracing-only policy must grant them on '*'.")
         return policy
+
+    def _wire_deployment(self, group: codedeploy.LambdaDeploymentGroup, hook: lambda_.Function | None) -> None:
+        """The hook learns the new version and may invoke it, and nothing else of this function.
+
+        CDK's ``pre_hook`` already lets the hook report to this deployment group only
+        (``codedeploy:PutLifecycleEventHookExecutionStatus`` on its ARN) and lets the CodeDeploy role invoke it.
+        """
+        assert self.version is not None
+        acknowledge(group.role, "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                    "AWSCodeDeployRoleForLambdaLimited]",
+                    "AWS's policy for the CodeDeploy service role of Lambda deployments: it moves the alias, reads "
+                    "the rollback alarms and invokes hooks; CDK attaches it to every Lambda deployment group.")
+        if hook is None:
+            return
+        hook.add_environment(defaults.HOOK_TARGET_ENV, self.version.function_arn)
+        iam.Grant.add_to_principal(grantee=hook, actions=["lambda:InvokeFunction"],
+                                   resource_arns=[self.version.function_arn])
+        stack = Stack.of(self)
+        hook_id = stack.resolve(stack.get_logical_id(hook.node.default_child))
+        acknowledge(group.role, f"AwsSolutions-IAM5[Resource::<{hook_id}.Arn>:*]",
+                    "CDK's grant_invoke of the pre-traffic hook to the CodeDeploy role covers the hook function "
+                    "and its qualifiers (:*); it is the one function this role may invoke.")
 
     @property
     def invoke_target(self) -> lambda_.IFunction:

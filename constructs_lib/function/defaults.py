@@ -18,6 +18,10 @@ APPLICATION_LOG_LEVEL = lambda_.ApplicationLogLevel.INFO
 SYSTEM_LOG_LEVEL = lambda_.SystemLogLevel.WARN
 TRACING = lambda_.Tracing.ACTIVE
 ALIAS_NAME = "live"
+#: No gradual deployment: the alias moves to a new version at once.
+DEPLOYMENT = None
+#: The environment variable giving a pre-traffic hook the ARN of the version being deployed.
+HOOK_TARGET_ENV = "DEPLOY_TARGET_VERSION_ARN"
 FUNCTION_URL_AUTH_TYPE = lambda_.FunctionUrlAuthType.AWS_IAM
 #: HTTPS egress of a function in a VPC when nothing narrower is given (AWS APIs through NAT).
 HTTPS_EGRESS = ec2.Peer.any_ipv4()

@@ -16,6 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from ..api_domain import ApiDomain, check_domain_props
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
 from ..logging_settings import AccessLogSettings, log_group, retention
@@ -52,9 +53,19 @@ class LambdaHttpApi(Construct):
     :param access_log_removal_policy: Default: DESTROY.
     :param log_encryption_key: a customer-managed KMS key for the access log group (its policy gets
         the statement CloudWatch Logs needs). Default: none (CloudWatch Logs' own encryption).
+    :param domain_name: a custom domain (``api.example.com``), regional, TLS 1.2 at least, with the API
+        mapping and, given the hosted zone, the Route 53 alias record (:class:`ApiDomain`). Default: none.
+    :param certificate_arn: with ``domain_name``: an ACM certificate in the stack's region. Default: a
+        DNS-validated certificate created here (then the hosted zone is required).
+    :param hosted_zone_id: / :param hosted_zone_name: with ``domain_name``: the public zone holding it, by
+        id and name (nothing is looked up at synth). Default: none (no certificate created, no DNS record).
+    :param base_path: with ``domain_name``: the API mapping key, one segment (``v1``): the API answers
+        under ``https://<domain>/<base_path>/``.
+        The function gets it in ``BASE_PATHS`` (``/v1``), which the handler strips before routing. Default: none (the root of the domain).
 
-    Attributes: ``api``, ``stage``, ``integration``, ``access_log_group``, ``authorizer`` (or None),
-    ``authorization``, ``url`` (the stage URL). Methods: :meth:`grant_invoke`.
+    Attributes: ``api``, ``stage``, ``integration``, ``function``, ``access_log_group``, ``authorizer`` (or None),
+    ``authorization``, ``url`` (the stage URL), ``domain`` (the :class:`ApiDomain`, or None; ``domain.url``).
+    Methods: :meth:`grant_invoke`.
     """
 
     def __init__(
@@ -74,9 +85,16 @@ class LambdaHttpApi(Construct):
         access_log_retention: logs.RetentionDays | int | None = None,
         access_log_removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
         log_encryption_key: kms.IKey | None = defaults.LOG_ENCRYPTION_KEY,
+        domain_name: str | None = defaults.DOMAIN_NAME,
+        certificate_arn: str | None = None,
+        hosted_zone_id: str | None = None,
+        hosted_zone_name: str | None = None,
+        base_path: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # 1. validate -------------------------------------------------------------------
+        check_domain_props("LambdaHttpApi", self, domain_name=domain_name, certificate_arn=certificate_arn,
+                           hosted_zone_id=hosted_zone_id, hosted_zone_name=hosted_zone_name, base_path=base_path)
         authorization = authorization or defaults.AUTHORIZATION
         rate = throttle_rate_limit if throttle_rate_limit is not None else defaults.THROTTLE_RATE_LIMIT
         burst = throttle_burst_limit if throttle_burst_limit is not None else defaults.THROTTLE_BURST_LIMIT
@@ -116,6 +134,8 @@ class LambdaHttpApi(Construct):
                                    "explicit origins when allow_credentials=True (browsers reject '*' with credentials)")
 
         # 2. build ----------------------------------------------------------------------
+        #: The function serving every request (its deployment group takes the API's rollback alarms).
+        self.function = function
         self.authorization = authorization
         self.authorizer: apigwv2.IHttpRouteAuthorizer | None = _authorizer(authorization, jwt_issuer, jwt_audience,
                                                                              authorizer_function)
@@ -142,6 +162,16 @@ class LambdaHttpApi(Construct):
                 apigw.AccessLogFormat.custom(json.dumps(defaults.ACCESS_LOG_FIELDS)),
             ),
         )
+        self.domain: ApiDomain | None = None
+        if domain_name is not None:
+            self.domain = ApiDomain(self, "Domain", api=self.api, stage=self.stage, domain_name=domain_name,
+                                    certificate_arn=certificate_arn, hosted_zone_id=hosted_zone_id,
+                                    hosted_zone_name=hosted_zone_name, base_path=base_path)
+
+        # 3. wire -----------------------------------------------------------------------
+        if base_path is not None:
+            # the mapping key stays in the request's path: the handler strips it before routing
+            function.add_environment(defaults.BASE_PATH_ENV, f"/{base_path}")
 
     @property
     def url(self) -> str:

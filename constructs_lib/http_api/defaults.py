@@ -13,6 +13,11 @@ LOG_ENCRYPTION_KEY = None
 AUTHORIZATION = "IAM"
 #: Authorization ``"NONE"`` (anyone on the internet calls every route) is refused unless asked for.
 ALLOW_PUBLIC = False
+#: No custom domain: the API is reached at its execute-api URL.
+DOMAIN_NAME = None
+#: The function's environment variable listing the base paths (API mapping keys) the handler strips
+#: (``lambda_src.config``: ``BASE_PATHS``).
+BASE_PATH_ENV = "BASE_PATHS"
 #: What :meth:`LambdaHttpApi.grant_invoke` grants without ``method``/``path``: every method and path.
 GRANT_METHOD = "*"
 GRANT_PATH = "/*"

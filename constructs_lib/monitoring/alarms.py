@@ -30,22 +30,25 @@ class AlarmSpec:
     datapoints_to_alarm: int = defaults.DATAPOINTS_TO_ALARM
     #: No data means no invocations / no messages: nothing is failing.
     treat_missing_data: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING
+    #: A sign that a new version is bad: stops a gradual deployment and rolls it back (see
+    #: :attr:`ServerlessFunction.deployment_group`). Load-driven alarms (throttles, concurrency) are not.
+    rollback: bool = False
 
 
 def function_alarms(label: str, found: Mapping[str, cloudwatch.IMetric], timeout_seconds: float,
                     reserved_concurrent_executions: int | None) -> list[AlarmSpec]:
     """Errors ≥ 1, throttles ≥ 1, p99 duration ≥ 80% of ``timeout_seconds``, and — only with reserved
-    concurrency — concurrent executions ≥ 80% of it."""
+    concurrency — concurrent executions ≥ 80% of it. Errors and p99 duration are rollback alarms."""
     specs = [
         AlarmSpec("Errors", found["errors"], 1,
                   f"{label}: invocations are failing. Check the function's log group for ERROR records "
-                  "and the requestId of the first failure."),
+                  "and the requestId of the first failure.", rollback=True),
         AlarmSpec("Throttles", found["throttles"], 1,
                   f"{label}: invocations are throttled. Check reserved concurrency and the account "
                   "concurrency limit; a traffic spike or a retry storm is the usual cause."),
         AlarmSpec("DurationP99", found["duration_p99"], timeout_seconds * 1000 * defaults.DURATION_SHARE_OF_TIMEOUT,
                   f"{label}: p99 duration is at 80% of the {timeout_seconds:g} s timeout. Check "
-                  "database latency (proxy borrow time, slow queries) before raising the timeout."),
+                  "database latency (proxy borrow time, slow queries) before raising the timeout.", rollback=True),
     ]
     if reserved_concurrent_executions:
         specs.append(AlarmSpec(
@@ -57,14 +60,14 @@ def function_alarms(label: str, found: Mapping[str, cloudwatch.IMetric], timeout
 
 
 def http_api_alarms(label: str, found: Mapping[str, cloudwatch.IMetric], latency_threshold_ms: int) -> list[AlarmSpec]:
-    """5xx responses ≥ 1 a minute, p99 latency ≥ ``latency_threshold_ms``."""
+    """5xx responses ≥ 1 a minute, p99 latency ≥ ``latency_threshold_ms``; both are rollback alarms."""
     return [
         AlarmSpec("5xx", found["5xx"], defaults.API_5XX_THRESHOLD,
                   f"{label}: 5xx responses. Check the API function's Errors alarm and logs first, then "
-                  "the access log's integrationError field."),
+                  "the access log's integrationError field.", rollback=True),
         AlarmSpec("LatencyP99", found["latency_p99"], latency_threshold_ms,
                   f"{label}: p99 latency above {latency_threshold_ms} ms. Check the function's duration "
-                  "and cold starts (integrationLatency in the access log)."),
+                  "and cold starts (integrationLatency in the access log).", rollback=True),
     ]
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
@@ -32,6 +33,11 @@ class ServiceMonitoring(Construct):
     (no invocations, no messages: nothing failing), and says in its description what to check
     first. Metrics come from :mod:`.metrics`, alarm thresholds from :mod:`.alarms`, widgets from
     :mod:`.dashboard`.
+
+    Rollback alarms: when a monitored function deploys gradually (``ServerlessFunction(deployment=…)``),
+    its errors and p99 duration alarms, and the 5xx and p99 latency alarms of an HTTP API in front of
+    it, join its CodeDeploy deployment group: one of them in ALARM during the traffic shift stops the
+    deployment and moves the alias back.
 
     :param service_name: the dashboard's title and the topic's display name (not physical names). Required.
     :param alarm_email: an email address subscribed to the topic (the example app takes it from the
@@ -100,11 +106,13 @@ class ServiceMonitoring(Construct):
         label = label or function.node.id
         found = metrics.function_metrics(function.function)
         return self._monitor(label, found, alarms.function_alarms(
-            label, found, function.timeout_seconds, function.reserved_concurrent_executions))
+            label, found, function.timeout_seconds, function.reserved_concurrent_executions),
+            rollback_of=function.deployment_group)
 
     def monitor_http_api(self, api: LambdaHttpApi, label: str = "HttpApi",
                          latency_threshold: Duration | None = None) -> list[cloudwatch.Alarm]:
-        """5xx responses and p99 latency ≥ ``latency_threshold``. Default: 2 seconds."""
+        """5xx responses and p99 latency ≥ ``latency_threshold``. Default: 2 seconds. Both are rollback
+        alarms of the API function's deployment group, when it has one."""
         check_durations("ServiceMonitoring.monitor_http_api", latency_threshold=latency_threshold)
         latency_ms = (int(seconds(latency_threshold) * 1000) if latency_threshold is not None
                       else defaults.API_P99_LATENCY_MS)
@@ -112,7 +120,8 @@ class ServiceMonitoring(Construct):
             raise InvalidPropError("ServiceMonitoring.monitor_http_api", "latency_threshold", f"{latency_ms} ms",
                                    ">= 1 millisecond")
         found = metrics.http_api_metrics(api)
-        return self._monitor(label, found, alarms.http_api_alarms(label, found, latency_ms))
+        return self._monitor(label, found, alarms.http_api_alarms(label, found, latency_ms),
+                             rollback_of=api.function.deployment_group)
 
     def monitor_queue_worker(self, worker: QueueWorker, label: str | None = None,
                              oldest_message_age: Duration | None = None) -> list[cloudwatch.Alarm]:
@@ -166,9 +175,13 @@ class ServiceMonitoring(Construct):
         self.dashboard.add_widgets(dashboard.alarm_status(self.alarms))
 
     # ---- alarms on the topic, metrics on the dashboard ---------------------------------------
-    def _monitor(self, label: str, found: dict[str, cloudwatch.IMetric],
-                 specs: Sequence[alarms.AlarmSpec]) -> list[cloudwatch.Alarm]:
+    def _monitor(self, label: str, found: dict[str, cloudwatch.IMetric], specs: Sequence[alarms.AlarmSpec],
+                 rollback_of: codedeploy.LambdaDeploymentGroup | None = None) -> list[cloudwatch.Alarm]:
         created = [self._alarm(label, spec) for spec in specs]
+        if rollback_of is not None:
+            for spec, alarm in zip(specs, created):
+                if spec.rollback:
+                    rollback_of.add_alarm(alarm)
         self.dashboard.add_widgets(*dashboard.graphs(label, found))
         return created
 

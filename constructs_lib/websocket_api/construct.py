@@ -17,6 +17,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ..acknowledge import acknowledge
+from ..api_domain import ApiDomain, check_domain_props
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
 from ..logging_settings import AccessLogSettings, log_group, retention
@@ -52,9 +53,18 @@ class LambdaWebSocketApi(Construct):
         the statement CloudWatch Logs needs). Default: none (CloudWatch Logs' own encryption).
     :param callback_url_env: environment variable receiving the callback endpoint.
         Default: ``WEBSOCKET_CALLBACK_URL``.
+    :param domain_name: a custom domain (``api.example.com``), regional, TLS 1.2 at least, with the API
+        mapping and, given the hosted zone, the Route 53 alias record (:class:`ApiDomain`). Default: none.
+    :param certificate_arn: with ``domain_name``: an ACM certificate in the stack's region. Default: a
+        DNS-validated certificate created here (then the hosted zone is required).
+    :param hosted_zone_id: / :param hosted_zone_name: with ``domain_name``: the public zone holding it, by
+        id and name (nothing is looked up at synth). Default: none (no certificate created, no DNS record).
+    :param base_path: with ``domain_name``: the API mapping key, one segment (``v1``): the API answers
+        under ``https://<domain>/<base_path>/``. Default: none (the root of the domain).
 
     Attributes: ``api``, ``stage``, ``integration``, ``authorizer``, ``authorization``, ``access_log_group``,
-    ``url`` (``wss://``), ``callback_url`` (``https://``). Methods: :meth:`grant_connect`,
+    ``url`` (``wss://``), ``callback_url`` (``https://``), ``domain`` (the :class:`ApiDomain`, or None;
+    clients connect to ``wss://<domain_name>/<base_path>``). Methods: :meth:`grant_connect`,
     :meth:`grant_manage_connections`.
     """
 
@@ -76,9 +86,16 @@ class LambdaWebSocketApi(Construct):
         access_log_retention: logs.RetentionDays | int | None = None,
         log_encryption_key: kms.IKey | None = defaults.LOG_ENCRYPTION_KEY,
         callback_url_env: str | None = None,
+        domain_name: str | None = defaults.DOMAIN_NAME,
+        certificate_arn: str | None = None,
+        hosted_zone_id: str | None = None,
+        hosted_zone_name: str | None = None,
+        base_path: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # 1. validate -------------------------------------------------------------------
+        check_domain_props("LambdaWebSocketApi", self, domain_name=domain_name, certificate_arn=certificate_arn,
+                           hosted_zone_id=hosted_zone_id, hosted_zone_name=hosted_zone_name, base_path=base_path)
         authorization = authorization or defaults.AUTHORIZATION
         stage_name = stage_name or defaults.STAGE_NAME
         rate = throttle_rate_limit if throttle_rate_limit is not None else defaults.THROTTLE_RATE_LIMIT
@@ -154,6 +171,11 @@ class LambdaWebSocketApi(Construct):
                 apigwv2.LogGroupLogDestination(self.access_log_group),
                 apigw.AccessLogFormat.custom(json.dumps(defaults.ACCESS_LOG_FIELDS))),
         )
+        self.domain: ApiDomain | None = None
+        if domain_name is not None:
+            self.domain = ApiDomain(self, "Domain", api=self.api, stage=self.stage, domain_name=domain_name,
+                                    certificate_arn=certificate_arn, hosted_zone_id=hosted_zone_id,
+                                    hosted_zone_name=hosted_zone_name, base_path=base_path)
 
         # 3. wire -----------------------------------------------------------------------
         self._callback_url_env = callback_url_env or defaults.CALLBACK_URL_ENV

@@ -16,6 +16,8 @@ AUTHORIZATION = "IAM"
 #: Authorization ``"NONE"`` (anyone on the internet connects) is refused unless asked for.
 ALLOW_PUBLIC = False
 TOKEN_QUERY_PARAMETER = "token"
+#: No custom domain: clients connect to the execute-api URL.
+DOMAIN_NAME = None
 CALLBACK_URL_ENV = "WEBSOCKET_CALLBACK_URL"
 
 AUTHORIZATION_TYPES = ("NONE", "IAM", "LAMBDA")

@@ -15,6 +15,16 @@ app = HttpApp(max_body_bytes=_settings.max_body_bytes, strip_prefixes=_settings.
 users.register(app)
 
 
+def openapi() -> dict[str, Any]:
+    """The OpenAPI document of these routes: ``make dev`` serves it at ``/_local/openapi.json`` and
+    ``make synth`` writes it to ``cdk.out/openapi.json``. Built on demand, never on the request path."""
+    from lambda_src.web.openapi import document
+
+    return document(app, title="Users API", version="1.0.0", description=(
+        "Users of the example service. Every /users route serves IAM callers (SigV4) only; /health is public. "
+        "Errors share one shape: {\"error\": {\"code\", \"message\", \"details\"?, \"requestId\"}}."))
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """API Gateway HTTP API (2.0), REST API (1.0) and Function URL events → responses."""
     return app(event, context)

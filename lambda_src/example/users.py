@@ -14,17 +14,32 @@ if TYPE_CHECKING:
     from typing import Any
 
 from lambda_src.db import connection as db
-from lambda_src.errors import BadRequest, Conflict, NotFound, excerpt
+from lambda_src.errors import BadRequest, Conflict, NotFound, ServiceUnavailable, excerpt
 from lambda_src.json_codec import encode
 from lambda_src.web.messages import Request, Response
 from lambda_src.web.router import HttpApp
-from lambda_src.web.validation import Field, ascii_int, validate
+from lambda_src.web.validation import Field, Param, ascii_int, validate
 
 from . import events_out
 
 FIELDS = {"email": Field(email=True, max_length=254), "name": Field(max_length=200),
           "bio": Field(required=False, min_length=0, max_length=2000)}
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+#: What the routes answer, as the API document shows it (JSON schema).
+TIMESTAMP = {"type": "string", "format": "date-time", "example": "2026-11-22T09:30:00.000000Z"}
+USER = {"type": "object", "required": ["id", "email", "name", "bio", "createdAt", "updatedAt"],
+        "properties": {"id": {"type": "integer", "minimum": 1}, "email": {"type": "string", "format": "email"},
+                       "name": {"type": "string"}, "bio": {"type": "string"},
+                       "createdAt": TIMESTAMP, "updatedAt": TIMESTAMP}}
+USER_PAGE = {"type": "object", "required": ["items", "nextCursor"],
+             "properties": {"items": {"type": "array", "items": USER},
+                            "nextCursor": {"type": "string", "nullable": True,
+                                           "description": "pass as cursor for the next page; null on the last"}}}
+HEALTH = {"type": "object", "required": ["status", "database"],
+          "properties": {"status": {"type": "string", "enum": ["ok"]}, "database": {"type": "string", "enum": ["ok"]}}}
+USER_ID = {"id": Param("the user's id", integer=True, minimum=1)}
+#: Every route reads or writes the database: it may answer 503 when the database does not.
+DATABASE = (ServiceUnavailable,)
 #: The callers the users routes serve (see the module docstring).
 USERS_CALLERS = ("iam",)
 #: Timestamps leave the database as fixed-width ISO 8601 UTC text (``2026-11-22T09:30:00.000000Z``):
@@ -77,14 +92,17 @@ def _unique_email(work: Any) -> Any:
 def register(app: HttpApp) -> None:
     """Add the users routes (and ``/health``) to ``app``."""
 
-    @app.route("GET", "/health", public=True)
+    @app.route("GET", "/health", public=True, errors=DATABASE, response=HEALTH)
     def health(request: Request) -> dict[str, Any]:
+        """The database answers: a public liveness check (and the pre-traffic hook's smoke request)."""
         db.transaction(lambda tx: tx.one("SELECT 1"), remaining_ms=db.remaining_ms(request.context))
         return {"status": "ok", "database": "ok"}
 
-    @app.route("POST", "/users", callers=USERS_CALLERS)
+    @app.route("POST", "/users", callers=USERS_CALLERS, body=FIELDS, errors=(Conflict, *DATABASE), status=201,
+               response=USER)
     def create_user(request: Request) -> Response:
-        fields = validate(request.json(), FIELDS)
+        """Create a user; a user.created event follows."""
+        fields = request.fields
 
         def work(tx: db.Transaction) -> tuple[dict[str, Any], str]:
             user = _user(tx.one(f"INSERT INTO users (email, name, bio) VALUES (%s, %s, %s) RETURNING {_COLUMNS}",
@@ -97,8 +115,11 @@ def register(app: HttpApp) -> None:
         _publish_quietly(user, request.context)
         return Response(201, user_json, {"content-type": "application/json", "location": f"/users/{user['id']}"})
 
-    @app.route("GET", "/users", callers=USERS_CALLERS)
+    @app.route("GET", "/users", callers=USERS_CALLERS, errors=(BadRequest, *DATABASE), response=USER_PAGE, query={
+        "limit": Param("users per page", integer=True, minimum=1, maximum=MAX_LIMIT, default=DEFAULT_LIMIT),
+        "cursor": Param("nextCursor of the previous page")})
     def list_users(request: Request) -> dict[str, Any]:
+        """List users in id order, a page at a time."""
         limit = ascii_int(request.query_value("limit", str(DEFAULT_LIMIT)) or "", max_digits=3)
         if limit is None or not 1 <= limit <= MAX_LIMIT:
             raise BadRequest(f"limit must be an integer 1–{MAX_LIMIT}")
@@ -109,8 +130,9 @@ def register(app: HttpApp) -> None:
         items = [_user(row) for row in rows[:limit]]
         return {"items": items, "nextCursor": _encode_cursor(items[-1]["id"]) if len(rows) > limit else None}
 
-    @app.route("GET", "/users/{id}", callers=USERS_CALLERS)
+    @app.route("GET", "/users/{id}", callers=USERS_CALLERS, params=USER_ID, errors=(NotFound, *DATABASE), response=USER)
     def get_user(request: Request) -> dict[str, Any]:
+        """Read one user."""
         user_id = _user_id(request)
         row = db.transaction(lambda tx: tx.one(f"SELECT {_COLUMNS} FROM users WHERE id = %s", (user_id,)),
                              remaining_ms=db.remaining_ms(request.context))
@@ -120,7 +142,7 @@ def register(app: HttpApp) -> None:
 
     def update(request: Request, *, partial: bool) -> dict[str, Any]:
         user_id = _user_id(request)
-        fields = validate(request.json(), FIELDS, partial=partial)
+        fields = dict(request.fields or {})
         if not partial:
             fields.setdefault("bio", "")  # PUT replaces the whole user
         assignments = ", ".join(f"{name} = %s" for name in fields)  # names come from FIELDS only
@@ -131,11 +153,15 @@ def register(app: HttpApp) -> None:
             raise NotFound(f"No user {user_id}")
         return _user(row)
 
-    app.route("PUT", "/users/{id}", callers=USERS_CALLERS)(lambda request: update(request, partial=False))
-    app.route("PATCH", "/users/{id}", callers=USERS_CALLERS)(lambda request: update(request, partial=True))
+    changes = {"callers": USERS_CALLERS, "params": USER_ID, "errors": (NotFound, Conflict, *DATABASE), "response": USER}
+    app.route("PUT", "/users/{id}", body=FIELDS, summary="Replace a user (an omitted bio becomes empty)",
+              **changes)(lambda request: update(request, partial=False))
+    app.route("PATCH", "/users/{id}", body=FIELDS, partial=True, summary="Change some fields of a user",
+              **changes)(lambda request: update(request, partial=True))
 
-    @app.route("DELETE", "/users/{id}", callers=USERS_CALLERS)
+    @app.route("DELETE", "/users/{id}", callers=USERS_CALLERS, params=USER_ID, errors=(NotFound, *DATABASE), status=204)
     def delete_user(request: Request) -> Response:
+        """Delete a user."""
         user_id = _user_id(request)
         row = db.transaction(lambda tx: tx.one("DELETE FROM users WHERE id = %s RETURNING id", (user_id,)),
                              remaining_ms=db.remaining_ms(request.context))

@@ -53,7 +53,7 @@ class Request:
     base64-encoded) is parsed lazily."""
 
     __slots__ = ("method", "path", "headers", "raw_query", "body", "path_params", "request_id",
-                 "event", "context", "_cookie_source", "_cookies", "_query", "_json", "_caller")
+                 "event", "context", "fields", "_cookie_source", "_cookies", "_query", "_json", "_caller")
 
     def __init__(self, method: str, path: str, headers: dict[str, str], raw_query: str, cookie_source: Any,
                  body: bytes | str, request_id: str | None, event: dict[str, Any], context: Any) -> None:
@@ -63,6 +63,8 @@ class Request:
         self.raw_query = raw_query
         self.body = body
         self.path_params: dict[str, str] = {}
+        #: The body's fields, cleaned by the route's declared ``body`` spec (None for a route without one).
+        self.fields: dict[str, str] | None = None
         self.request_id = request_id
         self.event = event
         self.context = context

@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from typing import Any
 
+    from .validation import Field, Param
+
     Route = Callable[[Request], Any]
 
 
@@ -48,6 +50,11 @@ class Router:
                 return template, candidates, found.groupdict()
         return None
 
+    def routes(self) -> list[tuple[str, str, Route]]:
+        """Every ``(path template, method, route)``, static paths first, each in registration order."""
+        return [(path, method, route) for table in (self._static, {p: m for p, (_, m) in self._templated.items()})
+                for path, methods in table.items() for method, route in methods.items()]
+
     def template(self, path: str) -> str | None:
         """The registered path (e.g. ``/users/{id}``) that ``path`` matches, if any."""
         found = self._find(path)
@@ -71,14 +78,29 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 class Endpoint:
     """A route function with who may call it: anyone (``public``), or an authenticated caller of one
-    of ``callers`` (kinds of :class:`~lambda_src.web.caller.Caller`; None: any kind)."""
+    of ``callers`` (kinds of :class:`~lambda_src.web.caller.Caller`; None: any kind), and what it
+    takes and answers, as :mod:`lambda_src.web.openapi` describes it: the ``body`` spec (validated
+    here before the route runs), ``params`` and ``query`` parameters, the ``errors`` it raises
+    itself, its success ``status`` and ``response`` schema."""
 
-    __slots__ = ("function", "public", "callers")
+    __slots__ = ("function", "public", "callers", "body", "partial", "params", "query", "errors", "status",
+                 "response", "summary")
 
-    def __init__(self, function: Route, *, public: bool, callers: Sequence[str] | None) -> None:
+    def __init__(self, function: Route, *, public: bool, callers: Sequence[str] | None,
+                 body: dict[str, Field] | None = None, partial: bool = False, params: dict[str, Param] | None = None,
+                 query: dict[str, Param] | None = None, errors: Sequence[type[HTTPError]] = (), status: int = 200,
+                 response: dict[str, Any] | None = None, summary: str | None = None) -> None:
         self.function = function
         self.public = public
         self.callers = tuple(callers) if callers is not None else None
+        self.body = body
+        self.partial = partial
+        self.params = params or {}
+        self.query = query or {}
+        self.errors = tuple(errors)
+        self.status = status
+        self.response = response
+        self.summary = summary
 
     def authorize(self, request: Request) -> None:
         """401 without a caller, 403 for a caller of another kind; nothing for a public route."""
@@ -124,22 +146,37 @@ class HttpApp:
         self.strip_prefixes = tuple(prefix.rstrip("/") for prefix in strip_prefixes if prefix.strip("/"))
         self.body_content_types = tuple(kind.strip().lower() for kind in body_content_types)
 
-    def route(self, method: str, path: str, *, public: bool = False,
-              callers: Sequence[str] | None = None) -> Callable[[Route], Route]:
+    def route(self, method: str, path: str, *, public: bool = False, callers: Sequence[str] | None = None,
+              body: dict[str, Field] | None = None, partial: bool = False, params: dict[str, Param] | None = None,
+              query: dict[str, Param] | None = None, errors: Sequence[type[HTTPError]] = (), status: int = 200,
+              response: dict[str, Any] | None = None, summary: str | None = None) -> Callable[[Route], Route]:
         """Register a route function for ``method path``.
 
         :param public: anyone may call it, authenticated or not. Default: False (a caller is required).
         :param callers: the caller kinds it serves (``"iam"``, ``"jwt"``, ``"lambda"``). Default: any.
+        :param body: the JSON body's fields: validated before the route runs (a 422 lists every problem),
+            the cleaned fields in ``request.fields``. Default: none (the route reads the body itself, if any).
+        :param partial: with ``body``: no field is required, at least one is (PATCH). Default: False.
+        :param params: / :param query: path and query parameters, for the API document. Default: path
+            parameters are strings; no query parameters.
+        :param errors: the :class:`~lambda_src.errors.HTTPError` classes the route raises itself (those
+            of authorization, the body and the server are added by the document). Default: none.
+        :param status: / :param response: the success status and its JSON schema. Default: 200, any JSON.
+        :param summary: one line for the document. Default: the route function's docstring, first line.
         """
         from .caller import KINDS
 
         if public and callers is not None:
             raise ValueError("a public route serves everyone: give public=True or callers, not both")
+        if partial and body is None:
+            raise ValueError("partial=True applies to a body spec: give body too")
         if callers is not None and (not callers or set(callers) - set(KINDS)):
             raise ValueError(f"callers must be some of {KINDS}, got {callers!r}")
 
         def register(function: Route) -> Route:
-            self.router.add(method, path, Endpoint(function, public=public, callers=callers))
+            self.router.add(method, path, Endpoint(function, public=public, callers=callers, body=body, partial=partial,
+                                                   params=params, query=query, errors=errors, status=status,
+                                                   response=response, summary=summary))
             return function
         return register
 
@@ -155,6 +192,10 @@ class HttpApp:
                 declared = request.headers.get("content-type")
                 if not accepts(declared, self.body_content_types):
                     raise unsupported(declared, ", ".join(self.body_content_types))
+            if isinstance(route, Endpoint) and route.body is not None:
+                from .validation import validate
+
+                request.fields = validate(request.json(), route.body, partial=route.partial)
             try:
                 result = route(request)
             except DatabaseUnavailable as unavailable:  # the database layer's error, in HTTP terms

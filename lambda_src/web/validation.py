@@ -30,6 +30,24 @@ class Field:
         self.email = email
 
 
+class Param:
+    """A path or query parameter as the API document describes it: a string, or an integer with bounds.
+
+    Query parameters are parsed by the route (``request.query_value``); this declares what it accepts.
+    """
+
+    __slots__ = ("description", "integer", "minimum", "maximum", "default", "required")
+
+    def __init__(self, description: str = "", *, integer: bool = False, minimum: int | None = None,
+                 maximum: int | None = None, default: int | str | None = None, required: bool = False) -> None:
+        self.description = description
+        self.integer = integer
+        self.minimum = minimum
+        self.maximum = maximum
+        self.default = default
+        self.required = required
+
+
 def normalize_email(value: str) -> str | None:
     """The address as stored (local part lower-cased, domain in lower-case ASCII), or None if invalid.
 

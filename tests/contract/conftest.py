@@ -25,3 +25,13 @@ def policies(templates: Templates) -> Policies:
 @pytest.fixture(scope="session")
 def realtime_policies(realtime_templates: Templates) -> Policies:
     return Policies(realtime_templates)
+
+
+@pytest.fixture(scope="session")
+def release_templates(release_service: SynthesizedService) -> Templates:
+    return Templates.from_assembly(release_service.outdir)
+
+
+@pytest.fixture(scope="session")
+def release_policies(release_templates: Templates) -> Policies:
+    return Policies(release_templates)

@@ -60,11 +60,12 @@ def test_a_missing_grant_in_the_template_turns_its_flow_to_denied(templates: Tem
     assert failed == ["Proxy → cluster as app_user"]
 
 
-@pytest.mark.parametrize("realtime", [False, True], ids=["default", "realtime"])
-def test_removing_each_statement_changes_exactly_the_flows_resting_on_it(realtime: bool, templates: Templates,
-                                                                        realtime_templates: Templates) -> None:
-    found = realtime_templates if realtime else templates
-    flows = service_flows(realtime)
+@pytest.mark.parametrize("variant", ["default", "realtime", "release"])
+def test_removing_each_statement_changes_exactly_the_flows_resting_on_it(variant: str, request: pytest.FixtureRequest
+                                                                        ) -> None:
+    found: Templates = request.getfixturevalue({"default": "templates", "realtime": "realtime_templates",
+                                                "release": "release_templates"}[variant])
+    flows = service_flows(realtime=variant == "realtime", canary=variant == "release")
     policies = Policies(found)
     baseline = check_all(flows, found, policies)
     assert all(outcome.ok for outcome in baseline)

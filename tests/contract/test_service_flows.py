@@ -13,6 +13,8 @@ from stacks.flows import PROXY, TOPIC_KEY, cluster_user, service_flows
 
 DEFAULT_FLOWS = service_flows(realtime=False)
 REALTIME_FLOWS = service_flows(realtime=True)
+#: A release stage (not dev): the API function deploys as a canary, after the pre-traffic hook.
+RELEASE_FLOWS = service_flows(canary=True)
 
 
 @pytest.mark.parametrize("flow", DEFAULT_FLOWS, ids=[flow.name for flow in DEFAULT_FLOWS])
@@ -26,6 +28,22 @@ def test_default_variant_flow(flow, templates: Templates, policies: Policies) ->
 def test_realtime_variant_flow(flow, realtime_templates: Templates, realtime_policies: Policies) -> None:
     outcome = check(flow, realtime_templates, realtime_policies)
     assert outcome.ok, outcome.problems
+
+
+@pytest.mark.parametrize("flow", RELEASE_FLOWS, ids=[flow.name for flow in RELEASE_FLOWS])
+def test_release_stage_flow(flow, release_templates: Templates, release_policies: Policies) -> None:
+    outcome = check(flow, release_templates, release_policies)
+    assert outcome.ok, outcome.problems
+
+
+def test_the_release_stage_declares_the_hooks_limits() -> None:
+    # the hook's own flows, and the denials the issue asks for: no other function, no other deployment group
+    names = {flow.name: flow.allowed for flow in RELEASE_FLOWS}
+    assert names["pre-traffic hook → the new API version"] and names["pre-traffic hook → its deployment's status"]
+    for denied in ("pre-traffic hook → another function", "pre-traffic hook → another deployment group",
+                   "pre-traffic hook → the live alias", "pre-traffic hook → another application's deployment"):
+        assert names[denied] is False
+    assert not any("hook" in name or "CodeDeploy" in name for name in {flow.name for flow in DEFAULT_FLOWS})
 
 
 def test_the_realtime_variant_adds_flows_and_the_default_has_no_websocket() -> None:

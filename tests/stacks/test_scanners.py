@@ -1,5 +1,6 @@
 """Independent scanners as gates: checkov, cfn-lint with the serverless rules, and parliament over
-every template of both variants (default and ``-c realtime=true``), with zero unexplained findings.
+every template of each variant (default, ``-c realtime=true``, and a release stage, whose API
+function deploys as a canary), with zero unexplained findings.
 
 Every accepted finding is in scanners/skips.yaml with its reason; a skip that matches nothing any
 more fails too, so the file never outlives what it explains. The scanners come from their own
@@ -18,9 +19,11 @@ from tests.stacks.scanners import EVERY_RESOURCE, Finding, Skip
 
 
 @pytest.fixture(scope="module")
-def templates(service: SynthesizedService, realtime_service: SynthesizedService) -> list[Path]:
-    found = sorted(path for outdir in (service.outdir, realtime_service.outdir) for path in outdir.glob("*.template.json"))
-    assert len(found) == 4, found  # stateful and stateless, in both variants
+def templates(service: SynthesizedService, realtime_service: SynthesizedService,
+              release_service: SynthesizedService) -> list[Path]:
+    outdirs = (service.outdir, realtime_service.outdir, release_service.outdir)
+    found = sorted(path for outdir in outdirs for path in outdir.glob("*.template.json"))
+    assert len(found) == 6, found  # stateful and stateless: default, realtime, and a release stage (canary)
     return found
 
 

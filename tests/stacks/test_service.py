@@ -102,3 +102,36 @@ def test_the_deployed_asset_holds_the_handler_package_and_aarch64_dependencies_w
     assert (asset / "lambda_src" / "example" / "http.py").is_file()
     assert (asset / "lambda_src" / "example" / "migrations" / "0001_schema.sql").is_file()
     assert elf_machines(asset) == {"aarch64"}
+
+
+def test_domains_and_hosted_zone_context_parse() -> None:
+    from stacks.stages import HostedZone, parse_domains, parse_hosted_zone
+
+    assert parse_domains("prod:users.example.com, staging:users.staging.example.com") == {
+        "prod": "users.example.com", "staging": "users.staging.example.com"}
+    assert parse_domains(None) == {} and parse_hosted_zone(None) is None
+    assert parse_hosted_zone("Z0123456789ABCDEFGHIJ:example.com") == HostedZone("Z0123456789ABCDEFGHIJ", "example.com")
+    for bad in ("prod", "prod:a.example.com,prod:b.example.com", "Prod:x.example.com"):
+        with pytest.raises(ValueError, match="context domains"):
+            parse_domains(bad)
+    with pytest.raises(ValueError, match="context hosted_zone"):
+        parse_hosted_zone("example.com")
+
+
+def test_a_release_stage_answers_on_its_domain_and_dev_on_none(service, release_service) -> None:  # type: ignore[no-untyped-def]
+    # GIVEN -c domains=prod:users.example.com and the zone  THEN only prod's HTTP API has the domain
+    assert service.stacks.stateless.http_api.domain is None
+    domain = release_service.stacks.stateless.http_api.domain
+    assert domain is not None and domain.url == "https://users.example.com/" and domain.record is not None
+    template = release_service.template_json(release_service.stacks.stateless)
+    (properties,) = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::DomainName"]
+    assert properties["DomainNameConfigurations"][0]["SecurityPolicy"] == "TLS_1_2"
+
+
+def test_one_hosted_zone_serves_only_the_stages_given_a_domain(tmp_path: Path) -> None:
+    # GIVEN two stages, a domain for prod only, and the zone (shared by every stage)
+    service = synthesize_service(tmp_path, stages="dev:eu-west-1,prod:us-east-1", domains="prod:users.example.com",
+                                 hosted_zone="Z0123456789ABCDEFGHIJ:example.com")
+    # THEN dev has no domain and prod has its own
+    dev, prod = (stage.stateless.http_api for stage in service.all_stages)
+    assert dev.domain is None and prod.domain is not None and prod.domain.url == "https://users.example.com/"
