@@ -5,7 +5,7 @@ Import the constructs from here::
     from constructs_lib import ServerlessFunction, LambdaHttpApi, PythonBundle
 """
 from .bundling import PythonBundle
-from .database import DatabaseMigrations, ServerlessDatabase
+from .database import DatabaseMigrations, ExpressDatabase, ServerlessDatabase
 from .errors import InvalidPropError
 from .function import ServerlessFunction
 from .http_api import LambdaHttpApi
@@ -17,6 +17,7 @@ from .websocket_api import LambdaWebSocketApi
 
 __all__ = [
     "DatabaseMigrations",
+    "ExpressDatabase",
     "InvalidPropError",
     "LambdaHttpApi",
     "LambdaWebSocketApi",
