@@ -35,12 +35,12 @@ def summarize(assembly: Path) -> str:
 def deploy_contract(assembly: Path) -> tuple[str, bool]:
     """``(report line, every flow holds)``; writes ``<assembly>/flows.md``."""
     from constructs_lib.contract import Templates, check_all, markdown, summary
-    from stacks.flows import is_realtime, service_flows, stages_of
+    from stacks.flows import express_cluster_id, is_realtime, service_flows, stages_of, topology_of
 
     sections, outcomes = {}, []
     for stage, templates in stages_of(Templates.from_assembly(assembly)).items():
         realtime = is_realtime(templates)
-        found = check_all(service_flows(realtime), templates)
+        found = check_all(service_flows(realtime, topology_of(templates), express_cluster_id(templates)), templates)
         sections[f"{stage}{' (realtime)' if realtime else ''}"] = found
         outcomes += found
     if not sections:
@@ -55,10 +55,10 @@ README_BEGIN, README_END = "<!-- deploy-contract:begin -->", "<!-- deploy-contra
 def readme_chart(assembly: Path) -> str:
     """The README's chart: the first stage of the example in ``assembly``, as Mermaid."""
     from constructs_lib.contract import Templates, check_all, mermaid
-    from stacks.flows import is_realtime, service_flows, stages_of
+    from stacks.flows import express_cluster_id, is_realtime, service_flows, stages_of, topology_of
 
     stage, templates = next(iter(stages_of(Templates.from_assembly(assembly)).items()))
-    return "```mermaid\n" + mermaid(check_all(service_flows(is_realtime(templates)), templates), stage) + "\n```"
+    return "```mermaid\n" + mermaid(check_all(service_flows(is_realtime(templates), topology_of(templates), express_cluster_id(templates)), templates), stage) + "\n```"
 
 
 def update_readme(assembly: Path, readme: Path = PROJECT / "README.md") -> None:

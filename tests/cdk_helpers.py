@@ -88,8 +88,11 @@ def synthesize_service(outdir: Path, *, with_checks: bool = False, feature_flags
     app = cdk.App(outdir=str(outdir), context=cdk_context(feature_flags=feature_flags, **context))
     account = str(app.node.get_context("account"))
     realtime = str(app.node.try_get_context("realtime")).lower() == "true"
+    topology = str(app.node.try_get_context("topology") or "proxy")
     stages = [build_service(app, stage=stage.name, env=cdk.Environment(account=account, region=stage.region),
-                            realtime=realtime)
+                            realtime=realtime, topology=topology,
+                            express_endpoint=app.node.try_get_context("express_endpoint"),
+                            express_cluster_resource_id=app.node.try_get_context("express_cluster_resource_id"))
               for stage in parse_stages(app.node.get_context("stages"))]
     if with_checks:
         add_checks(app)
