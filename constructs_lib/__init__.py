@@ -6,7 +6,7 @@ Import the constructs from here::
 """
 from .api_domain import ApiDomain
 from .bundling import PythonBundle
-from .database import DatabaseMigrations, ServerlessDatabase
+from .database import DatabaseMigrations, ExpressDatabase, ServerlessDatabase
 from .errors import InvalidPropError
 from .function import ServerlessFunction
 from .http_api import LambdaHttpApi
@@ -19,6 +19,7 @@ from .websocket_api import LambdaWebSocketApi
 __all__ = [
     "ApiDomain",
     "DatabaseMigrations",
+    "ExpressDatabase",
     "InvalidPropError",
     "LambdaHttpApi",
     "LambdaWebSocketApi",

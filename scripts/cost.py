@@ -9,6 +9,7 @@ Aurora capacity range and the VPC endpoints. Prints the price table it used, wit
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,6 +136,44 @@ def estimate(found: Inventory, *, requests: int, duration_ms: float, messages: i
     return lines
 
 
+#: The example's database topologies (``-c topology=…``), each derived from the synthesized default.
+TOPOLOGIES = ("proxy", "direct", "express")
+
+
+def for_topology(found: Inventory, topology: str) -> Inventory:
+    """What the same service deploys in ``topology``, from the proxy (default) topology's inventory.
+
+    ``direct``: no proxy, and the cluster pauses when idle (min 0 ACU). ``express``: no VPC either
+    (no interface endpoints, no NAT), no admin secret nor its key; the imported express cluster is
+    priced as Aurora Serverless v2 at the same ACU rate (an assumption: check current pricing).
+    """
+    if topology == "proxy":
+        return found
+    changed = dataclasses.replace(found, proxies=0, clusters=[(0.0, high) for _low, high in found.clusters])
+    if topology == "express":
+        changed = dataclasses.replace(changed, endpoint_azs=0, nat_gateways=0, secrets=0,
+                                      kms_keys=max(found.kms_keys - 1, 0))
+    return changed
+
+
+def topology_costs(found: Inventory, *, duration_ms: float, storage_gb: float) -> list[tuple[str, float, float]]:
+    """(topology, idle USD/month, USD per million HTTP requests) for each topology.
+
+    Idle: no traffic and the cluster at its minimum (0 ACU when it pauses). Per million: what a
+    million more requests add at that capacity (Lambda and API Gateway; the database's extra ACU
+    depend on the work and are not counted)."""
+    rows = []
+    for topology in TOPOLOGIES:
+        inventory_ = for_topology(found, topology)
+        idle_acu = min((low for low, _high in inventory_.clusters), default=0.0)
+
+        def total(requests: int) -> float:
+            return sum(amount for _, amount in estimate(inventory_, requests=requests, duration_ms=duration_ms,
+                                                         messages=0, avg_acu=idle_acu, storage_gb=storage_gb))
+        rows.append((topology, total(0), total(1_000_000) - total(0)))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assembly", nargs="?", default="cdk.out", type=Path)
@@ -149,6 +188,10 @@ def main(argv: list[str] | None = None) -> str:
     out = [f"Monthly estimate for {args.assembly} ({HOURS_PER_MONTH} h/month):"]
     out += [f"  {label:<64} ${amount:>10,.2f}" for label, amount in lines]
     out.append(f"  {'total':<64} ${sum(amount for _, amount in lines):>10,.2f}")
+    out.append("\nBy database topology (-c topology=…), idle and per million HTTP requests:")
+    for topology, idle, per_million in topology_costs(inventory(args.assembly), duration_ms=args.duration_ms,
+                                                      storage_gb=args.storage_gb):
+        out.append(f"  {topology:<10} idle ${idle:>8,.2f}/month   + ${per_million:>6,.2f} per million requests")
     out.append(f"\nPrice table (us-east-1 list prices, recorded {PRICES_DATE}; check current pricing):")
     out += [f"  {label:<64} ${value:,.10g}" for value, label in PRICES.values()]
     return "\n".join(out)

@@ -4,7 +4,9 @@ Each entry names the caller, the actions and the resource, the documents that mu
 the AWS page that says so. ``make synth`` and ``tests/contract`` decide every entry against the
 synthesized templates (:mod:`constructs_lib.contract`); denials are requests AWS must refuse.
 
-- :func:`service_flows` (``realtime``, ``canary``): the example service, in each variant;
+- :func:`service_flows` (``realtime``, ``canary``, ``topology``): the example service, in each variant:
+  with the proxy, functions log in to the proxy and the proxy to the cluster; ``direct`` and
+  ``express`` functions log in to the cluster's own users, and no proxy flow exists;
 - :func:`alone_flows` (one of :data:`CONSTRUCTS_ALONE`): each construct used alone, in the smallest
   app :func:`build_alone` makes with it.
 """
@@ -160,9 +162,64 @@ def _function_flows(name: str, label: str) -> list[Flow]:
     ]
 
 
-def service_flows(realtime: bool = False, canary: bool = False) -> list[Flow]:
+#: The cluster resource id the tests give an express stage (``-c express_cluster_resource_id``).
+EXPRESS_CLUSTER_ID = "cluster-EXPRESS0TEST0RESOURCE0ID0"
+
+
+def express_user(cluster_id: str, user: str) -> Fmt:
+    return Fmt("arn:{partition}:rds-db:{region}:{account}:dbuser:" + cluster_id + "/" + user, (), STATELESS)
+
+
+def _login_flows(functions: dict[str, str], connecting: list[str], topology: str, cluster_id: str) -> list[Flow]:
+    """The flows logging in to the database, in each topology."""
+    if topology == "proxy":
+        return [
+            *[Flow(f"{functions[name]} → proxy as {APP_USER}", role_of(name), ("rds-db:connect",), proxy_user(APP_USER),
+                   ("identity",), DOCS["iam_db"], label=(functions[name], "RDS Proxy")) for name in connecting],
+            Flow("Proxy → cluster as app_user", Role(PROXY.prop("RoleArn")), ("rds-db:connect",),
+                 cluster_user(APP_USER), ("identity",), DOCS["proxy_iam"], label=("RDS Proxy", "Aurora cluster")),
+            Flow("RDS → proxy role", Service("rds.amazonaws.com"), ("sts:AssumeRole",), PROXY.prop("RoleArn"),
+                 ("resource",), DOCS["assume"], label=("RDS", "RDS Proxy")),
+            Flow("API function → proxy as the admin user", role_of("ApiFunction"), ("rds-db:connect",),
+                 proxy_user(ADMIN_USER), (), DOCS["iam_db"], allowed=False, label=("API function", "admin user")),
+            Flow("API function → another proxy", role_of("ApiFunction"), ("rds-db:connect",),
+                 Fmt("arn:{partition}:rds-db:{region}:{account}:dbuser:prx-0another0proxy/" + APP_USER), (),
+                 DOCS["iam_db"], allowed=False, label=("API function", "another proxy")),
+            Flow("API function → cluster directly", role_of("ApiFunction"), ("rds-db:connect",),
+                 cluster_user(APP_USER), (), DOCS["iam_db"], allowed=False, label=("API function", "Aurora cluster")),
+            Flow("Proxy → cluster as the admin user", Role(PROXY.prop("RoleArn")), ("rds-db:connect",),
+                 cluster_user(ADMIN_USER), (), DOCS["proxy_iam"], allowed=False, label=("RDS Proxy", "admin user")),
+        ]
+    user = cluster_user if topology == "direct" else (lambda name: express_user(cluster_id, name))
+    flows = [
+        *[Flow(f"{functions[name]} → cluster as {APP_USER}", role_of(name), ("rds-db:connect",), user(APP_USER),
+               ("identity",), DOCS["iam_db"], label=(functions[name], "Aurora cluster")) for name in connecting],
+        Flow("API function → cluster as the admin user", role_of("ApiFunction"), ("rds-db:connect",),
+             user(ADMIN_USER), (), DOCS["iam_db"], allowed=False, label=("API function", "admin user")),
+        Flow("API function → another cluster", role_of("ApiFunction"), ("rds-db:connect",),
+             Fmt("arn:{partition}:rds-db:{region}:{account}:dbuser:cluster-ANOTHER0CLUSTER/" + APP_USER), (),
+             DOCS["iam_db"], allowed=False, label=("API function", "another cluster")),
+    ]
+    if topology == "express":  # the master user logs in with IAM too: only the migrations may
+        flows += [
+            Flow("migration function → cluster as the admin user", role_of("MigrateFunction"), ("rds-db:connect",),
+                 user(ADMIN_USER), ("identity",), DOCS["iam_db"], label=("migration function", "admin user")),
+            Flow("worker → cluster as the admin user", role_of("WorkerFunction"), ("rds-db:connect",),
+                 user(ADMIN_USER), (), DOCS["iam_db"], allowed=False, label=("worker", "admin user")),
+        ]
+    return flows
+
+
+#: Flows of resources an express stage does not have (matched in the flow's name).
+EXPRESS_ABSENT = ("admin secret", "secret key", "default-SG", "flow logs", "Enhanced Monitoring", "RDSOSMetrics",
+                  "Network/", "Custom::VpcRestrictDefaultSG", "RotationSingleUser")
+
+
+def service_flows(realtime: bool = False, canary: bool = False, topology: str = "proxy",
+                  express_cluster_id: str = EXPRESS_CLUSTER_ID) -> list[Flow]:
     """Every flow of the example service (``realtime``: with ``-c realtime=true``; ``canary``: a stage
-    whose API function deploys gradually, every stage but dev)."""
+    whose API function deploys gradually, every stage but dev; ``topology``: with ``-c topology=…``;
+    ``express_cluster_id``: its ``-c express_cluster_resource_id``)."""
     functions = {**FUNCTIONS, **(REALTIME_FUNCTIONS if realtime else {}), **(CANARY_FUNCTIONS if canary else {})}
     #: What the HTTP API invokes: the alias CodeDeploy shifts, or the function itself.
     api_target = API_ALIAS if canary else function("ApiFunction").attr("Arn")
@@ -187,22 +244,7 @@ def service_flows(realtime: bool = False, canary: bool = False) -> list[Flow]:
              api_route("GET", "/users/1"), (), DOCS["api_iam"], allowed=False, label=("worker", "HTTP API")),
         Flow("another account → HTTP API", OtherAccount(), ("execute-api:Invoke",), api_route("GET", "/users/1"), (),
              DOCS["api_iam"], allowed=False, label=("another account", "HTTP API")),
-        # ---- database ---------------------------------------------------------------------------
-        *[Flow(f"{functions[name]} → proxy as {APP_USER}", role_of(name), ("rds-db:connect",), proxy_user(APP_USER),
-               ("identity",), DOCS["iam_db"], label=(functions[name], "RDS Proxy")) for name in connecting],
-        Flow("Proxy → cluster as app_user", Role(PROXY.prop("RoleArn")), ("rds-db:connect",), cluster_user(APP_USER),
-             ("identity",), DOCS["proxy_iam"], label=("RDS Proxy", "Aurora cluster")),
-        Flow("RDS → proxy role", Service("rds.amazonaws.com"), ("sts:AssumeRole",), PROXY.prop("RoleArn"),
-             ("resource",), DOCS["assume"], label=("RDS", "RDS Proxy")),
-        Flow("API function → proxy as the admin user", role_of("ApiFunction"), ("rds-db:connect",),
-             proxy_user(ADMIN_USER), (), DOCS["iam_db"], allowed=False, label=("API function", "admin user")),
-        Flow("API function → another proxy", role_of("ApiFunction"), ("rds-db:connect",),
-             Fmt("arn:{partition}:rds-db:{region}:{account}:dbuser:prx-0another0proxy/" + APP_USER), (),
-             DOCS["iam_db"], allowed=False, label=("API function", "another proxy")),
-        Flow("API function → cluster directly", role_of("ApiFunction"), ("rds-db:connect",), cluster_user(APP_USER),
-             (), DOCS["iam_db"], allowed=False, label=("API function", "Aurora cluster")),
-        Flow("Proxy → cluster as the admin user", Role(PROXY.prop("RoleArn")), ("rds-db:connect",),
-             cluster_user(ADMIN_USER), (), DOCS["proxy_iam"], allowed=False, label=("RDS Proxy", "admin user")),
+        *_login_flows(functions, connecting, topology, express_cluster_id),
         # ---- admin secret -------------------------------------------------------------------------
         Flow("migration function → admin secret", role_of("MigrateFunction"),
              ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"), SECRET, ("identity", "kms"),
@@ -329,6 +371,8 @@ def service_flows(realtime: bool = False, canary: bool = False) -> list[Flow]:
     ]
     if canary:
         flows += canary_flows()
+    if topology == "express":  # no VPC, no cluster of ours: no secret, rotation, network or Enhanced Monitoring
+        flows = [flow for flow in flows if not any(part in flow.name for part in EXPRESS_ABSENT)]
     if realtime:
         flows += [
             Flow("operator → connect to the WebSocket API", OPERATOR, ("execute-api:Invoke",), WEBSOCKET_CONNECT,
@@ -415,6 +459,21 @@ def stages_of(templates: Templates) -> dict[str, Templates]:
 def is_canary(templates: Templates) -> bool:
     """Whether the stage deploys its API function gradually (it has a CodeDeploy deployment group)."""
     return any(r.type == "AWS::CodeDeploy::DeploymentGroup" for r in templates.resources())
+
+
+def topology_of(templates: Templates) -> str:
+    """The stage's database topology: ``proxy`` (an RDS Proxy), ``direct`` (a cluster, no proxy) or ``express``."""
+    types = {r.type for r in templates.resources()}
+    return "proxy" if "AWS::RDS::DBProxy" in types else "direct" if "AWS::RDS::DBCluster" in types else "express"
+
+
+def express_cluster_id(templates: Templates) -> str:
+    """The express cluster's resource id, as the stage's ``rds-db:connect`` grants name it."""
+    import json
+    import re
+
+    found = re.search(r"dbuser:(cluster-[A-Za-z0-9]+)/", json.dumps([r.properties for r in templates.resources()]))
+    return found.group(1) if found else EXPRESS_CLUSTER_ID
 
 
 def is_realtime(templates: Templates) -> bool:

@@ -13,7 +13,7 @@ from constructs_lib import (DatabaseMigrations, LambdaHttpApi, LambdaWebSocketAp
 from constructs_lib.compliance import acknowledge
 
 from .stages import HostedZone
-from .stateful_stack import WORKER_TIMEOUT, StatefulStack
+from .stateful_stack import StatefulStack
 
 #: The handler package deployed with the service.
 HANDLER_PACKAGE = Path(__file__).resolve().parent.parent / "lambda_src"
@@ -61,7 +61,8 @@ class StatelessStack(Stack):
                  hosted_zone: HostedZone | None = None, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, description=f"cdk-serverless-postgres example service ({stage}): API", **kwargs)
         network, database = data.network, data.database
-        in_vpc = network.function_placement  # App subnets; HTTPS only to the endpoints (anywhere with NAT)
+        # App subnets; HTTPS only to the endpoints (anywhere with NAT). Express: no VPC at all.
+        in_vpc = network.function_placement if network is not None else {}
         encrypted_logs = {"log_encryption_key": data.log_key}  # the service's log key (see StatefulStack)
         self.bundle = PythonBundle(source_dir=HANDLER_PACKAGE, cache_dir=bundle_cache_dir)
 
@@ -78,7 +79,7 @@ class StatelessStack(Stack):
             timeout=Duration.seconds(10), reserved_concurrent_executions=20,
             environment={"STAGE": stage}, description="Users API", deployment=api_deployment,
             pre_traffic_hook=self.deploy_hook, **in_vpc, **encrypted_logs)
-        database.grant_connect(self.api_function)
+        database.grant_connect(self.api_function, on_pause="unavailable")  # a resume: 503 + Retry-After
         # IAM: signed requests from principals allowed execute-api:Invoke (see the class docstring)
         # the zone serves the stages that have a domain in it (-c hosted_zone is shared by every stage)
         zone = ({"hosted_zone_id": hosted_zone.id, "hosted_zone_name": hosted_zone.name}
@@ -90,7 +91,7 @@ class StatelessStack(Stack):
         # user.created events: the API writes them to the outbox and sends them; the worker records audit rows
         self.worker_function = ServerlessFunction(
             self, "WorkerFunction", code=self.bundle, handler="lambda_src.example.worker.handler",
-            timeout=WORKER_TIMEOUT, description="Consumes user events", **in_vpc, **encrypted_logs)
+            timeout=data.worker_timeout, description="Consumes user events", **in_vpc, **encrypted_logs)
         self.queue_worker = QueueWorker(self, "UserEventsWorker", function=self.worker_function,
                                         queue=data.events_queue, batch_size=10, max_concurrency=5)
         database.grant_connect(self.worker_function)  # bounded by the worker's max_concurrency, read at synth
@@ -113,7 +114,7 @@ class StatelessStack(Stack):
                 self, "WebSocketFunction", code=self.bundle, handler="lambda_src.example.websocket.handler",
                 timeout=Duration.seconds(10), reserved_concurrent_executions=10, description="WebSocket API", **in_vpc,
                 **encrypted_logs)
-            database.grant_connect(self.websocket_function)
+            database.grant_connect(self.websocket_function, on_pause="unavailable")
             self.websocket_api = LambdaWebSocketApi(self, "WebSocketApi", function=self.websocket_function,
                                                     authorization="IAM", **encrypted_logs)
             for broadcaster in (self.api_function, self.worker_function):
@@ -136,7 +137,8 @@ class StatelessStack(Stack):
         self.monitoring.monitor_http_api(self.http_api)
         self.monitoring.monitor_queue_worker(self.queue_worker, "UserEvents")
         self.monitoring.monitor_scheduled_task(self.scheduled_task, "DailyMaintenance")
-        self.monitoring.monitor_proxy(database.proxy, database.connection_budget)
+        if database.proxy is not None:
+            self.monitoring.monitor_proxy(database.proxy, database.connection_budget)
         self.monitoring.add_alarm_status_widget()
 
         CfnOutput(self, "ApiUrl", value=self.http_api.url, description="Base URL of the HTTP API")

@@ -90,8 +90,11 @@ def synthesize_service(outdir: Path, *, with_checks: bool = False, feature_flags
     realtime = str(app.node.try_get_context("realtime")).lower() == "true"
     domains = parse_domains(app.node.try_get_context("domains"))
     hosted_zone = parse_hosted_zone(app.node.try_get_context("hosted_zone"))
+    topology = str(app.node.try_get_context("topology") or "proxy")
     stages = [build_service(app, stage=stage.name, env=cdk.Environment(account=account, region=stage.region),
-                            realtime=realtime, domain_name=domains.get(stage.name), hosted_zone=hosted_zone)
+                            realtime=realtime, domain_name=domains.get(stage.name), hosted_zone=hosted_zone,
+                            topology=topology, express_endpoint=app.node.try_get_context("express_endpoint"),
+                            express_cluster_resource_id=app.node.try_get_context("express_cluster_resource_id"))
               for stage in parse_stages(app.node.get_context("stages"))]
     if with_checks:
         add_checks(app)

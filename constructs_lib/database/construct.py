@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 
 import jsii
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
-from constructs import IValidation
+from constructs import IConstruct, IValidation
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -25,21 +25,40 @@ from ..network.egress import inline_peer
 from ..node_values import check_durations, seconds
 from ..references import strong_references
 from . import budget, defaults
+from .ca_bundle import trust_rds_ca
 from .secret_grants import grant_secret_read
 
 
 class ServerlessDatabase(Construct):
-    """Aurora PostgreSQL Serverless v2 and an RDS Proxy in front of it, both IAM-authenticated.
+    """Aurora PostgreSQL Serverless v2, IAM-authenticated, with or without an RDS Proxy in front of it.
 
-    The proxy uses end-to-end IAM authentication (``DefaultAuthScheme.IAM_AUTH``): clients present
+    Two topologies share this construct (``topology``), because both create the same cluster, secret
+    and rotation in the VPC and differ only in the path a function's connection takes:
+
+    * ``"proxy"`` (default): functions connect to an RDS Proxy, which pools connections to the
+      writer. Idle cost includes the proxy's 8-ACU minimum (about $88/month).
+    * ``"direct"``: no proxy; functions in the VPC connect to the cluster's writer endpoint, with
+      ``rds-db:connect`` on ``dbuser:<cluster resource id>/<user>``. Each concurrent execution holds
+      one of the cluster's own ``max_connections`` (the budget is checked against all of it), and
+      ``min_capacity=0`` (auto-pause after idling; about 15–30 s to resume) brings idle compute to zero.
+
+    The third topology, Aurora's express configuration without a VPC, is :class:`ExpressDatabase`:
+    CloudFormation cannot create such a cluster, so it imports one and has none of this construct's
+    VPC, security group, secret or rotation props; it offers the same grants and budget.
+
+    With the proxy, it uses end-to-end IAM authentication (``DefaultAuthScheme.IAM_AUTH``): clients present
     an IAM token, and the proxy connects to the cluster as the same database user with IAM too.
     The application user needs no password and no secret, only ``GRANT rds_iam`` (done by the
     handler package's migrations). The generated admin secret is for migrations and break-glass.
 
     :param vpc: the VPC. Required.
+    :param topology: ``"proxy"`` or ``"direct"`` (see above). Default: ``"proxy"``.
     :param vpc_subnets: subnets for the cluster and proxy. Default: the ``Data`` subnet group.
     :param engine_version: Default: Aurora PostgreSQL 17.9.
-    :param min_capacity: ACU, 0 (auto-pause) to 256 in half steps. Default: 0.5.
+    :param min_capacity: ACU, 0 (auto-pause) to 256 in half steps. Default: 0.5. With 0, a function
+        that waits for the resume (``grant_connect(on_pause="wait")``, the default) must have a timeout
+        of at least :data:`~.defaults.RESUME_WAIT_MIN_TIMEOUT_SECONDS`; an HTTP function passes
+        ``on_pause="unavailable"`` and answers 503 with ``Retry-After`` while the database resumes.
     :param max_capacity: ACU, at least ``min_capacity`` and 1. Default: 4.
     :param database_name: Default: ``app``.
     :param app_db_user: the application's database user (created by migrations). Default: ``app_user``.
@@ -60,6 +79,7 @@ class ServerlessDatabase(Construct):
     :param removal_policy: Default: SNAPSHOT (a final snapshot is kept when the cluster is deleted).
     :param deletion_protection: Default: True.
     :param proxy_max_connections_percent: share of ``max_connections`` the proxy may use. Default: 90.
+        (``"direct"``: functions may use all of ``max_connections``; the proxy props must stay unset.)
     :param proxy_idle_client_timeout: Default: 30 minutes.
     :param proxy_borrow_timeout: how long the proxy waits for a free connection; must stay below each
         connected function's timeout. Default: 5 seconds.
@@ -70,8 +90,9 @@ class ServerlessDatabase(Construct):
     is then (so the order of ``grant_connect`` and, say, its ``QueueWorker`` does not matter); a
     failure is a ``cdk synth`` error on this construct naming the props that fix it.
 
-    Attributes: ``cluster``, ``proxy``, ``cluster_security_group`` (no egress), ``proxy_security_group``
-    (egress to the cluster's port only), ``proxy_role`` (with ``rds-db:connect`` on the cluster for each
+    Attributes: ``topology``, ``cluster``, ``proxy``, ``cluster_security_group`` (no egress), ``proxy_security_group``
+    (egress to the cluster's port only), ``proxy_role`` (``proxy``, ``proxy_security_group`` and ``proxy_role``
+    are None in ``"direct"``) (with ``rds-db:connect`` on the cluster for each
     user granted through :meth:`grant_connect`, and nothing else), ``proxy_users``, ``secret``,
     ``writer``, ``port``, ``database_name``, ``app_db_user``, ``consumers`` (the connection budget entries, as of now),
     ``rotation_log_group`` and ``secret_encryption_key`` (or None).
@@ -83,6 +104,7 @@ class ServerlessDatabase(Construct):
         construct_id: str,
         *,
         vpc: ec2.IVpc,
+        topology: str = defaults.TOPOLOGY,
         vpc_subnets: ec2.SubnetSelection | None = None,
         engine_version: rds.AuroraPostgresEngineVersion | None = None,
         min_capacity: float | None = None,
@@ -109,6 +131,18 @@ class ServerlessDatabase(Construct):
         check_durations("ServerlessDatabase", backup_retention=backup_retention, secret_rotation=secret_rotation,
                         monitoring_interval=monitoring_interval, proxy_idle_client_timeout=proxy_idle_client_timeout,
                         proxy_borrow_timeout=proxy_borrow_timeout)
+        if topology not in defaults.TOPOLOGIES:
+            raise InvalidPropError("ServerlessDatabase", "topology", topology,
+                                   f"{' or '.join(defaults.TOPOLOGIES)} (Aurora's express configuration: ExpressDatabase)")
+        self.topology = topology
+        if topology == "direct":
+            given = {"proxy_max_connections_percent": proxy_max_connections_percent,
+                     "proxy_idle_client_timeout": proxy_idle_client_timeout, "proxy_borrow_timeout": proxy_borrow_timeout}
+            for prop, value in given.items():
+                if value is not None:
+                    raise InvalidPropError("ServerlessDatabase", prop, value if not isinstance(value, Duration)
+                                           else f"{seconds(value):g} seconds", 'unset with topology="direct" (no proxy)')
+            proxy_max_connections_percent = 100
         engine_version = engine_version or defaults.ENGINE_VERSION
         self.min_capacity = min_capacity if min_capacity is not None else defaults.MIN_CAPACITY_ACU
         self.max_capacity = max_capacity if max_capacity is not None else defaults.MAX_CAPACITY_ACU
@@ -154,12 +188,14 @@ class ServerlessDatabase(Construct):
         self.cluster_security_group = ec2.SecurityGroup(
             self, "ClusterSecurityGroup", vpc=vpc, allow_all_outbound=False,
             description=f"{self.node.path}: the Aurora cluster; no egress")
-        self.proxy_security_group = ec2.SecurityGroup(
-            self, "ProxySecurityGroup", vpc=vpc, allow_all_outbound=False,
-            description=f"{self.node.path}: the RDS Proxy; egress to the cluster only")
-        # inline (see network.egress): the group's own list then replaces EC2's allow-all default
-        self.proxy_security_group.add_egress_rule(inline_peer(self.cluster_security_group), ec2.Port.tcp(self.port),
-                                                  "the proxy to the cluster")
+        self.proxy_security_group: ec2.SecurityGroup | None = None
+        if topology == "proxy":
+            self.proxy_security_group = ec2.SecurityGroup(
+                self, "ProxySecurityGroup", vpc=vpc, allow_all_outbound=False,
+                description=f"{self.node.path}: the RDS Proxy; egress to the cluster only")
+            # inline (see network.egress): the group's own list then replaces EC2's allow-all default
+            self.proxy_security_group.add_egress_rule(inline_peer(self.cluster_security_group),
+                                                      ec2.Port.tcp(self.port), "the proxy to the cluster")
         self.cluster = rds.DatabaseCluster(
             self, "Cluster",
             engine=rds.DatabaseClusterEngine.aurora_postgres(version=engine_version),
@@ -197,34 +233,38 @@ class ServerlessDatabase(Construct):
             self.rotation_log_group = rotation_log_group(
                 rotation, retention=rotation_log_retention or defaults.ROTATION_LOG_RETENTION,
                 encryption_key=log_encryption_key)
-        # End-to-end IAM: the proxy logs in to the cluster with this role, as each user a function
-        # connects as; grant_connect gives it rds-db:connect on exactly those users of the cluster.
-        self.proxy_role = iam.Role(self, "ProxyRole", assumed_by=iam.ServicePrincipal("rds.amazonaws.com"),
-                                   description="RDS Proxy: logs in to the Aurora cluster with IAM")
-        self.proxy = rds.DatabaseProxy(
-            self, "Proxy",
-            proxy_target=rds.ProxyTarget.from_cluster(self.cluster),
-            role=self.proxy_role,
-            vpc=vpc,
-            vpc_subnets=subnets,
-            security_groups=[self.proxy_security_group],
-            default_auth_scheme=rds.DefaultAuthScheme.IAM_AUTH,
-            iam_auth=True,
-            require_tls=True,
-            max_connections_percent=self.max_connections_percent,
-            idle_client_timeout=proxy_idle_client_timeout or defaults.PROXY_IDLE_CLIENT_TIMEOUT,
-            borrow_timeout=self.borrow_timeout,
-        )
+        self.proxy_role: iam.Role | None = None
+        self.proxy: rds.DatabaseProxy | None = None
+        if topology == "proxy":
+            # End-to-end IAM: the proxy logs in to the cluster with this role, as each user a function
+            # connects as; grant_connect gives it rds-db:connect on exactly those users of the cluster.
+            self.proxy_role = iam.Role(self, "ProxyRole", assumed_by=iam.ServicePrincipal("rds.amazonaws.com"),
+                                       description="RDS Proxy: logs in to the Aurora cluster with IAM")
+            self.proxy = rds.DatabaseProxy(
+                self, "Proxy",
+                proxy_target=rds.ProxyTarget.from_cluster(self.cluster),
+                role=self.proxy_role,
+                vpc=vpc,
+                vpc_subnets=subnets,
+                security_groups=[self.proxy_security_group],
+                default_auth_scheme=rds.DefaultAuthScheme.IAM_AUTH,
+                iam_auth=True,
+                require_tls=True,
+                max_connections_percent=self.max_connections_percent,
+                idle_client_timeout=proxy_idle_client_timeout or defaults.PROXY_IDLE_CLIENT_TIMEOUT,
+                borrow_timeout=self.borrow_timeout,
+            )
         self._connected: list[_Connected] = []
         self.proxy_users: set[str] = set()
 
         # 3. wire -----------------------------------------------------------------------
-        strong_references(self.cluster, self.cluster.node.find_child("Secret"), self.secret, self.proxy,
-                          self.cluster_security_group, self.proxy_security_group)
+        strong_references(self.cluster, self.cluster.node.find_child("Secret"), self.secret,
+                          *[c for c in (self.proxy, self.cluster_security_group, self.proxy_security_group) if c])
         self.node.add_validation(_BudgetValidation(self))
+        reachable_from = "proxy" if topology == "proxy" else "connected functions'"
         acknowledge(self.cluster, "AwsSolutions-RDS11",
-                    "The cluster is reachable only from the proxy and migration security groups inside isolated "
-                    "subnets; a non-default port would add no protection and break tooling defaults.")
+                    f"The cluster is reachable only from the {reachable_from} and migration security groups inside "
+                    "isolated subnets; a non-default port would add no protection and break tooling defaults.")
         if monitoring_interval is not None:
             acknowledge(self.cluster.node.find_child("MonitoringRole"),
                         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]",
@@ -233,8 +273,14 @@ class ServerlessDatabase(Construct):
 
     # ---- grants -------------------------------------------------------------------------
     def grant_connect(self, function: ServerlessFunction, *, db_user: str | None = None,
-                      max_concurrency: int | None = None, connections_per_container: int | None = None) -> None:
+                      max_concurrency: int | None = None, connections_per_container: int | None = None,
+                      on_pause: str | None = None) -> None:
         """Let ``function`` connect through the proxy as ``db_user`` with IAM, and count it in the budget.
+
+        With ``topology="direct"`` it connects to the cluster's writer instead: ``rds-db:connect`` on
+        ``dbuser:<cluster resource id>/<db_user>``, the cluster's port opened to the function's security
+        group only, ``DB_HOST`` the writer endpoint, and ``DB_SSL_ROOT_CERT`` naming the Amazon RDS CA
+        bundle shipped in a layer (Aurora's certificate chains to the RDS CAs, in no OS bundle).
 
         Grants ``rds-db:connect`` on exactly ``dbuser:<prx- id>/<db_user>``, lets the proxy's role log in
         to the cluster as ``db_user`` (``dbuser:<cluster resource id>/<db_user>``), opens the proxy's port to
@@ -249,12 +295,18 @@ class ServerlessDatabase(Construct):
             its provisioned concurrency, else unbounded (a synth error unless
             ``accept_unbounded_concurrency``).
         :param connections_per_container: Default: 1.
+        :param on_pause: what the function does while an auto-paused database (``min_capacity=0``)
+            resumes: ``"wait"`` (workers, schedules: connect within the invocation's remaining time;
+            its timeout must be at least :data:`~.defaults.RESUME_WAIT_MIN_TIMEOUT_SECONDS`) or
+            ``"unavailable"`` (HTTP: a 503 with ``Retry-After`` before API Gateway's 30 s limit).
+            Sets ``DB_ON_PAUSE`` only when ``min_capacity`` is 0. Default: ``"wait"``.
         """
         user = validate_db_user("db_user", db_user if db_user is not None else self.app_db_user)
         per_container = connections_per_container if connections_per_container is not None else defaults.CONNECTIONS_PER_CONTAINER
         if per_container < 1:
             raise InvalidPropError("ServerlessDatabase.grant_connect", "connections_per_container", per_container, ">= 1")
-        if self.borrow_timeout_seconds >= function.timeout_seconds:
+        on_pause = check_resume("ServerlessDatabase.grant_connect", self.min_capacity, function, on_pause)
+        if self.proxy is not None and self.borrow_timeout_seconds >= function.timeout_seconds:
             raise InvalidPropError(
                 "ServerlessDatabase", "proxy_borrow_timeout", f"{self.borrow_timeout_seconds:g} seconds",
                 f"less than the timeout of {function.path} ({function.timeout_seconds:g} seconds), "
@@ -264,12 +316,21 @@ class ServerlessDatabase(Construct):
             raise InvalidPropError("ServerlessDatabase.grant_connect", "function", function.path,
                                    "a ServerlessFunction in the database's VPC: create it with vpc= and vpc_subnets= "
                                    "(ServiceNetwork's **network.function_placement)")
-        self.proxy.grant_connect(function.role, user)
-        self._let_proxy_log_in_as(user)
         # allow_to from the function's side keeps the ingress rule in the function's stack, so a
         # stateless stack can connect to a stateful one without a reference back.
-        function.connections.allow_to(self.proxy, ec2.Port.tcp(self.port), f"{function.path} to the proxy")
-        function.add_environment("DB_HOST", self.proxy_endpoint)
+        if self.proxy is not None:
+            self.proxy.grant_connect(function.role, user)
+            self._let_proxy_log_in_as(user)
+            function.connections.allow_to(self.proxy, ec2.Port.tcp(self.port), f"{function.path} to the proxy")
+            function.add_environment("DB_HOST", self.proxy_endpoint)
+        else:
+            function.role.add_to_principal_policy(iam.PolicyStatement(
+                actions=["rds-db:connect"], resources=[self.cluster_user_arn(user)]))
+            function.connections.allow_to(self.cluster, ec2.Port.tcp(self.port), f"{function.path} to the cluster")
+            function.add_environment("DB_HOST", self.cluster.cluster_endpoint.hostname)
+            trust_rds_ca(function)
+        if self.min_capacity == 0:
+            function.add_environment("DB_ON_PAUSE", on_pause)
         function.add_environment("DB_PORT", str(self.port))
         function.add_environment("DB_NAME", self.database_name)
         function.add_environment("DB_USER", user)
@@ -309,14 +370,22 @@ class ServerlessDatabase(Construct):
         client's user (Amazon RDS User Guide, "Setting up IAM authentication for RDS Proxy"): without
         this statement every connection through the proxy fails at login.
         """
-        if user in self.proxy_users:
+        if user in self.proxy_users or self.proxy_role is None:
             return
         self.proxy_users.add(user)
         self.proxy_role.add_to_principal_policy(iam.PolicyStatement(
-            actions=["rds-db:connect"],
-            resources=[Stack.of(self).format_arn(
-                service="rds-db", resource="dbuser", arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                resource_name=f"{self.cluster.cluster_resource_identifier}/{user}")]))
+            actions=["rds-db:connect"], resources=[self.cluster_user_arn(user)]))
+
+    def cluster_user_arn(self, user: str) -> str:
+        """``arn:…:rds-db:<region>:<account>:dbuser:<cluster resource id>/<user>``: logging in to the cluster."""
+        return Stack.of(self).format_arn(
+            service="rds-db", resource="dbuser", arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            resource_name=f"{self.cluster.cluster_resource_identifier}/{user}")
+
+    @property
+    def migration_dependencies(self) -> list[IConstruct]:
+        """What the migrations must run after: the cluster, and the proxy when there is one."""
+        return [self.cluster, *([self.proxy] if self.proxy is not None else [])]
 
     @functools.cached_property
     def proxy_endpoint(self) -> str:
@@ -337,11 +406,12 @@ class ServerlessDatabase(Construct):
         when every consumer fits."""
         return budget.check(self.consumers, min_capacity=self.min_capacity, max_capacity=self.max_capacity,
                             max_connections_percent=self.max_connections_percent,
-                            accept_unbounded=self.accept_unbounded_concurrency)
+                            accept_unbounded=self.accept_unbounded_concurrency,
+                            holder="the proxy's" if self.proxy is not None else "the cluster's")
 
     @property
     def connection_budget(self) -> int:
-        """Connections the proxy may open to the cluster."""
+        """Connections the proxy may open to the cluster (``"direct"``: the cluster's ``max_connections``)."""
         return budget.proxy_budget(self.min_capacity, self.max_capacity, self.max_connections_percent)
 
 
@@ -359,6 +429,20 @@ def validate_db_user(prop: str, name: str) -> str:
                                f"not reserved ({', '.join(defaults.RESERVED_DB_USERS)}) and not starting with "
                                f"{' or '.join(defaults.RESERVED_DB_USER_PREFIXES)}")
     return name
+
+
+def check_resume(where: str, min_capacity: float, function: ServerlessFunction, on_pause: str | None) -> str:
+    """``on_pause`` (or its default) when valid, and when a function waiting for a resume has the time to."""
+    on_pause = on_pause if on_pause is not None else defaults.ON_PAUSE
+    if on_pause not in defaults.ON_PAUSE_CHOICES:
+        raise InvalidPropError(where, "on_pause", on_pause, " or ".join(defaults.ON_PAUSE_CHOICES))
+    if min_capacity == 0 and on_pause == "wait" and function.timeout_seconds < defaults.RESUME_WAIT_MIN_TIMEOUT_SECONDS:
+        raise InvalidPropError(
+            where, "function.timeout", f"{function.timeout_seconds:g} seconds",
+            f"at least {defaults.RESUME_WAIT_MIN_TIMEOUT_SECONDS} seconds for {function.path}, which waits for an "
+            "auto-paused database (min_capacity=0) to resume (15–30 s): raise its timeout, or pass "
+            'on_pause="unavailable" to answer 503 with Retry-After instead')
+    return on_pause
 
 
 @dataclass(frozen=True)

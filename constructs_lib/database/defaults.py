@@ -6,6 +6,16 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 
+#: How functions reach the cluster: ``proxy`` (RDS Proxy) or ``direct`` (the writer endpoint).
+TOPOLOGY = "proxy"
+TOPOLOGIES = ("proxy", "direct")
+#: What a connected function does while an auto-paused cluster resumes (see ``grant_connect``).
+ON_PAUSE = "wait"
+ON_PAUSE_CHOICES = ("wait", "unavailable")
+#: A function waiting for a resume (15–30 s, Aurora User Guide "Scaling to zero ACUs") needs at least this timeout.
+RESUME_WAIT_MIN_TIMEOUT_SECONDS = 40
+#: ExpressDatabase: an express cluster is assumed to auto-pause unless told otherwise.
+EXPRESS_MIN_CAPACITY_ACU = 0.0
 ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_9
 MIN_CAPACITY_ACU = 0.5
 MAX_CAPACITY_ACU = 4.0

@@ -14,8 +14,9 @@ from ..function import ServerlessFunction
 from ..logging_settings import provider_log_group
 from ..references import strong_references
 from . import defaults
-from .ca_bundle import find_npm_package, layer_directory, rds_ca_bundle, read_ca_bundle
+from .ca_bundle import ca_bundle_pem, layer_directory
 from .construct import ServerlessDatabase
+from .express import ExpressDatabase
 
 #: A trigger waits at most 15 minutes for its function (the Lambda maximum).
 MAX_TRIGGER_TIMEOUT_SECONDS = 15 * 60
@@ -36,8 +37,10 @@ class DatabaseMigrations(Construct):
     ``DB_ADMIN_SSL_ROOT_CERT`` names it. A certificate the bundle does not verify fails the
     deployment; nothing falls back to an unverified connection.
 
-    :param database: the :class:`ServerlessDatabase`. Required.
-    :param function: the function running ``lambda_src.example.migrate.handler``, placed in the VPC. Required.
+    :param database: the :class:`ServerlessDatabase` or :class:`ExpressDatabase`. Required.
+    :param function: the function running ``lambda_src.example.migrate.handler`` (or your own runner):
+        in the VPC for a ServerlessDatabase (admin from the secret), outside any VPC for an
+        ExpressDatabase (the master user logs in with IAM: ``DB_ADMIN_IAM=true``, no secret). Required.
     :param execute_before: constructs that must wait for the migrations. Default: none.
     :param ca_bundle: a PEM file of the CA certificates that verify the cluster's certificate,
         shipped as given. Default: the Amazon RDS certificate authorities of every region, from
@@ -56,7 +59,7 @@ class DatabaseMigrations(Construct):
     one per stack, so the first DatabaseMigrations of a stack sets it).
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, database: ServerlessDatabase,
+    def __init__(self, scope: Construct, construct_id: str, *, database: ServerlessDatabase | ExpressDatabase,
                  function: ServerlessFunction, execute_before: Sequence[IConstruct] = (),
                  ca_bundle: str | Path | None = None, cache_dir: str | Path | None = None,
                  log_encryption_key: kms.IKey | None = None) -> None:
@@ -66,7 +69,7 @@ class DatabaseMigrations(Construct):
             raise InvalidPropError("DatabaseMigrations", "function.timeout", function.timeout_seconds,
                                    f"at most {MAX_TRIGGER_TIMEOUT_SECONDS} seconds")
         synth_dir = Path.cwd()
-        pem = _ca_bundle_pem(ca_bundle, synth_dir)
+        pem = ca_bundle_pem(ca_bundle, synth_dir)
 
         # 2. build ----------------------------------------------------------------------
         layer = layer_directory(pem, Path(cache_dir) if cache_dir is not None else synth_dir / defaults.CACHE_DIR)
@@ -81,7 +84,7 @@ class DatabaseMigrations(Construct):
         self.trigger = triggers.Trigger(
             self, "Trigger",
             handler=function.function,
-            execute_after=[database.cluster, database.proxy],
+            execute_after=database.migration_dependencies,
             execute_before=list(execute_before),
             execute_on_handler_change=True,
             timeout=function.timeout,
@@ -96,29 +99,3 @@ class DatabaseMigrations(Construct):
             Stack.of(self).node.try_find_child(defaults.TRIGGER_PROVIDER_ID),
             retention=defaults.TRIGGER_PROVIDER_LOG_RETENTION,
             encryption_key=log_encryption_key or function.log_encryption_key)
-
-
-def _ca_bundle_pem(given: str | Path | None, synth_dir: Path) -> bytes:
-    """The bundle's bytes: the given file, else the RDS CAs of the npm package; InvalidPropError otherwise."""
-    package_name, version = defaults.RDS_CA_PACKAGE, defaults.RDS_CA_PACKAGE_VERSION
-    if given is not None:
-        try:
-            return read_ca_bundle(Path(given))
-        except (OSError, ValueError) as error:
-            raise InvalidPropError("DatabaseMigrations", "ca_bundle", str(given),
-                                   f"a PEM file of CA certificates ({error})") from error
-    install = f"npm install --save-dev --save-exact {package_name}@{version}"
-    package = find_npm_package(synth_dir, package_name)
-    if package is None:
-        raise InvalidPropError(
-            "DatabaseMigrations", "ca_bundle", None,
-            f"a PEM file of CA certificates; the default (the Amazon RDS CAs) needs the npm package {package_name} "
-            f"in node_modules of {synth_dir} or a parent, and it is not there: run `{install}` in the CDK app's "
-            "directory, or pass ca_bundle")
-    try:
-        return rds_ca_bundle(package)
-    except (OSError, ValueError) as error:
-        raise InvalidPropError(
-            "DatabaseMigrations", "ca_bundle", None,
-            f"a PEM file of CA certificates; {package} has no RDS certificates in {defaults.RDS_CA_PACKAGE_FILE} "
-            f"({error}): run `{install}`, or pass ca_bundle") from error

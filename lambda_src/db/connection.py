@@ -8,6 +8,11 @@
 * TLS to the proxy is required (``sslmode=verify-full``): chain and host name are verified against
   the operating system's CA bundle, found by :mod:`lambda_src.db.tls` (not libpq's ``system``,
   which in the psycopg wheel points at a path Lambda does not have).
+* An auto-paused Aurora cluster (``min_capacity=0``) resumes when a connection arrives, in about
+  15–30 s. ``DB_ON_PAUSE`` (set by the constructs only then) says what to do meanwhile: ``wait``
+  (workers, schedules) connects within all the invocation's remaining time, whatever
+  ``DB_CONNECT_TIMEOUT`` says; ``unavailable`` (HTTP) keeps the configured timeout, never past API
+  Gateway's 30 s integration limit, and answers 503 with a ``Retry-After`` long enough for the resume.
 * :func:`transaction` runs work in a transaction within a deadline (the invocation's remaining
   time less a margin): a database that stops answering, or a statement running long, is a 503 with
   ``Retry-After`` before Lambda's timeout, without pinning the RDS Proxy connection or adding a
@@ -16,6 +21,7 @@
 """
 from __future__ import annotations
 
+import os
 import time
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs milliseconds of cold start
@@ -38,6 +44,10 @@ RESPONSE_MARGIN_SECONDS = 1.0
 #: Below this, no connection attempt is made (psycopg would stretch a shorter timeout to 2 s).
 MIN_CONNECT_TIMEOUT_SECONDS = 2
 RETRY_AFTER_SECONDS = 5
+#: ``DB_ON_PAUSE=unavailable``: connect no longer than this (API Gateway's integration limit is 30 s)…
+API_CONNECT_LIMIT_SECONDS = 28
+#: …and ask the client to come back once a resume (15–30 s) is likely over.
+RESUME_RETRY_AFTER_SECONDS = 20
 #: TCP keepalives (libpq's own parameters): a peer that vanished without a word (a proxy node gone,
 #: a dropped route) is given up after 10 s of silence plus 3 unanswered probes 5 s apart, instead of
 #: the kernel's 2 h + 9 × 75 s. They do not help with a peer whose kernel still answers while its
@@ -49,13 +59,31 @@ _connection: psycopg.Connection | None = None
 connections_opened = 0
 
 
-def connect_timeout(remaining_ms: int | None, configured: float) -> int:
-    """Whole seconds for libpq's connect_timeout: the configured value, capped by the time left."""
+def on_pause() -> str | None:
+    """``DB_ON_PAUSE``: ``wait``, ``unavailable``, or None when the database never pauses."""
+    return os.environ.get("DB_ON_PAUSE") or None
+
+
+def retry_after() -> int:
+    """Seconds a client should wait before retrying: long enough for a resume when the database may pause."""
+    return RESUME_RETRY_AFTER_SECONDS if on_pause() else RETRY_AFTER_SECONDS
+
+
+def connect_timeout(remaining_ms: int | None, configured: float, pause: str | None = None) -> int:
+    """Whole seconds for libpq's connect_timeout: the configured value, capped by the time left.
+
+    ``pause="wait"``: all the time left (the configured value when no time is known);
+    ``pause="unavailable"``: never more than :data:`API_CONNECT_LIMIT_SECONDS`.
+    """
     budget = configured
+    if pause == "wait" and remaining_ms is not None:
+        budget = remaining_ms / 1000
+    elif pause == "unavailable":
+        budget = min(budget, API_CONNECT_LIMIT_SECONDS)
     if remaining_ms is not None:
         budget = min(budget, remaining_ms / 1000 - RESPONSE_MARGIN_SECONDS)
     if budget < MIN_CONNECT_TIMEOUT_SECONDS:
-        raise DatabaseUnavailable("Not enough time left to connect to the database", retry_after=RETRY_AFTER_SECONDS)
+        raise DatabaseUnavailable("Not enough time left to connect to the database", retry_after=retry_after())
     return int(budget)
 
 
@@ -64,7 +92,7 @@ def _open(remaining_ms: int | None) -> psycopg.Connection:
     import psycopg
 
     settings = config.load()
-    timeout = connect_timeout(remaining_ms, settings.connect_timeout_seconds)
+    timeout = connect_timeout(remaining_ms, settings.connect_timeout_seconds, on_pause())
     try:
         if settings.database_url:
             connection = psycopg.connect(settings.database_url, connect_timeout=timeout, autocommit=True, **KEEPALIVES)
@@ -89,8 +117,8 @@ def _open(remaining_ms: int | None) -> psycopg.Connection:
                                                  timeout, retry_on=(psycopg.OperationalError,))
     except (psycopg.OperationalError, OSError) as error:  # OSError: the endpoint's name did not resolve
         logger.warning("database connect failed", extra={"error": str(error).splitlines()[0] if str(error) else "",
-                                                         "timeoutSeconds": timeout})
-        raise DatabaseUnavailable(retry_after=RETRY_AFTER_SECONDS) from None
+                                                         "timeoutSeconds": timeout, "onPause": on_pause()})
+        raise DatabaseUnavailable(retry_after=retry_after()) from None
     # Never prepare statements on the server: psycopg would after a query's 5th run, and a session
     # holding a prepared statement is pinned by RDS Proxy ("Avoiding pinning an RDS Proxy").
     connection.prepare_threshold = None

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from lambda_src import http, users
+from lambda_src.example import http, users
 from lambda_src.errors import NotFound
 from lambda_src.web.openapi import ERROR_SCHEMA, body_schema, document
 from lambda_src.web.router import HttpApp
