@@ -203,8 +203,8 @@ def test_the_document_is_valid_openapi(doc: dict[str, Any], tmp_path: Path) -> N
 def test_make_dev_serves_the_document(doc: dict[str, Any]) -> None:
     import http.client
 
-    from lambda_src.local.runtime_api import InProcessWorker
-    from lambda_src.local.server import make_server
+    from devtools.runtime_api import InProcessWorker
+    from devtools.server import make_server
 
     server = make_server(InProcessWorker("tests.lambda_src.sample_handlers.caller"), port=0, timeout=10)
     threading.Thread(target=server.serve_forever, daemon=True).start()
