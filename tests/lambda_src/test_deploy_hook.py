@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from lambda_src import deploy_hook, http
+from lambda_src import deploy_hook
+from lambda_src.example import http
 from tests.lambda_src.conftest import FakeContext
 
 TARGET = "arn:aws:lambda:eu-west-1:123456789012:function:Users-prod-ApiFunction:7"
