@@ -89,7 +89,12 @@ class BatchProcessor:
         return done_now
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        """Process an SQS batch; report exactly the records whose work did not commit."""
+        """Process an SQS batch; report exactly the records whose work did not commit. Transactions
+        the record handler's after-commit steps run (a broadcast) are bounded by the invocation too."""
+        with db.invocation(context):
+            return self._process(event, context)
+
+    def _process(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         records = event.get("Records") if isinstance(event, dict) else None
         if not isinstance(records, list):
             raise ValueError("not an SQS event: no Records list")  # the whole invocation fails: nothing is lost

@@ -51,6 +51,10 @@ class WebSocketApp:
         return register
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        with db.invocation(context):  # every transaction below is bounded by this invocation's time left
+            return self._handle(event, context)
+
+    def _handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         request_context = event.get("requestContext") if isinstance(event, dict) else None
         if not isinstance(request_context, dict) or not isinstance(request_context.get("connectionId"), str):
             raise ValueError("not a WebSocket event: requestContext.connectionId missing")

@@ -21,6 +21,8 @@
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import time
 
@@ -32,7 +34,7 @@ from ..log import logger
 from .iam_token import TokenCache
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
     from typing import Any, TypeVar
 
     import psycopg
@@ -186,6 +188,8 @@ def transaction(work: Callable[[Transaction], T], *, remaining_ms: int | None = 
     from .deadline import watchdog
 
     started = time.monotonic()
+    if remaining_ms is None and _invocation.get() is not None:
+        remaining_ms = globals()["remaining_ms"](_invocation.get())
     if remaining_ms is None:
         deadline = started + config.load().transaction_timeout_seconds
     else:
@@ -226,6 +230,23 @@ def remaining_ms(context: Any) -> int | None:
     """Milliseconds the invocation has left, when running under Lambda (or the local runtime)."""
     getter = getattr(context, "get_remaining_time_in_millis", None)
     return int(getter()) if callable(getter) else None
+
+
+#: The invocation being handled, where an app set it (:func:`invocation`): transactions that are not
+#: given a remaining time take the invocation's, instead of ``DB_TRANSACTION_TIMEOUT``.
+_invocation: contextvars.ContextVar[Any] = contextvars.ContextVar("lambda_src_invocation", default=None)
+
+
+@contextlib.contextmanager
+def invocation(context: Any) -> Iterator[None]:
+    """Within the block, every :func:`transaction` without ``remaining_ms`` is bounded by the time
+    ``context`` (the Lambda context) has left at its start. Apps wrap each invocation in it, so code
+    deep inside an action (a subscribe, a broadcast) gets the invocation's deadline too."""
+    token = _invocation.set(context)
+    try:
+        yield
+    finally:
+        _invocation.reset(token)
 
 
 def runner(context: Any) -> Callable[[Callable[[Transaction], T]], T]:

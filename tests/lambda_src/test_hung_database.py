@@ -301,3 +301,17 @@ class TestWatchdog:
         with open(tmp_path / "file", "wb") as file:
             shut_down(file.fileno())
             file.write(b"still open")
+
+
+class TestWebSocket:
+    def test_a_websocket_action_on_a_hung_database_answers_within_the_invocations_time(self, db: str) -> None:
+        from lambda_src.example.websocket import handler
+
+        # GIVEN a warm container (its connection open), then the database frozen
+        assert connection.transaction(lambda tx: tx.one("SELECT 1"))[0] == 1
+        message = {"requestContext": {"connectionId": "c-hung", "eventType": "MESSAGE", "routeKey": "$default"},
+                   "body": json.dumps({"action": "subscribe", "channel": "users"})}
+        with frozen_database():
+            # WHEN a subscribe arrives with 3 s left (less than the 5 s transaction timeout)
+            # THEN it is answered within those 3 s: the invocation's time bounds the action's transaction
+            assert within(3.0, lambda: handler(message, TickingContext(3_000)))["statusCode"] == 200
