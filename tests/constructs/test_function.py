@@ -240,7 +240,7 @@ class TestOptions:
         package = tmp_path / "pkg"
         package.mkdir()
         (package / "__init__.py").write_text("")
-        bundle = PythonBundle(source_dir=package, architecture=lambda_.Architecture.X86_64,
+        bundle = PythonBundle(source_dir=package, architecture=lambda_.Architecture.X86_64, bytecode=False,
                               cache_dir=tmp_path / "cache", log=lambda _line: None)
         _, template = build(code=bundle)
         template.has_resource_properties("AWS::Lambda::Function", {"Architectures": ["x86_64"]})
