@@ -202,7 +202,8 @@ def add_bytecode(bundle: Path, compiler: Pyodide, cache_dir: Path, *, package: s
 
     :param package: the bundle's own package directory; a file of it that does not compile raises
         :class:`BytecodeError` (Lambda could not import it either). Dependency files that do not
-        compile are shipped as source and reported.
+        compile are shipped as source and reported; the failure is cached like a ``.pyc``, so they
+        do not start the compiler again.
     """
     version = compiler.python_version
     store = cache_dir / "pyc" / compiler.key
@@ -211,14 +212,21 @@ def add_bytecode(bundle: Path, compiler: Pyodide, cache_dir: Path, *, package: s
         shown_as = f"{TASK_ROOT}/{relative.as_posix()}"
         digest = hashlib.sha256(shown_as.encode() + b"\0" + (bundle / relative).read_bytes()).hexdigest()
         entries[relative] = Path(digest[:2]) / f"{digest}.pyc"
-    missing = [relative for relative, entry in entries.items() if not (store / entry).is_file()]
+    # a file that did not compile is remembered beside its entry (``.error``), so it is not tried again
+    known_errors = {relative.as_posix(): (store / entry).with_suffix(".error").read_text()
+                    for relative, entry in entries.items() if (store / entry).with_suffix(".error").is_file()}
+    missing = [relative for relative, entry in entries.items()
+               if not (store / entry).is_file() and relative.as_posix() not in known_errors]
+    errors = dict(known_errors)
     outcome: dict[str, object] = {"compiled": [], "errors": [], "start": ""}
     if missing:
         log(f"bundling {package}: compiling {len(missing)} files to Python {version} bytecode "
             f"({COMPILER_PACKAGE} {compiler.version}) ...")
         outcome = _run_compiler(compiler, bundle, store, cache_dir,
                                 [(r.as_posix(), f"{TASK_ROOT}/{r.as_posix()}", entries[r].as_posix()) for r in missing])
-    errors = dict(outcome["errors"])  # type: ignore[call-overload]
+        for source, message in outcome["errors"]:  # type: ignore[attr-defined]
+            errors[source] = message
+            _write_atomic((store / entries[Path(source)]).with_suffix(".error"), message)
     own = {source: message for source, message in errors.items() if Path(source).parts[0] == package}
     if own:
         raise BytecodeError("\n".join(f"{source} does not compile on Python {version}: {message}"
@@ -234,8 +242,15 @@ def add_bytecode(bundle: Path, compiler: Pyodide, cache_dir: Path, *, package: s
             shutil.copy2(store / entry, target)
     compiled = tuple(outcome["compiled"])  # type: ignore[call-overload]
     return BytecodeReport(package=package, python_version=version, compiled=compiled,
-                          linked=len(entries) - len(missing), source_only=tuple(sorted(errors)),
+                          linked=len(entries) - len(missing) - len(known_errors), source_only=tuple(sorted(errors)),
                           compiler_start=str(outcome["start"]))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    partial.write_text(text)
+    partial.replace(path)
 
 
 def _run_compiler(compiler: Pyodide, bundle: Path, store: Path, cache_dir: Path,

@@ -183,6 +183,11 @@ class TestBytecode:
         assert report.source_only == ("olddep/py2.py",)
         assert sources_without_bytecode(root, "3.13") == [Path("olddep/py2.py")]
         assert report.warning is not None and "1 files of the handlers bundle have no Python 3.13 bytecode" in report.warning
+        # WHEN the same files are bundled again THEN that file is not tried again: the compiler does not start
+        shutil.rmtree(root / "olddep" / "__pycache__")
+        shutil.rmtree(root / "handlers" / "__pycache__")
+        again = add_bytecode(root, compiler, cache, package="handlers", log=lambda _line: None)
+        assert (again.compiler_start, again.compiled, again.source_only, again.linked) == ("", (), ("olddep/py2.py",), 2)
 
     def test_target_without_a_pinned_compiler_ships_no_bytecode_and_synth_warns(self, package: Path, cache: Path) -> None:
         # GIVEN a Python 3.12 target, while node_modules/pyodide is CPython 3.13
