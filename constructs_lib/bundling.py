@@ -113,6 +113,7 @@ class PythonBundle:
                 raise InvalidPropError("PythonBundle", "requirements_file", str(self.requirements_file), "an existing requirements file")
         self.cache_dir = Path(self.cache_dir or self.source_dir.parent / ".bundle-cache").resolve()
         self.npm_root = Path(self.npm_root or Path.cwd()).resolve()
+        #: The compiler of ``python_version`` bytecode found under ``npm_root``; None: no bytecode ships.
         self.compiler: Pyodide | None = None
         self._no_bytecode_reason = "switched off (bytecode=False)"
         if self.bytecode:
