@@ -31,7 +31,7 @@ cost: synth
 	$(PY) scripts/cost.py cdk.out $(COST_ARGS)
 
 bench: $(VENV)/.dev-deps node_modules/.installed
-	for script in benchmarks/synth.py benchmarks/handler_*.py benchmarks/websocket_*.py; do \
+	for script in benchmarks/synth.py benchmarks/synth_*.py benchmarks/handler_*.py benchmarks/websocket_*.py; do \
 		echo "== $$script"; $(PY) $$script || exit 1; done
 
 $(VENV)/.created:

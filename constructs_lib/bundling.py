@@ -7,8 +7,14 @@ needed. Two caches keep repeated synths cheap:
 * ``deps/<hash>``: the installed requirements, keyed by the requirements file, the target
   platform, the Python version and the pip arguments. A change to handler code alone reuses it.
 * ``bundles/<hash>``: dependencies (hard-linked from ``deps``) plus the package source, keyed by
-  the dependency hash and every source file. A synth with nothing changed runs no pip and copies
-  nothing.
+  the dependency hash, the bytecode compiler and every source file. A synth with nothing changed
+  runs no pip, copies nothing and compiles nothing.
+
+Every ``.py`` of the bundle, dependencies included, ships with its bytecode for the target Python
+(:mod:`constructs_lib.bytecode`: unchecked-hash ``.pyc`` compiled by the matching Pyodide, each
+file compiled once and then linked from the cache), since Lambda would otherwise compile every
+module at each cold start. Without a compiler for the target version the bundle ships none and
+synth warns.
 
 boto3 and botocore are never bundled: the Lambda Python runtime provides them.
 """
@@ -27,10 +33,12 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Callable
 
-from aws_cdk import AssetHashType
+from aws_cdk import Annotations, AssetHashType
 from aws_cdk import aws_lambda as lambda_
 from constructs import IConstruct
 
+from .bytecode import (NO_BYTECODE_WARNING, BytecodeReport, Pyodide, add_bytecode, find_compiler,
+                       sources_without_bytecode)
 from .errors import InvalidPropError
 
 #: Platform tags pip may pick wheels for, per Lambda architecture (Lambda runs Amazon Linux 2023).
@@ -43,6 +51,8 @@ RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath")
 #: Source paths (relative to the package) that never go into the bundle. A folder of the user's package
 #: named ``local`` is code like any other and ships (the project's dev server lives in ``devtools/``).
 DEFAULT_EXCLUDES: tuple[str, ...] = ("__pycache__", "*.pyc", "requirements.txt")
+#: Ship bytecode for the target Python (when a compiler for it is found).
+DEFAULT_BYTECODE = True
 
 
 @dataclass
@@ -51,6 +61,8 @@ class BundleResult:
 
     path: Path
     asset_hash: str
+    #: The bytecode shipped (or why none), and what this build compiled.
+    bytecode: BytecodeReport
     pip_ran: bool = False
     source_copied: bool = False
     seconds: float = 0.0
@@ -70,6 +82,11 @@ class PythonBundle:
         beside the package's parent directory (the CDK app's directory).
     :param exclude: glob patterns (matched against each path part) left out of the bundle.
         Default: :data:`DEFAULT_EXCLUDES` (caches, requirements.txt).
+    :param bytecode: ship an unchecked-hash ``.pyc`` for ``python_version`` beside every ``.py``.
+        It needs the npm package ``pyodide`` of that Python in ``node_modules`` (0.28.x for 3.13);
+        without it the bundle ships none and synth warns (:data:`NO_BYTECODE_WARNING`). Default: True.
+    :param npm_root: where ``node_modules`` is looked for, there and in its parents as Node resolves.
+        Default: the current directory (the CDK app's, under ``cdk synth``).
     :param log: where progress lines go. Default: standard error.
     """
 
@@ -79,6 +96,8 @@ class PythonBundle:
     python_version: str = "3.13"
     cache_dir: Path | None = None
     exclude: tuple[str, ...] = DEFAULT_EXCLUDES
+    bytecode: bool = DEFAULT_BYTECODE
+    npm_root: Path | None = None
     log: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr, flush=True))
 
     def __post_init__(self) -> None:
@@ -94,6 +113,12 @@ class PythonBundle:
             if not self.requirements_file.is_file():
                 raise InvalidPropError("PythonBundle", "requirements_file", str(self.requirements_file), "an existing requirements file")
         self.cache_dir = Path(self.cache_dir or self.source_dir.parent / ".bundle-cache").resolve()
+        self.npm_root = Path(self.npm_root or Path.cwd()).resolve()
+        #: The compiler of ``python_version`` bytecode found under ``npm_root``; None: no bytecode ships.
+        self.compiler: Pyodide | None = None
+        self._no_bytecode_reason = "switched off (bytecode=False)"
+        if self.bytecode:
+            self.compiler, self._no_bytecode_reason = find_compiler(self.python_version, self.npm_root)
         self._built: BundleResult | None = None  # functions sharing this bundle reuse one build per synth
         # one asset object per scope: its functions bind the same asset construct (one Node round trip,
         # one staging) instead of one each; a scope never spans stacks, and an asset may not either
@@ -126,8 +151,10 @@ class PythonBundle:
         return any(fnmatch(part, pattern) for part in relative.parts for pattern in self.exclude)
 
     def bundle_hash(self, source_files: list[Path] | None = None) -> str:
-        """Hash of the whole bundle: the dependency hash plus every source file's path and bytes."""
+        """Hash of the whole bundle: the dependency hash, the bytecode compiler (or none), and every
+        source file's path and bytes."""
         digest = hashlib.sha256(self.dependencies_hash().encode())
+        digest.update(b"bytecode:" + (self.compiler.key.encode() if self.compiler else b"none") + b"\0")
         for relative in source_files if source_files is not None else self._source_files():
             digest.update(relative.as_posix().encode() + b"\0")
             digest.update(hashlib.sha256((self.source_dir / relative).read_bytes()).digest())
@@ -140,19 +167,28 @@ class PythonBundle:
         source_files = self._source_files()
         asset_hash = self.bundle_hash(source_files)
         bundle_dir = self.cache_dir / "bundles" / asset_hash
-        result = BundleResult(path=bundle_dir, asset_hash=asset_hash)
         if bundle_dir.is_dir():
-            return result
-        deps_dir, result.pip_ran = self._dependencies()
+            return BundleResult(path=bundle_dir, asset_hash=asset_hash, bytecode=self._shipped_bytecode(bundle_dir))
+        deps_dir, pip_ran = self._dependencies()
         self.log(f"bundling {self.source_dir.name}: copying {len(source_files)} source files")
         staging = Path(tempfile.mkdtemp(prefix="bundle-", dir=self.cache_dir))
-        _link_tree(deps_dir, staging)
-        for relative in source_files:
-            target = staging / self.source_dir.name / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(self.source_dir / relative, target)
+        try:
+            _link_tree(deps_dir, staging)
+            for relative in source_files:
+                target = staging / self.source_dir.name / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(self.source_dir / relative, target)
+            bytecode = BytecodeReport(package=self.source_dir.name, python_version=None,
+                                      reason=self._no_bytecode_reason)
+            if self.compiler is not None:
+                bytecode = add_bytecode(staging, self.compiler, self.cache_dir, package=self.source_dir.name,
+                                        log=self.log)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         _publish(staging, bundle_dir)
-        result.source_copied = True
+        result = BundleResult(path=bundle_dir, asset_hash=asset_hash, bytecode=bytecode, pip_ran=pip_ran,
+                              source_copied=True)
         result.seconds = time.perf_counter() - started
         self.log(f"bundling {self.source_dir.name}: done in {result.seconds:.1f}s -> {bundle_dir}")
         return result
@@ -176,10 +212,20 @@ class PythonBundle:
         _publish(staging, deps_dir)
         return deps_dir, True
 
+    def _shipped_bytecode(self, bundle_dir: Path) -> BytecodeReport:
+        """What an existing bundle holds: bytecode for every file but those that did not compile."""
+        package = self.source_dir.name
+        if self.compiler is None:
+            return BytecodeReport(package=package, python_version=None, reason=self._no_bytecode_reason)
+        missing = sources_without_bytecode(bundle_dir, self.python_version)
+        return BytecodeReport(package=package, python_version=self.python_version,
+                              source_only=tuple(path.as_posix() for path in missing))
+
     def code(self, scope: IConstruct | None = None) -> lambda_.Code:
         """A Lambda code asset for this bundle, hashed by its contents (no directory fingerprinting).
 
         The first call builds (or finds) the bundle; later calls on the same object reuse that result.
+        A bundle shipping without bytecode (when ``bytecode`` is on) gets a warning on ``scope``.
 
         :param scope: the construct the functions using the code are created in. Calls with the same
             scope get the same code object, so its functions share one asset construct. Default: a
@@ -194,6 +240,8 @@ class PythonBundle:
                                        asset_hash_type=AssetHashType.CUSTOM)
         if scope is not None:
             self._codes[scope] = code
+            if self.bytecode and result.bytecode.warning:
+                Annotations.of(scope).add_warning_v2(NO_BYTECODE_WARNING, result.bytecode.warning)
         return code
 
 

@@ -1,7 +1,8 @@
-"""Print a short summary of a cloud assembly: stacks, resource counts per type, asset sizes, and the
-deploy contract (every runtime flow of the example decided from the templates; ``flows.md`` beside them);
-write the HTTP API's OpenAPI document beside the templates (``openapi.json``), so a review sees the API
-contract next to the infrastructure.
+"""Print a short summary of a cloud assembly: stacks, resource counts per type, asset sizes, the
+bytecode each Python asset ships (and its size without it), and the deploy contract (every runtime
+flow of the example decided from the templates; ``flows.md`` beside them); write the HTTP API's
+OpenAPI document beside the templates (``openapi.json``), so a review sees the API contract next to
+the infrastructure.
 
 Exits non-zero when a flow of the contract fails, so ``make synth`` fails as a lint would.
 """
@@ -28,10 +29,56 @@ def summarize(assembly: Path) -> str:
         env = artifact.get("environment", "")
         lines.append(f"{name} ({env.removeprefix('aws://')}): {sum(counts.values())} resources")
         lines += [f"  {count:3d}  {kind}" for kind, count in sorted(counts.items())]
-    assets = [path for path in assembly.iterdir() if path.name.startswith("asset.")]
+    assets = referenced_assets(assembly)
     total = sum(file.stat().st_size for asset in assets for file in ([asset] if asset.is_file() else asset.rglob("*")) if file.is_file())
     lines.append(f"assets: {len(assets)}, {total / 1_048_576:.1f} MiB")
+    lines += [bytecode_line(asset) for asset in sorted(assets) if asset.is_dir() and any(asset.rglob("*.py"))]
+    lines += [f"  synth warned: {warning}" for warning in bytecode_warnings(assembly)]
     return "\n".join(lines)
+
+
+def referenced_assets(assembly: Path) -> list[Path]:
+    """The assets the stacks of this synth use (cdk.out keeps those of earlier synths too)."""
+    paths = {entry["source"]["path"] for manifest in assembly.glob("*.assets.json")
+             for entry in json.loads(manifest.read_text()).get("files", {}).values()}
+    return sorted(assembly / path for path in paths if path.startswith("asset.") and (assembly / path).exists())
+
+
+def bytecode_line(asset: Path) -> str:
+    """What bytecode a Python asset ships, and its size with and without it."""
+    from constructs_lib.bytecode import python_sources, read_header, sources_without_bytecode
+
+    sources = python_sources(asset)
+    files = [path for path in asset.rglob("*") if path.is_file()]
+    size = sum(path.stat().st_size for path in files) / 1_048_576
+    pyc = [path for path in files if path.suffix == ".pyc"]
+    without = size - sum(path.stat().st_size for path in pyc) / 1_048_576
+    name = f"python asset {asset.name.removeprefix('asset.')[:12]}: {len(sources)} .py"
+    versions = Counter(read_header(path).python_version for path in pyc)
+    if not versions:
+        return f"{name}, NO bytecode shipped (every module compiles at each cold start); {size:.1f} MiB"
+    version = versions.most_common(1)[0][0]
+    if version is None:
+        return f"{name}, bytecode of an unknown Python ({len(pyc)} .pyc); {size:.1f} MiB, {without:.1f} MiB without it"
+    covered = len(sources) - len(sources_without_bytecode(asset, version))
+    return (f"{name}, Python {version} bytecode (unchecked-hash .pyc) for {covered}/{len(sources)}; "
+            f"{size:.1f} MiB, {without:.1f} MiB without it")
+
+
+def bytecode_warnings(assembly: Path) -> list[str]:
+    """Synth's warnings about bundles shipping without bytecode (or with files lacking it), once each."""
+    from constructs_lib.bytecode import NO_BYTECODE_WARNING
+
+    manifest = json.loads((assembly / "manifest.json").read_text())
+    tables = [artifact.get("metadata", {}) for artifact in manifest["artifacts"].values()]
+    tables += [json.loads(path.read_text()) for path in sorted(assembly.glob("*.metadata.json"))]
+    found: dict[str, None] = {}
+    for table in tables:
+        for entries in table.values():
+            for entry in entries:
+                if entry["type"] == "aws:cdk:warning" and NO_BYTECODE_WARNING in str(entry["data"]):
+                    found[str(entry["data"]).split(" [ack:")[0]] = None
+    return list(found)
 
 
 def deploy_contract(assembly: Path) -> tuple[str, bool]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 # jsii starts its Node process on the first aws_cdk import; silence its Node 20 end-of-life banner.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -9,6 +10,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 import pytest  # noqa: E402
 
 from tests.cdk_helpers import SynthesizedService, synthesize_service  # noqa: E402
+from tests.python313 import Python313  # noqa: E402
 from tests.snapshot import NormalizedJSONExtension  # noqa: E402
 
 
@@ -34,6 +36,14 @@ RELEASE_CONTEXT = {"stages": "prod:us-east-1", "domains": "prod:users.example.co
 def release_service(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedService:
     """The service in a release stage (:data:`RELEASE_CONTEXT`), synthesized once with cdk-nag on."""
     return synthesize_service(tmp_path_factory.mktemp("cdk.out-release"), with_checks=True, **RELEASE_CONTEXT)
+
+
+@pytest.fixture(scope="session")
+def python313() -> Iterator[Python313]:
+    """CPython 3.13, the Lambda runtime's version, in Pyodide: loaded once per session (about 2 s)."""
+    python = Python313()
+    yield python
+    python.close()
 
 
 @pytest.fixture

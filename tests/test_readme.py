@@ -65,6 +65,13 @@ def test_readme_installs_the_rds_ca_package_version_synth_names() -> None:
     assert versions == {defaults.RDS_CA_PACKAGE_VERSION}
 
 
+def test_readme_installs_the_pyodide_release_the_library_names() -> None:
+    from constructs_lib.bytecode import COMPILER_RELEASES
+
+    versions = set(re.findall(r"pyodide@([\w.]+)", (PROJECT / "README.md").read_text()))
+    assert versions == {COMPILER_RELEASES["3.13"]}
+
+
 def test_readme_embeds_the_deploy_contract_chart_of_the_synthesized_example(service) -> None:  # type: ignore[no-untyped-def]
     # GIVEN the example synthesized as `make synth` does  WHEN its flows are charted
     import importlib.util

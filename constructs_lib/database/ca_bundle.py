@@ -22,6 +22,7 @@ from typing import Any
 
 from ..bundling import _publish
 from ..errors import InvalidPropError
+from ..npm import find_package
 from . import defaults
 
 #: Where Lambda extracts a function's layers.
@@ -73,11 +74,7 @@ def read_ca_bundle(path: Path) -> bytes:
 
 def find_npm_package(start: Path, name: str = defaults.RDS_CA_PACKAGE) -> Path | None:
     """``node_modules/<name>`` in ``start`` or the nearest parent holding it, as Node resolves; None if absent."""
-    for directory in (start, *start.parents):
-        package = directory / "node_modules" / name
-        if (package / "package.json").is_file():
-            return package
-    return None
+    return find_package(start, name)
 
 
 def rds_ca_bundle(package: Path) -> bytes:

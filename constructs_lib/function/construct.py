@@ -31,7 +31,7 @@ class ServerlessFunction(Construct):
     :param code: the handler code: a :class:`~constructs_lib.bundling.PythonBundle` (Docker-free
         bundle of a package and its requirements) or any ``lambda_.Code``. Required.
     :param handler: the handler as ``module.function``. Required.
-    :param runtime: Default: Python 3.13.
+    :param runtime: Default: Python 3.13. With a bundle, it must be the bundle's ``python_version``.
     :param architecture: Default: ARM_64, or the bundle's architecture when ``code`` is a bundle.
     :param memory_size: MB, 128–10240. Default: 512.
     :param timeout: 1 s–15 min. Default: 10 seconds.
@@ -127,6 +127,10 @@ class ServerlessFunction(Construct):
             if architecture is not code.architecture and architecture.name != code.architecture.name:
                 raise InvalidPropError("ServerlessFunction", "architecture", architecture.name,
                                        f"{code.architecture.name}, the architecture the code bundle was built for")
+            if runtime.name != f"python{code.python_version}":
+                raise InvalidPropError("ServerlessFunction", "runtime", runtime.name,
+                                       f"python{code.python_version}, the Python the code bundle was built for "
+                                       "(its wheels and bytecode are that version's)")
         architecture = architecture or defaults.ARCHITECTURE
         memory_size = memory_size if memory_size is not None else defaults.MEMORY_SIZE_MB
         timeout = timeout or defaults.TIMEOUT

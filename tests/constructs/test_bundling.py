@@ -1,6 +1,8 @@
-"""PythonBundle: Docker-free, cached, shared, and built for the target architecture."""
+"""PythonBundle: Docker-free, cached, shared, built for the target architecture and Python version."""
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,9 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk.assertions import Template
 
 from constructs_lib import InvalidPropError, PythonBundle, ServerlessFunction
+from constructs_lib.bundling import NO_BYTECODE_WARNING
+from constructs_lib.bytecode import (COMPILER_RELEASES, MAGIC_NUMBERS, UNCHECKED_HASH_FLAGS, BytecodeError, add_bytecode,
+                                     find_compiler, pyc_path, python_sources, read_header, sources_without_bytecode)
 from tests.cdk_helpers import PROJECT, new_stack
 
 REQUIREMENTS = PROJECT / "lambda_src" / "requirements.txt"
@@ -43,7 +48,14 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def bundle(package: Path, cache: Path, **props) -> PythonBundle:  # type: ignore[no-untyped-def]
     lines: list[str] = props.pop("lines", [])
-    return PythonBundle(source_dir=package, requirements_file=REQUIREMENTS, cache_dir=cache, log=lines.append, **props)
+    props.setdefault("requirements_file", REQUIREMENTS)
+    return PythonBundle(source_dir=package, cache_dir=cache, log=lines.append, npm_root=PROJECT, **props)
+
+
+def warnings_of(stack: Stack) -> list[str]:
+    """The warnings synth reports on ``stack`` (what `cdk synth` prints)."""
+    artifact = stack.node.root.synth().get_stack_artifact(stack.artifact_id)
+    return [str(message.entry.data) for message in artifact.messages if message.level.name == "WARNING"]
 
 
 class TestCache:
@@ -100,9 +112,150 @@ class TestContents:
         requirements = tmp_path / "requirements.txt"
         requirements.write_text("boto3==1.44.5\n")
         result = PythonBundle(source_dir=package, requirements_file=requirements, cache_dir=tmp_path / "cache",
-                              log=lambda _line: None).build()
+                              bytecode=False, log=lambda _line: None).build()  # what is installed, not compiled
         leftovers = {path.name.split("-")[0].lower() for path in result.path.iterdir()}
         assert not {"boto3", "botocore", "s3transfer", "jmespath"} & leftovers
+
+
+class TestBytecode:
+    def test_every_source_ships_with_unchecked_hash_python_313_bytecode(self, package: Path, cache: Path) -> None:
+        # GIVEN the default target, Python 3.13 WHEN the bundle is built
+        result = bundle(package, cache).build()
+        # THEN every .py, the package's and its dependencies', has its cpython-313 .pyc, unchecked-hash
+        sources = python_sources(result.path)
+        assert Path("handlers/app.py") in sources and Path("psycopg/connection.py") in sources
+        assert sources_without_bytecode(result.path, "3.13") == []
+        header = read_header(result.path / pyc_path(Path("handlers/app.py"), "3.13"))
+        assert (header.magic, header.flags) == (MAGIC_NUMBERS["3.13"], UNCHECKED_HASH_FLAGS)
+        assert result.bytecode.python_version == "3.13" and result.bytecode.warning is None
+        # and no other Python's bytecode
+        assert {path.name.split(".")[-2] for path in result.path.rglob("*.pyc")} == {"cpython-313"}
+
+    def test_nothing_changed_compiles_nothing(self, package: Path, cache: Path) -> None:
+        bundle(package, cache).build()
+        # WHEN built again with nothing changed THEN the compiler does not even start
+        again = bundle(package, cache).build()
+        assert again.bytecode.compiled == () and again.bytecode.compiler_start == ""
+        assert again.bytecode.python_version == "3.13"
+
+    def test_handler_change_recompiles_only_the_changed_file(self, package: Path, cache: Path) -> None:
+        bundle(package, cache).build()
+        # GIVEN one handler file changed
+        (package / "app.py").write_text("def handler(event, context):\n    return 3\n")
+        lines: list[str] = []
+        result = bundle(package, cache, lines=lines).build()
+        # THEN only that file is compiled; every other .pyc is linked from the cache
+        assert result.bytecode.compiled == ("handlers/app.py",)
+        assert result.bytecode.linked == len(python_sources(result.path)) - 1
+        assert any("compiling 1 files to Python 3.13 bytecode" in line for line in lines)
+        assert sources_without_bytecode(result.path, "3.13") == []
+
+    def test_other_architecture_reuses_the_compiled_files(self, package: Path, cache: Path) -> None:
+        bundle(package, cache).build()
+        # WHEN the x86_64 bundle is built (other wheels, but the same .py files)
+        result = bundle(package, cache, architecture=lambda_.Architecture.X86_64).build()
+        # THEN nothing is compiled again
+        assert result.bytecode.compiled == () and sources_without_bytecode(result.path, "3.13") == []
+
+    def test_own_code_that_does_not_compile_fails_the_build(self, tmp_path: Path, cache: Path) -> None:
+        # GIVEN a handler with a syntax error (Lambda could not import it either)
+        broken = tmp_path / "broken"
+        broken.mkdir()
+        (broken / "__init__.py").write_text("")
+        (broken / "app.py").write_text("def handler(event, context:\n    return 1\n")
+        # WHEN bundled THEN synth stops, naming the file and the Python version
+        with pytest.raises(BytecodeError, match=r"(?s)broken/app.py does not compile on Python 3.13: .*SyntaxError: .(.). was never closed"):
+            PythonBundle(source_dir=broken, requirements_file=None, cache_dir=cache, npm_root=PROJECT,
+                         log=lambda _line: None).build()
+        assert not list((cache / "bundles").glob("bundle-*")) and not list(cache.glob("bundle-*"))
+
+    def test_dependency_file_that_does_not_compile_ships_as_source(self, tmp_path: Path, cache: Path) -> None:
+        # GIVEN a bundle whose dependency holds a file that is not Python 3.13 (a Python 2 leftover)
+        root = tmp_path / "bundle"
+        for relative, text in {"handlers/__init__.py": "", "olddep/__init__.py": "", "olddep/py2.py": "print 'hi'\n"}.items():
+            (root / relative).parent.mkdir(parents=True, exist_ok=True)
+            (root / relative).write_text(text)
+        compiler, _ = find_compiler("3.13", PROJECT)
+        assert compiler is not None
+        # WHEN its bytecode is added
+        report = add_bytecode(root, compiler, cache, package="handlers", log=lambda _line: None)
+        # THEN that file stays source only, the others get bytecode, and synth is told which
+        assert report.source_only == ("olddep/py2.py",)
+        assert sources_without_bytecode(root, "3.13") == [Path("olddep/py2.py")]
+        assert report.warning is not None and "1 files of the handlers bundle have no Python 3.13 bytecode" in report.warning
+        # WHEN the same files are bundled again THEN that file is not tried again: the compiler does not start
+        shutil.rmtree(root / "olddep" / "__pycache__")
+        shutil.rmtree(root / "handlers" / "__pycache__")
+        again = add_bytecode(root, compiler, cache, package="handlers", log=lambda _line: None)
+        assert (again.compiler_start, again.compiled, again.source_only, again.linked) == ("", (), ("olddep/py2.py",), 2)
+
+    def test_target_without_a_pinned_compiler_ships_no_bytecode_and_synth_warns(self, package: Path, cache: Path) -> None:
+        # GIVEN a Python 3.12 target, while node_modules/pyodide is CPython 3.13
+        shared = bundle(package, cache, python_version="3.12", requirements_file=None)
+        # WHEN the bundle is built and used by a function
+        result = shared.build()
+        stack = new_stack()
+        ServerlessFunction(stack, "Fn", code=shared, handler="handlers.app.handler", runtime=lambda_.Runtime.PYTHON_3_12)
+        # THEN no .pyc ships, and synth says so, and why, instead of skipping silently
+        assert not list(result.path.rglob("*.pyc")) and result.bytecode.python_version is None
+        warning, = warnings_of(stack)
+        assert warning.startswith("no bytecode shipped in the handlers bundle: no pinned compiler for Python 3.12:")
+        assert "is pyodide 0.28.3, Python 3.13.2" in warning and NO_BYTECODE_WARNING in warning
+
+    def test_without_pyodide_in_node_modules_synth_still_works_and_warns(self, package: Path, tmp_path: Path) -> None:
+        # GIVEN a CDK app whose node_modules has no pyodide (a consumer who installed only the wheel)
+        shared = PythonBundle(source_dir=package, requirements_file=None, cache_dir=tmp_path / "cache",
+                              npm_root=tmp_path, log=lambda _line: None)
+        stack = new_stack()
+        ServerlessFunction(stack, "Fn", code=shared, handler="handlers.app.handler")
+        # WHEN synthesized THEN it works, without bytecode, and the warning says how to get it
+        warning, = warnings_of(stack)
+        assert "no bytecode shipped in the handlers bundle: no bytecode compiler: npm package pyodide is not in " \
+               "node_modules" in warning
+        assert "npm install --save-dev --save-exact pyodide@0.28.3" in warning
+        assert not list(shared.build().path.rglob("*.pyc"))
+
+    def test_bytecode_switched_off_ships_none_without_a_warning(self, package: Path, cache: Path) -> None:
+        shared = bundle(package, cache, bytecode=False)
+        stack = new_stack()
+        ServerlessFunction(stack, "Fn", code=shared, handler="handlers.app.handler")
+        assert warnings_of(stack) == [] and not list(shared.build().path.rglob("*.pyc"))
+
+    def test_compiler_snapshot_gives_the_same_bytes_and_a_broken_one_is_replaced(self, tmp_path: Path) -> None:
+        # GIVEN the handler package's sources and an empty cache
+        compiler, _ = find_compiler("3.13", PROJECT)
+        assert compiler is not None
+        cache = tmp_path / "cache"
+
+        def compile_afresh(name: str) -> tuple[str, dict[Path, bytes]]:
+            root = tmp_path / name
+            shutil.copytree(PROJECT / "lambda_src", root / "lambda_src", ignore=shutil.ignore_patterns("local", "__pycache__"))
+            shutil.rmtree(cache / "pyc", ignore_errors=True)  # compile every file, not link it
+            report = add_bytecode(root, compiler, cache, package="lambda_src", log=lambda _line: None)
+            return report.compiler_start, {path.relative_to(root): path.read_bytes() for path in root.rglob("*.pyc")}
+
+        # WHEN compiled by a full start (which keeps a snapshot), then from that snapshot
+        full_start, full = compile_afresh("one")
+        from_snapshot, again = compile_afresh("two")
+        # THEN the bytes are the same
+        assert (full_start, from_snapshot) == ("full, snapshot written", "snapshot")
+        assert len(full) == len(python_sources(tmp_path / "one")) and again == full
+        # WHEN the snapshot is broken THEN a full start replaces it, and the bytes are still the same
+        snapshot, = (cache / "compilers").iterdir()
+        snapshot.write_bytes(b"not a snapshot")
+        assert compile_afresh("three") == ("full, snapshot written", full)
+        assert snapshot.stat().st_size > 1_000_000
+
+    def test_package_json_pins_the_release_the_library_names(self) -> None:
+        # the message telling a consumer what to install names the release this project tests with
+        pinned = json.loads((PROJECT / "package.json").read_text())["devDependencies"]["pyodide"]
+        assert pinned == COMPILER_RELEASES["3.13"]
+        compiler, reason = find_compiler("3.13", PROJECT)
+        assert compiler is not None and compiler.version == pinned and compiler.python_version == "3.13", reason
+
+    def test_compiler_is_part_of_the_bundle_hash(self, package: Path, cache: Path) -> None:
+        # a bundle built before pyodide was installed is not reused once it is
+        assert bundle(package, cache).bundle_hash() != bundle(package, cache, bytecode=False).bundle_hash()
 
 
 class TestSharing:

@@ -240,7 +240,7 @@ class TestOptions:
         package = tmp_path / "pkg"
         package.mkdir()
         (package / "__init__.py").write_text("")
-        bundle = PythonBundle(source_dir=package, architecture=lambda_.Architecture.X86_64,
+        bundle = PythonBundle(source_dir=package, architecture=lambda_.Architecture.X86_64, bytecode=False,
                               cache_dir=tmp_path / "cache", log=lambda _line: None)
         _, template = build(code=bundle)
         template.has_resource_properties("AWS::Lambda::Function", {"Architectures": ["x86_64"]})
@@ -268,6 +268,16 @@ class TestInvalidProps:
         assert raised.value.prop == prop
         assert f"invalid {prop}=" in str(raised.value)
         assert fragment in str(raised.value)
+
+    def test_bundle_python_version_mismatch(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        # a 3.13 bundle's wheels and bytecode on a 3.12 runtime: native modules fail, the .pyc are ignored
+        package = tmp_path / "pkg"
+        package.mkdir()
+        (package / "__init__.py").write_text("")
+        bundle = PythonBundle(source_dir=package, cache_dir=tmp_path / "cache", log=lambda _line: None)
+        with pytest.raises(InvalidPropError, match="invalid runtime='python3.12'; allowed: python3.13, the Python the "
+                                                   "code bundle was built for"):
+            build(code=bundle, runtime=lambda_.Runtime.PYTHON_3_12)
 
     def test_bundle_architecture_mismatch(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
         package = tmp_path / "pkg"
