@@ -28,7 +28,7 @@ TASK_ROOT = "/var/task"
 @pytest.fixture(scope="module")
 def asset(service: SynthesizedService) -> Path:
     """The API function's code asset in the synthesized example (the directory CDK zips and uploads)."""
-    found, = (path for path in service.outdir.glob("asset.*") if (path / "lambda_src" / "http.py").is_file())
+    found, = (path for path in service.outdir.glob("asset.*") if (path / "lambda_src" / "example" / "http.py").is_file())
     return found
 
 
