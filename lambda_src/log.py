@@ -26,6 +26,27 @@ class _LazyLogger:
 logger: Any = _LazyLogger()
 
 
+def redacted_errors(handler: Any) -> Any:
+    """Wrap a Lambda handler so an exception escaping it reaches the runtime redacted.
+
+    The Lambda runtime logs an escaping exception itself (its message and traceback), outside this
+    package's logging filter. The wrapper raises in its place a stand-in of the same type name whose
+    message is redacted and whose chain is cut, so a password or a signature inside the original
+    never reaches the log; the scheduler, SQS or CloudFormation still see the invocation fail.
+    Logging is imported only when an exception escapes.
+    """
+    def wrapped(event: Any, context: Any) -> Any:
+        try:
+            return handler(event, context)
+        except Exception as error:  # noqa: BLE001 - re-raised, redacted
+            from .log_setup import stand_in
+
+            raise stand_in(error) from None
+    wrapped.__wrapped__ = handler  # type: ignore[attr-defined]
+    wrapped.__name__, wrapped.__doc__ = handler.__name__, handler.__doc__
+    return wrapped
+
+
 def __getattr__(name: str) -> Any:  # JsonFormatter, RedactingFilter, redact, REDACTED, configure…
     if name.startswith("__"):  # the import system probes __path__ & co.: not a reason to load logging
         raise AttributeError(name)

@@ -71,14 +71,30 @@ _stand_ins: dict[type, type[RedactedError]] = {}
 
 
 def _stand_in(error: BaseException) -> RedactedError:
+    """A stand-in for ``error``: of a subclass of its type where that type allows (so ``except
+    ValueError`` still catches it), of the same name and module, with the message redacted."""
     kind = type(error)
+    message = redact(_text(error))
     cls = _stand_ins.get(kind)
     if cls is None:
-        cls = _stand_ins[kind] = type(kind.__name__, (RedactedError,), {
-            "__module__": kind.__module__, "__qualname__": kind.__qualname__})
-    stand_in = cls(redact(_text(error)))
+        names = {"__module__": kind.__module__, "__qualname__": kind.__qualname__}
+        try:
+            cls = type(kind.__name__, (RedactedError, kind), names)
+            cls(message)
+        except TypeError:  # a type that can't be subclassed or built from a message alone
+            cls = type(kind.__name__, (RedactedError,), names)
+        _stand_ins[kind] = cls
+    try:
+        stand_in = cls(message)
+    except Exception:  # noqa: BLE001 - building the stand-in must never fail the caller
+        stand_in = RedactedError(message)
     stand_in.__suppress_context__ = True
     return stand_in
+
+
+def stand_in(error: BaseException) -> RedactedError:
+    """What :func:`lambda_src.log.redacted_errors` raises instead of ``error``."""
+    return _stand_in(error)
 
 
 def _redact_exception(record: logging.LogRecord) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config
-from .log import logger
+from .log import logger, redacted_errors
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ def handler_for(directory: Path | str) -> Callable[..., dict[str, Any]]:
 
     def handler(event: dict[str, Any] | None = None, context: Any = None) -> dict[str, Any]:
         return run(path)
-    return handler
+    return redacted_errors(handler)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from lambda_src.db import connection as db
-from lambda_src.log import logger
+from lambda_src.log import logger, redacted_errors
 from lambda_src.schedule import claim, record_result, scheduled_time
 
 from . import events_out
@@ -48,6 +48,7 @@ def run_job(when: datetime, context: Any = None) -> dict[str, Any]:
     return result
 
 
+@redacted_errors
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Raise on failure, so the scheduler's retry policy and DLQ take over."""
     when = scheduled_time(event)

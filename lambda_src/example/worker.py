@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from lambda_src.log import redacted_errors
 from lambda_src.batch import MIN_REMAINING_MS, BatchProcessor, MalformedMessage
 from lambda_src.db.connection import Transaction
 from lambda_src.errors import excerpt
@@ -52,6 +53,7 @@ def handle_record(tx: Transaction, message: Any, message_id: str) -> Callable[[]
 processor = BatchProcessor(handle_record, idempotency_table="processed_messages")
 
 
+@redacted_errors
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Process an SQS batch; report exactly the records whose work did not commit."""
     return processor(event, context)

@@ -109,3 +109,35 @@ def test_the_adapter_logs_an_unhandled_error_without_its_secrets(emitted: io.Str
     for secret in (PASSWORD, SIGNATURE, SESSION_TOKEN):
         assert secret not in line, line
     assert "ConnectionError" in line and "/boom" in line
+
+
+class TestEscapingExceptions:
+    """The Lambda runtime logs an exception that escapes a handler itself, outside our filter."""
+
+    SECRET = "postgresql://app:s3cret-pw@db.example/app"
+    SIGNATURE = "X-Amz-Signature=" + "ab" * 32
+
+    def test_an_exception_escaping_a_wrapped_handler_reaches_the_runtime_redacted(self) -> None:
+        from lambda_src.log import redacted_errors
+
+        @redacted_errors
+        def handler(event, context):  # type: ignore[no-untyped-def]
+            try:
+                raise ValueError(f"inner {self.SECRET}")
+            except ValueError as inner:
+                raise RuntimeError(f"connect to {self.SECRET} failed; {self.SIGNATURE}") from inner
+
+        # WHEN it raises THEN what the runtime gets has the type's name, a redacted message and no chain
+        with pytest.raises(Exception) as raised:
+            handler({}, None)
+        assert type(raised.value).__name__ == "RuntimeError"
+        assert "s3cret-pw" not in str(raised.value) and "ab" * 32 not in str(raised.value)
+        assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+    @pytest.mark.parametrize("module", ["lambda_src.example.schedule", "lambda_src.example.worker",
+                                        "lambda_src.example.websocket", "lambda_src.example.migrate"])
+    def test_every_handler_that_lets_exceptions_escape_is_wrapped(self, module: str) -> None:
+        import importlib
+
+        handler = importlib.import_module(module).handler
+        assert hasattr(handler, "__wrapped__"), f"{module}.handler would hand the runtime unredacted exceptions"
