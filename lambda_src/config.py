@@ -28,6 +28,7 @@ class Config:
     ``DB_ADMIN_SECRET_ARN``     migrations: admin secret (Secrets Manager)               -
     ``DB_ADMIN_HOST``           migrations: cluster endpoint                             secret host
     ``DB_ADMIN_SSL_ROOT_CERT``  migrations: RDS CA bundle; required with the secret      -
+    ``DB_ADMIN_IAM``/``_USER``  migrations: the admin logs in with an IAM token (express)  false / -
     ==========================  =======================================================  ===========
 
     Lambda also sets ``AWS_LAMBDA_INITIALIZATION_TYPE``; ``snap-start`` registers the SnapStart hook.
@@ -36,7 +37,8 @@ class Config:
     __slots__ = ("database_url", "db_host", "db_port", "db_name", "db_user", "region", "connect_timeout_seconds",
                  "transaction_timeout_seconds",
                  "max_body_bytes", "queue_url", "strip_prefixes", "ssl_root_cert", "log_level",
-                 "db_admin_secret_arn", "db_admin_host", "db_admin_ssl_root_cert", "snap_start")
+                 "db_admin_secret_arn", "db_admin_host", "db_admin_ssl_root_cert", "db_admin_iam", "db_admin_user",
+                 "snap_start")
 
     def __init__(self, env: os._Environ[str] | dict[str, str]) -> None:
         self.database_url: str | None = env.get("DATABASE_URL") or None
@@ -61,6 +63,9 @@ class Config:
         self.db_admin_secret_arn: str | None = env.get("DB_ADMIN_SECRET_ARN") or None
         self.db_admin_host: str | None = env.get("DB_ADMIN_HOST") or None
         self.db_admin_ssl_root_cert: str | None = env.get("DB_ADMIN_SSL_ROOT_CERT") or None
+        #: Express clusters: the master user logs in with an IAM token too (no secret).
+        self.db_admin_iam = (env.get("DB_ADMIN_IAM") or "").lower() == "true"
+        self.db_admin_user: str | None = env.get("DB_ADMIN_USER") or None
 
 
 _loaded: Config | None = None

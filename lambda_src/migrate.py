@@ -82,8 +82,8 @@ def admin_connection_settings(settings: Config, fetch_secret: Callable[[str], st
     """
     if settings.database_url:
         return settings.database_url, {}
-    if not settings.db_admin_secret_arn:
-        raise RuntimeError("neither DATABASE_URL nor DB_ADMIN_SECRET_ARN is set: nothing to migrate")
+    if not settings.db_admin_secret_arn and not settings.db_admin_iam:
+        raise RuntimeError("neither DATABASE_URL nor DB_ADMIN_SECRET_ARN (nor DB_ADMIN_IAM) is set: nothing to migrate")
     root_cert = settings.db_admin_ssl_root_cert
     if not root_cert:
         raise RuntimeError("DB_ADMIN_SSL_ROOT_CERT is not set: the cluster's TLS certificate cannot be verified, "
@@ -91,14 +91,25 @@ def admin_connection_settings(settings: Config, fetch_secret: Callable[[str], st
     if not os.path.isfile(root_cert):
         raise RuntimeError(f"DB_ADMIN_SSL_ROOT_CERT={root_cert} does not exist: the cluster's TLS certificate cannot "
                            "be verified, so the migrations do not connect (is the CA bundle layer attached?)")
+    tls = {"connect_timeout": 10, "application_name": "lambda_src.migrate", "sslmode": "verify-full",
+           "sslrootcert": root_cert}
+    if settings.db_admin_iam:  # an express cluster: the master user logs in with an IAM token, no secret
+        from .db.iam_token import TokenCache
+        from .db.sigv4 import Credentials
+
+        if not settings.db_admin_host or not settings.db_admin_user:
+            raise RuntimeError("DB_ADMIN_IAM is set without DB_ADMIN_HOST and DB_ADMIN_USER: nothing to log in to")
+        token = TokenCache().get(host=settings.db_admin_host, port=settings.db_port, user=settings.db_admin_user,
+                                 region=settings.region, credentials=Credentials.from_environment())
+        return None, {"host": settings.db_admin_host, "port": settings.db_port, "dbname": settings.db_name,
+                      "user": settings.db_admin_user, "password": token, **tls}
     arn = settings.db_admin_secret_arn
     secret = json.loads(fetch_secret(arn) if fetch_secret else _fetch_secret(arn, settings.region))
     host = settings.db_admin_host or secret.get("host")
     if not host:
         raise RuntimeError("DB_ADMIN_HOST is not set and the admin secret has no host")
     return None, {"host": host, "port": settings.db_port, "dbname": settings.db_name, "user": secret["username"],
-                  "password": secret["password"], "connect_timeout": 10, "application_name": "lambda_src.migrate",
-                  "sslmode": "verify-full", "sslrootcert": root_cert}
+                  "password": secret["password"], **tls}
 
 
 def _fetch_secret(arn: str, region: str) -> str:

@@ -78,3 +78,23 @@ def test_cli_migrates_database_url(monkeypatch: pytest.MonkeyPatch, capsys: pyte
         monkeypatch.setenv("DATABASE_URL", dsn)
         assert runner.main([str(migrate.MIGRATIONS)]) == 0
         assert "applied: 0001, 0002, 0003, 0004" in capsys.readouterr().out
+
+
+def test_express_the_master_user_migrates_with_an_iam_token(rds_proxy, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    # GIVEN what DatabaseMigrations gives the function for an ExpressDatabase: DB_ADMIN_IAM, the master
+    # user and the cluster endpoint (here the stand-in, which accepts only a valid IAM token), no secret
+    from urllib.parse import urlsplit
+
+    from tests.lambda_src.conftest import CREDENTIALS
+
+    with pg.fresh_database("migiam") as dsn:
+        for key, value in {**CREDENTIALS, "DATABASE_URL": "", "DB_ADMIN_IAM": "true", "DB_ADMIN_HOST": rds_proxy.host,
+                           "DB_ADMIN_USER": urlsplit(dsn).username or "postgres", "DB_PORT": str(rds_proxy.port),
+                           "DB_NAME": urlsplit(dsn).path.lstrip("/"), "DB_ADMIN_SSL_ROOT_CERT": rds_proxy.ca_file,
+                           "DB_USER": "app_user"}.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.delenv("DB_ADMIN_SECRET_ARN", raising=False)
+        before = len(rds_proxy.attempts)
+        # WHEN the trigger invokes it THEN the migrations apply, through an IAM login the stand-in checked
+        assert migrate.handler({}, None) == {"applied": ["0001", "0002", "0003", "0004"]}
+        assert [a.user for a in rds_proxy.attempts[before:]] == [urlsplit(dsn).username or "postgres"]
