@@ -152,13 +152,7 @@ class ServerlessDatabase(Construct):
                                         else defaults.PROXY_MAX_CONNECTIONS_PERCENT)
         self.borrow_timeout = proxy_borrow_timeout or defaults.PROXY_BORROW_TIMEOUT
         self.accept_unbounded_concurrency = accept_unbounded_concurrency
-        low, high = defaults.CAPACITY_RANGE_ACU
-        for prop, value in (("min_capacity", self.min_capacity), ("max_capacity", self.max_capacity)):
-            if not (low <= value <= high and float(value * 2).is_integer()):
-                raise InvalidPropError("ServerlessDatabase", prop, value, f"{low:g}–{high:g} ACU in steps of 0.5")
-        if self.max_capacity < max(self.min_capacity, 1):
-            raise InvalidPropError("ServerlessDatabase", "max_capacity", self.max_capacity,
-                                   f"at least min_capacity={self.min_capacity:g} ACU and at least 1 ACU")
+        check_capacity("ServerlessDatabase", self.min_capacity, self.max_capacity)
         major = engine_version.aurora_postgres_major_version
         if major not in defaults.SUPPORTED_MAJOR_VERSIONS:
             raise InvalidPropError("ServerlessDatabase", "engine_version", engine_version.aurora_postgres_full_version,
@@ -395,11 +389,7 @@ class ServerlessDatabase(Construct):
     @property
     def consumers(self) -> list[budget.Consumer]:
         """Every connected function's entry in the connection budget, its concurrency bound read now."""
-        consumers = []
-        for connected in self._connected:
-            bound, source = _concurrency_bound(connected.function, connected.max_concurrency)
-            consumers.append(budget.Consumer(connected.function.path, bound, connected.connections_per_container, source))
-        return consumers
+        return budget_consumers(self._connected)
 
     def budget_errors(self) -> list[str]:
         """The connection budget check, with each function's bound as it is now: error messages, empty
@@ -443,6 +433,26 @@ def check_resume(where: str, min_capacity: float, function: ServerlessFunction, 
             "auto-paused database (min_capacity=0) to resume (15–30 s): raise its timeout, or pass "
             'on_pause="unavailable" to answer 503 with Retry-After instead')
     return on_pause
+
+
+def check_capacity(construct: str, min_capacity: float, max_capacity: float) -> None:
+    """Serverless v2 capacity: each in range in half-ACU steps, and max at least min and 1 ACU."""
+    low, high = defaults.CAPACITY_RANGE_ACU
+    for prop, value in (("min_capacity", min_capacity), ("max_capacity", max_capacity)):
+        if not (low <= value <= high and float(value * 2).is_integer()):
+            raise InvalidPropError(construct, prop, value, f"{low:g}–{high:g} ACU in steps of 0.5")
+    if max_capacity < max(min_capacity, 1):
+        raise InvalidPropError(construct, "max_capacity", max_capacity,
+                               f"at least min_capacity={min_capacity:g} ACU and at least 1 ACU")
+
+
+def budget_consumers(connected: list[_Connected]) -> list[budget.Consumer]:
+    """The connection budget's entries of ``connected`` functions, each bound read now (at synth)."""
+    consumers = []
+    for entry in connected:
+        bound, source = _concurrency_bound(entry.function, entry.max_concurrency)
+        consumers.append(budget.Consumer(entry.function.path, bound, entry.connections_per_container, source))
+    return consumers
 
 
 @dataclass(frozen=True)

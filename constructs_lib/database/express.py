@@ -12,7 +12,8 @@ from ..errors import InvalidPropError
 from ..function import ServerlessFunction
 from . import budget, defaults
 from .ca_bundle import trust_rds_ca
-from .construct import _BudgetValidation, _concurrency_bound, _Connected, check_resume, validate_db_user
+from .construct import (_BudgetValidation, _Connected, budget_consumers, check_capacity, check_resume,
+                        validate_db_user)
 
 #: A cluster's resource id, as ``DescribeDBClusters`` gives it (``DbClusterResourceId``).
 _CLUSTER_RESOURCE_ID = re.compile(r"^cluster-[A-Za-z0-9]{1,64}$")
@@ -72,13 +73,7 @@ class ExpressDatabase(Construct):
         self.admin_user = admin_user or defaults.ADMIN_USER
         self.min_capacity = min_capacity if min_capacity is not None else defaults.EXPRESS_MIN_CAPACITY_ACU
         self.max_capacity = max_capacity if max_capacity is not None else defaults.MAX_CAPACITY_ACU
-        low, high = defaults.CAPACITY_RANGE_ACU
-        for prop, value in (("min_capacity", self.min_capacity), ("max_capacity", self.max_capacity)):
-            if not (low <= value <= high and float(value * 2).is_integer()):
-                raise InvalidPropError("ExpressDatabase", prop, value, f"{low:g}–{high:g} ACU in steps of 0.5")
-        if self.max_capacity < max(self.min_capacity, 1):
-            raise InvalidPropError("ExpressDatabase", "max_capacity", self.max_capacity,
-                                   f"at least min_capacity={self.min_capacity:g} ACU and at least 1 ACU")
+        check_capacity("ExpressDatabase", self.min_capacity, self.max_capacity)
         self.accept_unbounded_concurrency = accept_unbounded_concurrency
         self._connected: list[_Connected] = []
         # 3. wire -----------------------------------------------------------------------
@@ -153,11 +148,7 @@ class ExpressDatabase(Construct):
     @property
     def consumers(self) -> list[budget.Consumer]:
         """Every connected function's entry in the connection budget, its concurrency bound read now."""
-        consumers = []
-        for connected in self._connected:
-            bound, source = _concurrency_bound(connected.function, connected.max_concurrency)
-            consumers.append(budget.Consumer(connected.function.path, bound, connected.connections_per_container, source))
-        return consumers
+        return budget_consumers(self._connected)
 
     def budget_errors(self) -> list[str]:
         """The connection budget check against the cluster's whole ``max_connections``."""
