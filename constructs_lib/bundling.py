@@ -125,6 +125,41 @@ class PythonBundle:
         self._codes: weakref.WeakKeyDictionary[IConstruct, lambda_.Code] = weakref.WeakKeyDictionary()
 
     # ---- hashing -------------------------------------------------------------------------
+    def handler_problem(self, handler: str) -> str | None:
+        """Why ``handler`` (``package.module.function``) names nothing in this bundle's package, or None.
+
+        Read from the sources, never imported: the module file must exist under ``source_dir`` and
+        define the function at its top level (a ``def``, an assignment, or an import of that name).
+        """
+        import ast
+
+        module, _, name = handler.rpartition(".")
+        parts = module.split(".") if module else []
+        if not parts or not name or parts[0] != self.source_dir.name:
+            return f"the bundle's package is {self.source_dir.name!r}: a handler starts with {self.source_dir.name}."
+        base = self.source_dir.parent.joinpath(*parts)
+        path = next((p for p in (base.with_suffix(".py"), base / "__init__.py") if p.is_file()), None)
+        if path is None:
+            return f"no module {module} ({base.relative_to(self.source_dir.parent)}.py does not exist)"
+        try:
+            tree = ast.parse(path.read_text(), filename=str(path))
+        except (SyntaxError, UnicodeDecodeError) as error:
+            return f"{path.name} does not parse ({error})"
+        defined: set[str] = set()
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                defined.add(node.name)
+            elif isinstance(node, ast.Assign):
+                defined.update(t.id for t in node.targets if isinstance(t, ast.Name))
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                defined.add(node.target.id)
+            elif isinstance(node, ast.ImportFrom):
+                defined.update(alias.asname or alias.name for alias in node.names)
+        if name not in defined:
+            known = ", ".join(sorted(n for n in defined if not n.startswith("_"))[:8]) or "nothing"
+            return f"{module} defines no {name!r} (it defines {known})"
+        return None
+
     def _pip_args(self) -> list[str]:
         args = ["--only-binary=:all:", "--implementation", "cp", "--python-version", self.python_version]
         for platform in PLATFORMS[self.architecture.name]:

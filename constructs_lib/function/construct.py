@@ -131,6 +131,10 @@ class ServerlessFunction(Construct):
                 raise InvalidPropError("ServerlessFunction", "runtime", runtime.name,
                                        f"python{code.python_version}, the Python the code bundle was built for "
                                        "(its wheels and bytecode are that version's)")
+            problem = code.handler_problem(handler)
+            if problem is not None:
+                raise InvalidPropError("ServerlessFunction", "handler", handler,
+                                       f"package.module.function naming a function of the bundle: {problem}")
         architecture = architecture or defaults.ARCHITECTURE
         memory_size = memory_size if memory_size is not None else defaults.MEMORY_SIZE_MB
         timeout = timeout or defaults.TIMEOUT

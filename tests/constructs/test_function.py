@@ -18,7 +18,8 @@ INLINE = lambda_.Code.from_inline("def handler(event, context):\n    return {}\n
 
 def build(**props):  # type: ignore[no-untyped-def]
     stack = new_stack()
-    function = ServerlessFunction(stack, "Fn", code=props.pop("code", INLINE), handler="index.handler", **props)
+    function = ServerlessFunction(stack, "Fn", code=props.pop("code", INLINE), handler=props.pop("handler", "index.handler"),
+                                  **props)
     return function, Template.from_stack(stack)
 
 
@@ -239,10 +240,10 @@ class TestOptions:
     def test_bundle_sets_architecture(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
         package = tmp_path / "pkg"
         package.mkdir()
-        (package / "__init__.py").write_text("")
+        (package / "__init__.py").write_text("def handler(event, context):\n    return {}\n")
         bundle = PythonBundle(source_dir=package, architecture=lambda_.Architecture.X86_64, bytecode=False,
                               cache_dir=tmp_path / "cache", log=lambda _line: None)
-        _, template = build(code=bundle)
+        _, template = build(code=bundle, handler="pkg.handler")
         template.has_resource_properties("AWS::Lambda::Function", {"Architectures": ["x86_64"]})
 
 
@@ -326,3 +327,32 @@ class TestHttpsEgress:
             ServerlessFunction(stack, "Fn", code=INLINE, handler="index.handler", vpc=vpc, security_groups=[own],
                                https_egress=ec2.Peer.any_ipv4())
         assert raised.value.prop == "https_egress"
+
+
+class TestHandlerAgainstTheBundle:
+    """A handler typo (``orders.htpp.handler``) failed only at run time: synth checks it against the sources."""
+
+    @pytest.fixture
+    def bundle(self, tmp_path):  # type: ignore[no-untyped-def]
+        package = tmp_path / "orders"
+        package.mkdir()
+        (package / "__init__.py").write_text("")
+        (package / "http.py").write_text("from .app import app\n\ndef handler(event, context):\n    return {}\n")
+        (package / "jobs.py").write_text("from .runner import handler_for\n\nhandler = handler_for('x')\n")
+        return PythonBundle(source_dir=package, cache_dir=tmp_path / "cache")
+
+    @pytest.mark.parametrize("handler", ["orders.http.handler", "orders.jobs.handler", "orders.http.app"])
+    def test_a_handler_the_sources_define_is_accepted(self, bundle, handler: str) -> None:  # type: ignore[no-untyped-def]
+        assert bundle.handler_problem(handler) is None
+
+    @pytest.mark.parametrize(("handler", "says"), [
+        ("orders.htpp.handler", "no module orders.htpp"),
+        ("orders.http.handle", "defines no 'handle'"),
+        ("lambda_src.http.handler", "the bundle's package is 'orders'"),
+        ("handler", "the bundle's package is 'orders'"),
+    ])
+    def test_a_typo_fails_at_synth_naming_the_prop(self, bundle, handler: str, says: str) -> None:  # type: ignore[no-untyped-def]
+        with pytest.raises(InvalidPropError) as raised:
+            ServerlessFunction(new_stack(), "Fn", code=bundle, handler=handler)
+        assert (raised.value.prop, raised.value.value) == ("handler", handler)
+        assert says in raised.value.allowed
