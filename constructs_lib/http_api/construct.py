@@ -17,6 +17,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ..api_domain import ApiDomain, check_domain_props
+from ..authorization import check_public
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
 from ..logging_settings import AccessLogSettings, log_group, retention
@@ -111,13 +112,8 @@ class LambdaHttpApi(Construct):
             raise InvalidPropError("LambdaHttpApi", "throttle_burst_limit", burst, "an integer >= 0")
         if authorization not in defaults.AUTHORIZATION_TYPES:
             raise InvalidPropError("LambdaHttpApi", "authorization", authorization, ", ".join(defaults.AUTHORIZATION_TYPES))
-        if authorization == "NONE" and not allow_public:
-            raise InvalidPropError("LambdaHttpApi", "authorization", "NONE",
-                                   "IAM, JWT or LAMBDA, or NONE together with allow_public=True "
-                                   "(NONE lets anyone on the internet call every route)")
-        if allow_public and authorization != "NONE":
-            raise InvalidPropError("LambdaHttpApi", "allow_public", True, f"only with authorization='NONE' "
-                                   f"(authorization={authorization!r} already decides who may call)")
+        check_public("LambdaHttpApi", authorization, allow_public, alternatives="IAM, JWT or LAMBDA",
+                     exposes="call every route", verb="call")
         if authorization == "JWT" and not (jwt_issuer and jwt_audience):
             raise InvalidPropError("LambdaHttpApi", "jwt_issuer/jwt_audience", (jwt_issuer, jwt_audience),
                                    "an issuer URL and at least one audience when authorization='JWT'")

@@ -18,6 +18,7 @@ from constructs import Construct
 
 from ..acknowledge import acknowledge
 from ..api_domain import ApiDomain, check_domain_props
+from ..authorization import check_public
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
 from ..logging_settings import AccessLogSettings, log_group, retention
@@ -107,13 +108,8 @@ class LambdaWebSocketApi(Construct):
         if authorization not in defaults.AUTHORIZATION_TYPES:
             raise InvalidPropError("LambdaWebSocketApi", "authorization", authorization,
                                    ", ".join(defaults.AUTHORIZATION_TYPES))
-        if authorization == "NONE" and not allow_public:
-            raise InvalidPropError("LambdaWebSocketApi", "authorization", "NONE",
-                                   "IAM or LAMBDA, or NONE together with allow_public=True "
-                                   "(NONE lets anyone on the internet connect and receive what is sent to connections)")
-        if allow_public and authorization != "NONE":
-            raise InvalidPropError("LambdaWebSocketApi", "allow_public", True, f"only with authorization='NONE' "
-                                   f"(authorization={authorization!r} already decides who may connect)")
+        check_public("LambdaWebSocketApi", authorization, allow_public, alternatives="IAM or LAMBDA",
+                     exposes="connect and receive what is sent to connections", verb="connect")
         if (authorization == "LAMBDA") != (authorizer_function is not None):
             raise InvalidPropError("LambdaWebSocketApi", "authorizer_function",
                                    authorizer_function.node.path if authorizer_function else None,
