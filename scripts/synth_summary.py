@@ -84,14 +84,13 @@ def bytecode_warnings(assembly: Path) -> list[str]:
 def deploy_contract(assembly: Path) -> tuple[str, bool]:
     """``(report line, every flow holds)``; writes ``<assembly>/flows.md``."""
     from constructs_lib.contract import Templates, check_all, markdown, summary
-    from stacks.flows import express_cluster_id, is_canary, is_realtime, service_flows, stages_of, topology_of
+    from stacks.flows import stage_flows, stages_of
 
     sections, outcomes = {}, []
     for stage, templates in stages_of(Templates.from_assembly(assembly)).items():
-        realtime, canary, topology = is_realtime(templates), is_canary(templates), topology_of(templates)
-        found = check_all(service_flows(realtime, canary, topology, express_cluster_id(templates)), templates)
-        sections[f"{stage}{' (realtime)' if realtime else ''}{' (canary)' if canary else ''}"
-                 f"{'' if topology == 'proxy' else f' ({topology})'}"] = found
+        label, flows = stage_flows(templates)
+        found = check_all(flows, templates)
+        sections[f"{stage}{label}"] = found
         outcomes += found
     if not sections:
         return "deploy contract: no stage of the example service in this assembly", True
@@ -115,11 +114,10 @@ README_BEGIN, README_END = "<!-- deploy-contract:begin -->", "<!-- deploy-contra
 def readme_chart(assembly: Path) -> str:
     """The README's chart: the first stage of the example in ``assembly``, as Mermaid."""
     from constructs_lib.contract import Templates, check_all, mermaid
-    from stacks.flows import express_cluster_id, is_canary, is_realtime, service_flows, stages_of, topology_of
+    from stacks.flows import stage_flows, stages_of
 
     stage, templates = next(iter(stages_of(Templates.from_assembly(assembly)).items()))
-    flows = service_flows(is_realtime(templates), is_canary(templates), topology_of(templates),
-                          express_cluster_id(templates))
+    _, flows = stage_flows(templates)
     return "```mermaid\n" + mermaid(check_all(flows, templates), stage) + "\n```"
 
 

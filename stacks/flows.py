@@ -797,3 +797,12 @@ CONSTRUCTS_ALONE: tuple[str, ...] = ("ServerlessFunction", "LambdaHttpApi", "Wor
 
 def alone_flows(construct: str) -> list[Flow]:
     return _alone_flows(construct)
+
+
+def stage_flows(templates: Templates) -> tuple[str, list[Flow]]:
+    """The flows of one synthesized stage of the example, chosen by what its templates hold (a WebSocket
+    API, a deployment group, the database topology), and the variant's label (``" (realtime)"``…)."""
+    realtime, canary, topology = is_realtime(templates), is_canary(templates), topology_of(templates)
+    label = (f"{' (realtime)' if realtime else ''}{' (canary)' if canary else ''}"
+             f"{'' if topology == 'proxy' else f' ({topology})'}")
+    return label, service_flows(realtime, canary, topology, express_cluster_id(templates))
