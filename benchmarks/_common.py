@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import statistics
 import sys
 import time
@@ -76,6 +77,14 @@ class FakeTx:
 
 def stub_transaction(work: Callable[[Any], Any], *, remaining_ms: int | None = None) -> Any:
     return work(FakeTx())
+
+
+def copy_without_caches(source: Path, target: Path) -> None:
+    """Copy a file, or a directory without ``__pycache__`` and ``.pyc`` files (as a fresh checkout holds it)."""
+    if source.is_dir():
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    else:
+        shutil.copy2(source, target)
 
 
 def row(label: str, ours: float, anchor: float, unit: str, target: str) -> str:

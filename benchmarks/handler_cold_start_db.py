@@ -30,7 +30,6 @@ import compileall
 import json
 import os
 import py_compile
-import shutil
 import statistics
 import subprocess
 import sys
@@ -39,7 +38,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from _common import PROJECT
+from _common import PROJECT, copy_without_caches
 
 RUNS = int(os.environ.get("BENCH_COLD_RUNS", "9"))
 TARGET = 1.15
@@ -133,14 +132,9 @@ def task_root(directory: Path, *, bytecode: bool) -> Path:
     """A directory laid out like ``/var/task``: the handler package and the assets' dependencies,
     from this environment, without any ``.pyc`` or (``bytecode``) with unchecked-hash ones."""
     site = Path(sysconfig.get_paths()["purelib"])
-    shutil.copytree(PROJECT / "lambda_src", directory / "lambda_src",
-                    ignore=shutil.ignore_patterns("local", "__pycache__", "*.pyc"))
+    copy_without_caches(PROJECT / "lambda_src", directory / "lambda_src")
     for name in ASSET_PACKAGES:
-        source = site / name
-        if source.is_dir():
-            shutil.copytree(source, directory / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        else:
-            shutil.copy2(source, directory / name)
+        copy_without_caches(site / name, directory / name)
     if bytecode:
         assert compileall.compile_dir(directory, quiet=2, workers=0,
                                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)

@@ -15,7 +15,6 @@ import json
 import os
 import re
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from _common import PROJECT
+from _common import PROJECT, copy_without_caches
 
 ROUNDS = int(os.environ.get("BENCH_SYNTH_ROUNDS", "7"))
 TARGET_SECONDS = 1.0
@@ -114,11 +113,7 @@ def main() -> None:
         project = Path(scratch) / "project"
         project.mkdir()
         for name in PROJECT_FILES:
-            source = PROJECT / name
-            if source.is_dir():
-                shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            else:
-                shutil.copy2(source, project / name)
+            copy_without_caches(PROJECT / name, project / name)
         (project / "node_modules").symlink_to(PROJECT / "node_modules")
         env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(cdk_context())}
         outdir = Path(scratch) / "cdk.out"
