@@ -95,7 +95,7 @@ def admin_connection_settings(settings: Config, fetch_secret: Callable[[str], st
            "sslrootcert": root_cert}
     if settings.db_admin_iam:  # an express cluster: the master user logs in with an IAM token, no secret
         from .db.iam_token import TokenCache
-        from .db.sigv4 import Credentials
+        from .aws import Credentials
 
         if not settings.db_admin_host or not settings.db_admin_user:
             raise RuntimeError("DB_ADMIN_IAM is set without DB_ADMIN_HOST and DB_ADMIN_USER: nothing to log in to")

@@ -17,7 +17,7 @@ import pytest
 from lambda_src import realtime
 from lambda_src.example import websocket
 from lambda_src.example.announce import announce_user_created
-from lambda_src.db.sigv4 import Credentials, sign_headers
+from lambda_src.aws import Credentials, sign_headers
 from tests.lambda_src.conftest import CREDENTIALS, FakeContext
 
 
