@@ -14,13 +14,13 @@ message gets a ``service_unavailable`` error.
 """
 from __future__ import annotations
 
-import json
 import re
 
 from . import realtime
 from .db import connection as db
 from .db.errors import DatabaseUnavailable
 from .errors import BadRequest, HTTPError, NotFound, PayloadTooLarge, excerpt
+from .json_codec import decode as _decode
 from .log import logger
 from .web.caller import caller_of
 
@@ -93,7 +93,7 @@ class WebSocketApp:
         if len(body.encode("utf-8", "surrogatepass")) > MAX_MESSAGE_BYTES:
             raise PayloadTooLarge(f"Messages are limited to {MAX_MESSAGE_BYTES} bytes")
         try:
-            message = json.loads(body)
+            message = _decode(body)
         except (ValueError, RecursionError):
             raise BadRequest("Malformed JSON frame") from None
         if not isinstance(message, dict) or not isinstance(message.get("action"), str):
