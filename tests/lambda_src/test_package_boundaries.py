@@ -94,3 +94,11 @@ def test_json_goes_through_the_one_codec(path: Path) -> None:
 def test_the_json_scan_finds_direct_use() -> None:
     # the scan above is not vacuous: the codec itself, which wraps the standard library, is caught by it
     assert json_calls_outside_the_codec(PACKAGE / "json_codec.py")
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.joinpath("db").rglob("*.py")), ids=lambda p: p.name)
+def test_the_database_layer_knows_nothing_of_http(path: Path) -> None:
+    # GIVEN a module of the database layer WHEN its imports are resolved
+    # THEN it reaches neither the HTTP errors nor the web app: it raises DatabaseUnavailable, and each
+    # caller (the router, the batch processor, the WebSocket app) decides what that means
+    assert not {m for m in imported_modules(path) if m.startswith(("lambda_src.errors", "lambda_src.web"))}
