@@ -49,6 +49,8 @@ class StatelessStack(Stack):
     :param hosted_zone: the public zone holding ``domain_name``, by id and name. Default: none.
     :param bundle_cache_dir: where the Docker-free bundle and the migrations' CA bundle layer are
         cached. Default: ``.bundle-cache`` in the project directory.
+    :param bundle: the handler package's bundle, when the caller made (and started) it already.
+        Default: a :class:`PythonBundle` of :data:`HANDLER_PACKAGE` in ``bundle_cache_dir``.
 
     Attributes: ``bundle``, ``api_function``, ``deploy_hook`` (None without ``api_deployment``), ``http_api``, ``worker_function``, ``queue_worker``,
     ``schedule_function``, ``scheduled_task``, ``migrate_function``, ``migrations``, ``monitoring``,
@@ -58,13 +60,13 @@ class StatelessStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, stage: str, data: StatefulStack,
                  alarm_email: str | None = None, realtime: bool = False, bundle_cache_dir: Path | None = None,
                  api_deployment: codedeploy.ILambdaDeploymentConfig | None = None, domain_name: str | None = None,
-                 hosted_zone: HostedZone | None = None, **kwargs: Any) -> None:
+                 hosted_zone: HostedZone | None = None, bundle: PythonBundle | None = None, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, description=f"cdk-serverless-postgres example service ({stage}): API", **kwargs)
         network, database = data.network, data.database
         # App subnets; HTTPS only to the endpoints (anywhere with NAT). Express: no VPC at all.
         in_vpc = network.function_placement if network is not None else {}
         encrypted_logs = {"log_encryption_key": data.log_key}  # the service's log key (see StatefulStack)
-        self.bundle = PythonBundle(source_dir=HANDLER_PACKAGE, cache_dir=bundle_cache_dir)
+        self.bundle = bundle or PythonBundle(source_dir=HANDLER_PACKAGE, cache_dir=bundle_cache_dir)
 
         # canary stages: a smoke request to each new version before any traffic, then 10 % of it first
         self.deploy_hook: ServerlessFunction | None = None

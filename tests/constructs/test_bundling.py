@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -313,3 +314,53 @@ class TestInvalidProps:
             PythonBundle(source_dir=package, requirements_file=requirements, cache_dir=tmp_path / "cache",
                          log=lambda _line: None).build()
         assert not list((tmp_path / "cache" / "deps").glob("*")), "a failed install leaves no cache entry"
+
+
+class TestBuildInBackground:
+    """start(): the bundle builds on its own thread while the app constructs other stacks."""
+
+    @staticmethod
+    def package_in(root: Path, body: str) -> Path:
+        package = root / "bg"
+        package.mkdir()
+        (package / "__init__.py").write_text("")
+        (package / "app.py").write_text(body)
+        return package
+
+    def test_started_bundle_builds_on_another_thread_and_code_waits_for_it(self, tmp_path: Path, cache: Path) -> None:
+        # GIVEN a package never built before, whose bundle is started
+        package = self.package_in(tmp_path, "def handler(event, context):\n    return 2\n")
+        threads: list[str] = []
+        started = PythonBundle(source_dir=package, requirements_file=None, cache_dir=cache, npm_root=PROJECT,
+                               log=lambda _line: threads.append(threading.current_thread().name))
+        assert started.start() is started
+        # WHEN a function uses it
+        stack = new_stack()
+        ServerlessFunction(stack, "Fn", code=started, handler="bg.app.handler")
+        # THEN the build (its progress lines) ran off the main thread, and the asset is that build's
+        assert threads and threading.main_thread().name not in threads
+        built = started.code()
+        assert isinstance(built, lambda_.AssetCode)
+        assert started._built is not None and (started._built.path / "bg" / "app.py").read_text().endswith("return 2\n")
+        assert pyc_path(started._built.path / "bg" / "app.py", "3.13").is_file()
+
+    def test_a_failed_background_build_fails_where_the_code_is_used(self, tmp_path: Path, cache: Path) -> None:
+        # GIVEN a started bundle with a module that does not compile on 3.13 (not the handler's)
+        package = self.package_in(tmp_path, "def handler(event, context):\n    return 1\n")
+        (package / "other.py").write_text("def helper(:\n    pass\n")
+        broken = PythonBundle(source_dir=package, requirements_file=None, cache_dir=cache, npm_root=PROJECT,
+                              log=lambda _line: None).start()
+        # WHEN a function takes its code THEN the build's error surfaces there, naming the file
+        with pytest.raises(BytecodeError, match=r"bg/other.py does not compile on Python 3.13"):
+            ServerlessFunction(new_stack(), "Fn", code=broken, handler="bg.app.handler")
+
+    def test_start_twice_builds_once(self, tmp_path: Path, cache: Path) -> None:
+        # GIVEN a started bundle WHEN started again THEN no second build thread begins
+        package = self.package_in(tmp_path, "def handler(event, context):\n    return 3\n")
+        lines: list[str] = []
+        once = PythonBundle(source_dir=package, requirements_file=None, cache_dir=cache, npm_root=PROJECT,
+                            log=lines.append).start()
+        first = once._background
+        assert once.start()._background is first
+        once.code()
+        assert sum("copying" in line for line in lines) == 1
