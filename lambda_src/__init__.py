@@ -8,7 +8,7 @@ as any other package would. What it offers:
 * :mod:`lambda_src.db`: the connection (IAM tokens, TLS, deadlines), ``DatabaseUnavailable``
 * :mod:`lambda_src.batch`: ``BatchProcessor`` for SQS (partial failures, FIFO, idempotency)
 * :mod:`lambda_src.schedule`: scheduled jobs run once per scheduled time
-* :mod:`lambda_src.migrate`: the migrations runner (``handler_for(directory)``)
+* :mod:`lambda_src.migrate`: the migrations runner (``handler``, or ``handler_for(directory)``)
 * :mod:`lambda_src.websocket` / :mod:`lambda_src.realtime`: the WebSocket app, channels and broadcast
 * :mod:`lambda_src.log`: JSON logs with redaction; :mod:`lambda_src.config`: the environment
 

@@ -29,6 +29,8 @@ class Config:
     ``DB_ADMIN_HOST``           migrations: cluster endpoint                             secret host
     ``DB_ADMIN_SSL_ROOT_CERT``  migrations: RDS CA bundle; required with the secret      -
     ``DB_ADMIN_IAM``/``_USER``  migrations: the admin logs in with an IAM token (express)  false / -
+    ``DB_MIGRATIONS_DIR``       migrations: the app's migrations (``migrate.handler``)     -
+    ``DB_MIGRATION_USERS``      migrations: JSON, each user to ensure → its privileges     none
     ==========================  =======================================================  ===========
 
     Lambda also sets ``AWS_LAMBDA_INITIALIZATION_TYPE``; ``snap-start`` registers the SnapStart hook.
@@ -38,7 +40,7 @@ class Config:
                  "transaction_timeout_seconds",
                  "max_body_bytes", "queue_url", "strip_prefixes", "ssl_root_cert", "log_level",
                  "db_admin_secret_arn", "db_admin_host", "db_admin_ssl_root_cert", "db_admin_iam", "db_admin_user",
-                 "snap_start")
+                 "migrations_dir", "migration_users", "snap_start")
 
     def __init__(self, env: os._Environ[str] | dict[str, str]) -> None:
         self.database_url: str | None = env.get("DATABASE_URL") or None
@@ -66,6 +68,9 @@ class Config:
         #: Express clusters: the master user logs in with an IAM token too (no secret).
         self.db_admin_iam = (env.get("DB_ADMIN_IAM") or "").lower() == "true"
         self.db_admin_user: str | None = env.get("DB_ADMIN_USER") or None
+        #: The app's migrations directory, and the database users to ensure (JSON, see ``migrate.parse_users``).
+        self.migrations_dir: str | None = env.get("DB_MIGRATIONS_DIR") or None
+        self.migration_users: str | None = env.get("DB_MIGRATION_USERS") or None
 
 
 _loaded: Config | None = None

@@ -17,6 +17,8 @@ from .stateful_stack import StatefulStack
 
 #: The handler package deployed with the service.
 HANDLER_PACKAGE = Path(__file__).resolve().parent.parent / "lambda_src"
+#: The example service's migrations, shipped by DatabaseMigrations and applied by the runtime's runner.
+EXAMPLE_MIGRATIONS = HANDLER_PACKAGE / "example" / "migrations"
 
 
 class StatelessStack(Stack):
@@ -124,11 +126,12 @@ class StatelessStack(Stack):
             CfnOutput(self, "WebSocketUrl", value=self.websocket_api.url, description="wss:// URL of the WebSocket API")
 
         self.migrate_function = ServerlessFunction(
-            self, "MigrateFunction", code=self.bundle, handler="lambda_src.example.migrate.handler",
+            self, "MigrateFunction", code=self.bundle, handler="lambda_src.migrate.handler",
             timeout=Duration.minutes(5), reserved_concurrent_executions=1,
             description="Applies database migrations during deployment", **in_vpc, **encrypted_logs)
         self.migrations = DatabaseMigrations(self, "Migrations", database=database, function=self.migrate_function,
-                                             execute_before=[self.http_api.stage], cache_dir=self.bundle.cache_dir)
+                                             migrations_dir=EXAMPLE_MIGRATIONS, execute_before=[self.http_api.stage],
+                                             cache_dir=self.bundle.cache_dir)
 
         self.monitoring = ServiceMonitoring(self, "Monitoring", service_name=f"users-{stage}", alarm_email=alarm_email)
         for label, function in (("Api", self.api_function), ("Worker", self.worker_function),
