@@ -22,3 +22,11 @@ def copy_runtime(directory: Path) -> Path:
 def requirement(source: Path) -> str:
     """The requirements.txt line installing the runtime from ``source``, with the PostgreSQL driver."""
     return f"lambda_src[postgres] @ {source.resolve().as_uri()}"
+
+
+def install_from_checkout(requirements: Path, scratch: Path) -> None:
+    """Point the README's requirements line at a copy of this checkout's runtime (under ``scratch``):
+    the only change to what a reader copies, since tests do not fetch the repository."""
+    text = requirements.read_text()
+    assert README_REQUIREMENT in text, text
+    requirements.write_text(text.replace(README_REQUIREMENT, requirement(copy_runtime(scratch))))
