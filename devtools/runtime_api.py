@@ -131,9 +131,17 @@ class RicWorker:
 
     description = "awslambdaric worker process (Lambda Runtime API)"
 
-    def __init__(self, handler: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, handler: str, env: dict[str, str] | None = None, *, task_root: Path | None = None,
+                 output: Path | None = None) -> None:
+        """:param task_root: the directory the handler is imported from, as Lambda's ``/var/task`` (the
+            process's working directory and first import path; ``LAMBDA_TASK_ROOT``). Default: this
+            project, so ``lambda_src`` comes from the checkout.
+        :param output: a file the process's standard output and error are appended to (the runtime's
+            log lines). Default: this process's own."""
         self.handler = handler
         self.env = env or {}
+        self.task_root = Path(task_root) if task_root is not None else None
+        self.output = output
         self.api = RuntimeApi()
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
@@ -144,7 +152,17 @@ class RicWorker:
             env = {**os.environ, **self.env, "AWS_LAMBDA_RUNTIME_API": self.api.address,
                    "AWS_LAMBDA_FUNCTION_NAME": "local", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
                    "PYTHONPATH": os.pathsep.join([str(PROJECT), os.environ.get("PYTHONPATH", "")])}
-            self.process = subprocess.Popen([sys.executable, "-m", "awslambdaric", self.handler], cwd=PROJECT, env=env)
+            cwd = PROJECT
+            if self.task_root is not None:  # only the task root: nothing of this project is importable
+                cwd = self.task_root
+                env.update(PYTHONPATH=str(self.task_root), LAMBDA_TASK_ROOT=str(self.task_root))
+            log = open(self.output, "ab") if self.output is not None else None  # noqa: SIM115 - the child holds it
+            try:
+                self.process = subprocess.Popen([sys.executable, "-m", "awslambdaric", self.handler], cwd=cwd, env=env,
+                                                stdout=log, stderr=subprocess.STDOUT if log else None)
+            finally:
+                if log is not None:
+                    log.close()
             self.starts += 1
 
     def invoke(self, event: Any, timeout: float) -> Outcome:
