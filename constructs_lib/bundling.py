@@ -16,12 +16,16 @@ file compiled once and then linked from the cache), since Lambda would otherwise
 module at each cold start. Without a compiler for the target version the bundle ships none and
 synth warns.
 
-boto3 and botocore are never bundled: the Lambda Python runtime provides them.
+boto3 and botocore are never bundled: the Lambda Python runtime provides them with their own
+dependencies, and a requirement that pulls them in has that whole closure removed from the bundle
+(:func:`runtime_provided_closure`).
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
+import posixpath
 import shutil
 import subprocess
 import sys
@@ -31,12 +35,14 @@ import time
 import weakref
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from aws_cdk import Annotations, AssetHashType
 from aws_cdk import aws_lambda as lambda_
 from constructs import IConstruct
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from .bytecode import (NO_BYTECODE_WARNING, BytecodeReport, Pyodide, add_bytecode, find_compiler,
                        sources_without_bytecode)
@@ -47,8 +53,15 @@ PLATFORMS: dict[str, tuple[str, ...]] = {
     lambda_.Architecture.ARM_64.name: ("manylinux2014_aarch64", "manylinux_2_28_aarch64"),
     lambda_.Architecture.X86_64.name: ("manylinux2014_x86_64", "manylinux_2_28_x86_64"),
 }
-#: Distributions the runtime provides; removed from the bundle if a requirement pulls them in.
-RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath")
+#: The machine each Lambda architecture reports (``platform_machine`` in dependency markers).
+MACHINES: dict[str, str] = {lambda_.Architecture.ARM_64.name: "aarch64", lambda_.Architecture.X86_64.name: "x86_64"}
+#: Where the runtime's SDK starts. The Lambda Python runtime provides these and everything they require
+#: (jmespath, s3transfer, python-dateutil, six, urllib3): when pip installs them into the bundle, that
+#: whole closure is removed, so nothing in the bundle shadows a copy botocore runs with in the runtime.
+RUNTIME_SDK = ("boto3", "botocore")
+#: What ``deps/<hash>`` holds for the same requirements; part of the hash, so a cache built under an
+#: older rule is rebuilt. 2: boto3's whole dependency closure removed, with its files and scripts.
+DEPENDENCY_LAYOUT = "2"
 #: Source paths (relative to the package) that never go into the bundle. A folder of the user's package
 #: named ``local`` is code like any other and ships (the project's dev server lives in ``devtools/``).
 DEFAULT_EXCLUDES: tuple[str, ...] = ("__pycache__", "*.pyc", "requirements.txt")
@@ -172,7 +185,7 @@ class PythonBundle:
 
     def dependencies_hash(self) -> str:
         """Hash of everything that decides the installed dependencies."""
-        digest = hashlib.sha256()
+        digest = hashlib.sha256(f"layout:{DEPENDENCY_LAYOUT}\0".encode())
         digest.update(" ".join(self._pip_args()).encode())
         if self.requirements_file is not None:
             digest.update(self.requirements_file.read_bytes())
@@ -260,9 +273,24 @@ class PythonBundle:
             if completed.returncode != 0:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise RuntimeError(f"bundling failed: {' '.join(command)}\n{completed.stderr}")
-            _remove_runtime_provided(staging)
+            self._remove_runtime_provided(staging)
         _publish(staging, deps_dir)
         return deps_dir, True
+
+    def _remove_runtime_provided(self, target: Path) -> None:
+        """Remove boto3's dependency closure from freshly installed requirements, and say what went."""
+        distributions = installed_distributions(target)
+        environment = marker_environment(self.python_version, self.architecture_name)
+        closure = runtime_provided_closure(distributions, environment)
+        if not closure:
+            return
+        for name in sorted(closure):
+            remove_distribution(target, distributions[name])
+        self.log(f"bundling {self.source_dir.name}: left out what the Lambda runtime provides: {', '.join(sorted(closure))}")
+        for name, distribution in sorted(distributions.items()):
+            served = sorted(required for required in _requirements(distribution, environment) if required in closure)
+            if name not in closure and served:
+                self.log(f"bundling {self.source_dir.name}: {name} will import the runtime's {', '.join(served)}")
 
     def _shipped_bytecode(self, bundle_dir: Path) -> BytecodeReport:
         """What an existing bundle holds: bytecode for every file but those that did not compile."""
@@ -321,11 +349,122 @@ class _Background:
         return self._result
 
 
-def _remove_runtime_provided(target: Path) -> None:
-    for entry in target.iterdir():
-        name = entry.name.lower().split("-")[0]
-        if name in RUNTIME_PROVIDED:
-            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+@dataclass(frozen=True)
+class InstalledDistribution:
+    """One distribution pip installed into a target directory, read from its ``.dist-info``."""
+
+    #: The normalized name (PEP 503): ``python-dateutil``.
+    name: str
+    dist_info: Path
+    #: Its ``Requires-Dist`` lines, markers not yet evaluated.
+    requires: tuple[Requirement, ...]
+
+
+def installed_distributions(target: Path) -> dict[str, InstalledDistribution]:
+    """The distributions installed in ``target``, by normalized name, from each ``*.dist-info/METADATA``."""
+    found: dict[str, InstalledDistribution] = {}
+    for dist_info in sorted(target.glob("*.dist-info")):
+        metadata = dist_info / "METADATA"
+        if not metadata.is_file():
+            continue
+        name, requires = None, []
+        for line in metadata.read_text(encoding="utf-8", errors="replace").splitlines():
+            if not line:
+                break  # the headers end at the first empty line; the description follows
+            key, _, value = line.partition(":")
+            if key == "Name":
+                name = canonicalize_name(value.strip())
+            elif key == "Requires-Dist":
+                try:
+                    requires.append(Requirement(value.strip()))
+                except InvalidRequirement:
+                    continue  # pip installed it, so pip read it; a line we cannot read links nothing
+        if name is not None:
+            found[name] = InstalledDistribution(name=name, dist_info=dist_info, requires=tuple(requires))
+    return found
+
+
+def marker_environment(python_version: str, architecture_name: str) -> dict[str, str]:
+    """The values dependency markers are evaluated against on the Lambda Python runtime (CPython, Linux),
+    for the Lambda architecture named ``architecture_name`` (``ARM_64``, ``X86_64``)."""
+    return {"implementation_name": "cpython", "implementation_version": f"{python_version}.0", "os_name": "posix",
+            "platform_machine": MACHINES[architecture_name], "platform_python_implementation": "CPython",
+            "platform_release": "", "platform_system": "Linux", "platform_version": "",
+            "python_full_version": f"{python_version}.0", "python_version": python_version, "sys_platform": "linux"}
+
+
+def _requirements(distribution: InstalledDistribution, environment: dict[str, str],
+                  extras: frozenset[str] = frozenset()) -> dict[str, frozenset[str]]:
+    """What ``distribution`` (installed with ``extras``) requires on the target: name -> extras asked for."""
+    required: dict[str, frozenset[str]] = {}
+    for requirement in distribution.requires:
+        marker = requirement.marker
+        if marker is None or any(marker.evaluate({**environment, "extra": extra}) for extra in {"", *extras}):
+            name = canonicalize_name(requirement.name)
+            required[name] = required.get(name, frozenset()) | frozenset(requirement.extras)
+    return required
+
+
+def runtime_provided_closure(distributions: dict[str, InstalledDistribution], environment: dict[str, str],
+                             roots: tuple[str, ...] = RUNTIME_SDK) -> set[str]:
+    """The installed distributions the runtime provides: ``roots`` and everything they require, transitively.
+
+    Requirements are followed as the target evaluates their markers (``environment``, see
+    :func:`marker_environment`). The roots are followed without extras, as the runtime installs them, and an
+    extra only where a requirement inside the closure asks for it: the awscrt a user's ``boto3[crt]`` brings
+    is not the runtime's and ships. Nothing is followed from a distribution that is not installed, so
+    without boto3 or botocore installed the closure is empty: a urllib3 that only the user's ``requests``
+    pulled in is the user's and ships.
+
+    A member of the closure that something else in the bundle also requires is removed all the same: the
+    runtime's copy serves both, whereas a bundled copy would shadow the one the runtime's botocore was
+    released with (the bundle comes first on ``sys.path``). A bundle cannot keep its own urllib3 and use the
+    runtime's botocore safely, and it never ships boto3 or botocore, so there is no switch to keep one.
+    """
+    closure: set[str] = set()
+    seen: set[tuple[str, frozenset[str]]] = set()
+    pending = [(root, frozenset[str]()) for root in roots]
+    while pending:
+        name, extras = pending.pop()
+        if (name, extras) in seen or name not in distributions:
+            continue
+        seen.add((name, extras))
+        closure.add(name)
+        pending.extend(_requirements(distributions[name], environment, extras).items())
+    return closure
+
+
+def remove_distribution(target: Path, distribution: InstalledDistribution) -> None:
+    """Remove every file ``distribution``'s RECORD lists under ``target`` (scripts in ``bin/`` too), its
+    ``.dist-info``, and the folders left empty."""
+    record = distribution.dist_info / "RECORD"
+    if not record.is_file():
+        raise RuntimeError(f"bundling: {distribution.dist_info.name} has no RECORD, so its files are unknown")
+    folders: set[Path] = set()
+    for row in csv.reader(record.read_text(encoding="utf-8").splitlines()):
+        path = _installed_path(target, row[0]) if row else None
+        if path is not None and (path.is_file() or path.is_symlink()):
+            path.unlink()
+            folders.update(parent for parent in path.parents if parent.is_relative_to(target) and parent != target)
+    shutil.rmtree(distribution.dist_info, ignore_errors=True)
+    for folder in sorted(folders, key=lambda folder: len(folder.parts), reverse=True):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+
+
+def _installed_path(target: Path, recorded: str) -> Path | None:
+    """Where a RECORD path landed under ``pip install --target``, or None if outside ``target``.
+
+    RECORD paths are relative to site-packages, ``<home>/lib/python`` in the scheme pip installs with
+    before it moves site-packages' contents, and the home's other folders (``bin/``), into the target:
+    ``../../bin/jp.py`` is ``bin/jp.py``.
+    """
+    parts = PurePosixPath(posixpath.normpath(posixpath.join("lib/python", recorded))).parts
+    if parts[:2] == ("lib", "python"):
+        parts = parts[2:]
+    if not parts or parts[0] in ("..", "/") or PurePosixPath(recorded).is_absolute():
+        return None
+    return target.joinpath(*parts)
 
 
 def _link_tree(source: Path, target: Path) -> None:

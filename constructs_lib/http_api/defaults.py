@@ -26,6 +26,8 @@ GRANT_PATH = "/*"
 #: An HTTP API waits at most 30 s for a Lambda integration.
 MAX_INTEGRATION_TIMEOUT_SECONDS = 30
 AUTHORIZATION_TYPES = ("NONE", "IAM", "JWT", "LAMBDA")
+#: A route's ``AuthorizationType`` in the template -> the ``authorization`` it amounts to.
+BOUND_AUTHORIZATION = {"AWS_IAM": "IAM", "JWT": "JWT", "CUSTOM": "LAMBDA", "NONE": "NONE"}
 
 #: Access log lines: one JSON object per request with the HTTP API context variables.
 ACCESS_LOG_FIELDS: dict[str, str] = {
