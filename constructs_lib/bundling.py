@@ -147,17 +147,27 @@ class PythonBundle:
 
         Read from the sources, never imported: the module file must exist under ``source_dir`` and
         define the function at its top level (a ``def``, an assignment, or an import of that name).
+        A handler in another package (an entry point of an installed requirement, such as
+        ``lambda_src.migrate.handler`` with the handler runtime in ``requirements.txt``) is looked
+        up the same way in the built bundle, so naming one builds the bundle (or waits for
+        :meth:`start`'s build) there and then.
         """
         import ast
 
         module, _, name = handler.rpartition(".")
         parts = module.split(".") if module else []
-        if not parts or not name or parts[0] != self.source_dir.name:
+        if not parts or not name:
             return f"the bundle's package is {self.source_dir.name!r}: a handler starts with {self.source_dir.name}."
-        base = self.source_dir.parent.joinpath(*parts)
+        root = self.source_dir.parent
+        if parts[0] != self.source_dir.name:
+            root = self.result().path
+            if not (root / parts[0]).is_dir() and not (root / f"{parts[0]}.py").is_file():
+                return (f"the bundle's package is {self.source_dir.name!r} and no requirement installs a package "
+                        f"{parts[0]!r}: a handler starts with {self.source_dir.name}. or names an installed package")
+        base = root.joinpath(*parts)
         path = next((p for p in (base.with_suffix(".py"), base / "__init__.py") if p.is_file()), None)
         if path is None:
-            return f"no module {module} ({base.relative_to(self.source_dir.parent)}.py does not exist)"
+            return f"no module {module} ({base.relative_to(root)}.py does not exist)"
         try:
             tree = ast.parse(path.read_text(), filename=str(path))
         except (SyntaxError, UnicodeDecodeError) as error:
@@ -225,6 +235,12 @@ class PythonBundle:
         if self._built is None and self._background is None:
             self._background = _Background(self.build)
         return self
+
+    def result(self) -> BundleResult:
+        """This bundle's build: the one :meth:`start` began (waited for), or one run now; then kept."""
+        if self._built is None:
+            self._built = self._background.result() if self._background is not None else self.build()
+        return self._built
 
     def build(self) -> BundleResult:
         """Build (or reuse) the bundle directory and report what was done."""
@@ -313,9 +329,7 @@ class PythonBundle:
         """
         if scope is not None and scope in self._codes:
             return self._codes[scope]
-        if self._built is None:
-            self._built = self._background.result() if self._background is not None else self.build()
-        result = self._built
+        result = self.result()
         code = lambda_.Code.from_asset(str(result.path), asset_hash=result.asset_hash,
                                        asset_hash_type=AssetHashType.CUSTOM)
         if scope is not None:
