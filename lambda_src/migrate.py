@@ -83,7 +83,7 @@ def parse_users(declared: str | Mapping[str, Mapping[str, Sequence[str]] | None]
     """
     if declared is None or declared == "":
         return {}
-    raw = json.loads(declared) if isinstance(declared, str) else declared
+    raw = decode(declared) if isinstance(declared, str) else declared
     if not isinstance(raw, Mapping):
         raise ValueError("DB_MIGRATION_USERS must be a JSON object: user → {table: [privilege, ...]} or null")
     users: dict[str, Privileges | None] = {}
