@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import sys
 import time
@@ -162,7 +161,7 @@ def configure() -> None:
 
     level = load().log_level
     logger.setLevel(level if isinstance(logging.getLevelName(level), int) else logging.INFO)  # a typo must not crash init
-    if "AWS_LAMBDA_LOG_FORMAT" not in os.environ and not logger.handlers:
+    if load().lambda_log_format is None and not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())
         logger.addHandler(handler)

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import config
 from .config import Config
 from .log import logger, redacted_errors
 
@@ -120,7 +121,7 @@ def _fetch_secret(arn: str, region: str) -> str:
 
 def run(directory: Path) -> dict[str, Any]:
     """Migrate the database this function's environment names with the migrations in ``directory``."""
-    settings = Config(os.environ)  # deploy time: read now, whatever an earlier invocation cached
+    settings = config.read_now()  # deploy time: read now, whatever an earlier invocation cached
     dsn, kwargs = admin_connection_settings(settings)
     applied = migrate(dsn, directory=directory, app_user=settings.db_user, connect_kwargs=kwargs)
     logger.info("migrations finished", extra={"applied": applied})
@@ -143,11 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m lambda_src.migrate MIGRATIONS_DIRECTORY", file=sys.stderr)
         return 2
-    if not os.environ.get("DATABASE_URL"):
+    settings = config.read_now()
+    if not settings.database_url:
         print("DATABASE_URL is not set", file=sys.stderr)
         return 2
-    applied = migrate(os.environ["DATABASE_URL"], directory=Path(args[0]),
-                      app_user=os.environ.get("DB_USER", "app_user"))
+    applied = migrate(settings.database_url, directory=Path(args[0]), app_user=settings.db_user)
     print(f"applied: {', '.join(applied) if applied else 'nothing (up to date)'}")
     return 0
 
