@@ -29,7 +29,8 @@ variable                        meaning                                         
 ``DB_ADMIN_SECRET_ARN``         migrations: admin secret (Secrets Manager)                    -
 ``DB_ADMIN_HOST``               migrations: cluster endpoint                                  secret's host
 ``DB_ADMIN_SSL_ROOT_CERT``      migrations: RDS CA bundle; required to connect                -
-``DB_ADMIN_IAM``/``_USER``      migrations: the admin logs in with an IAM token (express)     false / -
+``DB_ADMIN_IAM``                migrations: the admin logs in with an IAM token (express)     false
+``DB_ADMIN_USER``               migrations: that admin user (express)                         -
 ``DEPLOY_TARGET_VERSION_ARN``   pre-traffic hook: the version to test                         required
 ``SMOKE_METHOD``                pre-traffic hook: HTTP method of the smoke request            GET
 ``SMOKE_PATH``                  pre-traffic hook: path of the smoke request (a public route)  /health
@@ -45,8 +46,9 @@ variable                            meaning                                     
                                                                                               us-east-1
 ``AWS_LAMBDA_INITIALIZATION_TYPE``  ``snap-start`` registers the SnapStart hook               -
 ``AWS_LAMBDA_LOG_FORMAT``           set: Lambda formats the logs; unset: a JSON handler       unset
-``AWS_ACCESS_KEY_ID``/``…SECRET…``  the execution role's credentials (the signer reads them   required
-/``AWS_SESSION_TOKEN``              at each signature: they are secrets, kept out of Config)  to sign
+``AWS_ACCESS_KEY_ID``               the execution role's credentials: the signer reads them   required
+``AWS_SECRET_ACCESS_KEY``           at each signature (secrets, kept out of Config)           to sign
+``AWS_SESSION_TOKEN``                                                                         unset
 ``SSL_CERT_FILE``                   OpenSSL's CA bundle, tried before the OS bundles          unset
 ==================================  ========================================================  ===========
 
