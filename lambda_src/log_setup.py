@@ -8,7 +8,6 @@ On Lambda (JSON log format) the runtime's handler already writes each record as 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sys
 import time
@@ -173,7 +172,7 @@ def configure(name: str = LOGGER_NAME) -> logging.Logger:
 
     level = load().log_level
     logger.setLevel(level if isinstance(logging.getLevelName(level), int) else logging.INFO)  # a typo must not crash init
-    if "AWS_LAMBDA_LOG_FORMAT" not in os.environ and not logger.handlers:
+    if load().lambda_log_format is None and not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())
         logger.addHandler(handler)

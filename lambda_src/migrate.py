@@ -30,6 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import config
 from .config import Config
 from .json_codec import decode
 from .log import logger, redacted_errors
@@ -279,7 +280,7 @@ def _fetch_secret(arn: str, region: str) -> str:
 def run(directory: Path | None = None) -> dict[str, Any]:
     """Migrate the database this function's environment names with the migrations in ``directory``
     (default: ``DB_MIGRATIONS_DIR``), ensuring the users of ``DB_MIGRATION_USERS``."""
-    settings = Config(os.environ)  # deploy time: read now, whatever an earlier invocation cached
+    settings = config.read_now()  # deploy time: read now, whatever an earlier invocation cached
     if directory is None:
         if not settings.migrations_dir:
             raise RuntimeError("DB_MIGRATIONS_DIR is not set: no migrations to apply "
@@ -319,10 +320,10 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m lambda_src.migrate MIGRATIONS_DIRECTORY", file=sys.stderr)
         return 2
-    if not os.environ.get("DATABASE_URL"):
+    settings = config.read_now()
+    if not settings.database_url:
         print("DATABASE_URL is not set", file=sys.stderr)
         return 2
-    settings = Config(os.environ)
     applied = migrate(settings.database_url, directory=Path(args[0]), app_user=settings.db_user,
                       users=settings.migration_users)
     print(f"applied: {', '.join(applied) if applied else 'nothing (up to date)'}")

@@ -11,6 +11,7 @@ from constructs import Construct
 from constructs_lib import (DatabaseMigrations, LambdaHttpApi, LambdaWebSocketApi, PythonBundle, QueueWorker,
                             ScheduledTask, ServerlessFunction, ServiceMonitoring)
 from constructs_lib.compliance import acknowledge
+from constructs_lib.runtime_environment import SMOKE_PATH, STAGE
 
 from .stages import HostedZone
 from .stateful_stack import StatefulStack
@@ -76,12 +77,12 @@ class StatelessStack(Stack):
             self.deploy_hook = ServerlessFunction(
                 self, "DeployHook", code=self.bundle, handler="lambda_src.deploy_hook.handler",
                 timeout=Duration.minutes(1), reserved_concurrent_executions=1,
-                environment={"SMOKE_PATH": "/health"}, description="Pre-traffic smoke test of the API function",
+                environment={SMOKE_PATH: "/health"}, description="Pre-traffic smoke test of the API function",
                 **encrypted_logs)
         self.api_function = ServerlessFunction(
             self, "ApiFunction", code=self.bundle, handler="lambda_src.example.http.handler",
             timeout=Duration.seconds(10), reserved_concurrent_executions=20,
-            environment={"STAGE": stage}, description="Users API", deployment=api_deployment,
+            environment={STAGE: stage}, description="Users API", deployment=api_deployment,
             pre_traffic_hook=self.deploy_hook, **in_vpc, **encrypted_logs)
         database.grant_connect(self.api_function, on_pause="unavailable")  # a resume: 503 + Retry-After
         # IAM: signed requests from principals allowed execute-api:Invoke (see the class docstring)

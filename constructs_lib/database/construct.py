@@ -25,6 +25,7 @@ from ..logging_settings import rotation_log_group
 from ..network.egress import inline_peer
 from ..node_values import check_durations, seconds
 from ..references import strong_references
+from .. import runtime_environment as var
 from . import budget, defaults, users
 from .ca_bundle import trust_rds_ca
 from .secret_grants import grant_secret_read
@@ -331,18 +332,18 @@ class ServerlessDatabase(Construct):
             self.proxy.grant_connect(function.role, user)
             self._let_proxy_log_in_as(user)
             function.connections.allow_to(self.proxy, ec2.Port.tcp(self.port), f"{function.path} to the proxy")
-            function.add_environment("DB_HOST", self.proxy_endpoint)
+            function.add_environment(var.DB_HOST, self.proxy_endpoint)
         else:
             function.role.add_to_principal_policy(iam.PolicyStatement(
                 actions=["rds-db:connect"], resources=[self.cluster_user_arn(user)]))
             function.connections.allow_to(self.cluster, ec2.Port.tcp(self.port), f"{function.path} to the cluster")
-            function.add_environment("DB_HOST", self.cluster.cluster_endpoint.hostname)
+            function.add_environment(var.DB_HOST, self.cluster.cluster_endpoint.hostname)
             trust_rds_ca(function)
         if self.min_capacity == 0:
-            function.add_environment("DB_ON_PAUSE", on_pause)
-        function.add_environment("DB_PORT", str(self.port))
-        function.add_environment("DB_NAME", self.database_name)
-        function.add_environment("DB_USER", user)
+            function.add_environment(var.DB_ON_PAUSE, on_pause)
+        function.add_environment(var.DB_PORT, str(self.port))
+        function.add_environment(var.DB_NAME, self.database_name)
+        function.add_environment(var.DB_USER, user)
         self._connected.append(_Connected(function, max_concurrency, per_container))
 
     def grant_admin(self, function: ServerlessFunction, *, ssl_root_cert: str) -> None:
@@ -364,12 +365,12 @@ class ServerlessDatabase(Construct):
                                    "/var/task/... from the code)")
         grant_secret_read(self.secret, self.secret_encryption_key, function.role)
         function.connections.allow_to(self.cluster, ec2.Port.tcp(self.port), f"{function.path} (migrations)")
-        function.add_environment("DB_ADMIN_SECRET_ARN", self.secret.secret_arn)
-        function.add_environment("DB_ADMIN_HOST", self.cluster.cluster_endpoint.hostname)
-        function.add_environment("DB_ADMIN_SSL_ROOT_CERT", ssl_root_cert)
-        function.add_environment("DB_PORT", str(self.port))
-        function.add_environment("DB_NAME", self.database_name)
-        function.add_environment("DB_USER", self.app_db_user)
+        function.add_environment(var.DB_ADMIN_SECRET_ARN, self.secret.secret_arn)
+        function.add_environment(var.DB_ADMIN_HOST, self.cluster.cluster_endpoint.hostname)
+        function.add_environment(var.DB_ADMIN_SSL_ROOT_CERT, ssl_root_cert)
+        function.add_environment(var.DB_PORT, str(self.port))
+        function.add_environment(var.DB_NAME, self.database_name)
+        function.add_environment(var.DB_USER, self.app_db_user)
         self._connected.append(_Connected(function, None, 1))
 
     def _let_proxy_log_in_as(self, user: str) -> None:

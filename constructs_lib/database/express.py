@@ -11,6 +11,7 @@ from constructs import Construct, IConstruct
 
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
+from .. import runtime_environment as var
 from . import budget, defaults, users
 from .ca_bundle import trust_rds_ca
 from .construct import (_BudgetValidation, _Connected, budget_consumers, check_capacity, check_resume,
@@ -113,12 +114,12 @@ class ExpressDatabase(Construct):
         function.role.add_to_principal_policy(iam.PolicyStatement(actions=["rds-db:connect"],
                                                                   resources=[self.cluster_user_arn(user)]))
         trust_rds_ca(function)
-        function.add_environment("DB_HOST", self.endpoint)
-        function.add_environment("DB_PORT", str(self.port))
-        function.add_environment("DB_NAME", self.database_name)
-        function.add_environment("DB_USER", user)
+        function.add_environment(var.DB_HOST, self.endpoint)
+        function.add_environment(var.DB_PORT, str(self.port))
+        function.add_environment(var.DB_NAME, self.database_name)
+        function.add_environment(var.DB_USER, user)
         if self.min_capacity == 0:
-            function.add_environment("DB_ON_PAUSE", on_pause)
+            function.add_environment(var.DB_ON_PAUSE, on_pause)
         self._connected.append(_Connected(function, max_concurrency, per_container))
 
     def grant_admin(self, function: ServerlessFunction, *, ssl_root_cert: str) -> None:
@@ -135,13 +136,13 @@ class ExpressDatabase(Construct):
         self._outside_vpc("ExpressDatabase.grant_admin", function)
         function.role.add_to_principal_policy(iam.PolicyStatement(actions=["rds-db:connect"],
                                                                   resources=[self.cluster_user_arn(self.admin_user)]))
-        function.add_environment("DB_ADMIN_HOST", self.endpoint)
-        function.add_environment("DB_ADMIN_USER", self.admin_user)
-        function.add_environment("DB_ADMIN_IAM", "true")
-        function.add_environment("DB_ADMIN_SSL_ROOT_CERT", ssl_root_cert)
-        function.add_environment("DB_PORT", str(self.port))
-        function.add_environment("DB_NAME", self.database_name)
-        function.add_environment("DB_USER", self.app_db_user)
+        function.add_environment(var.DB_ADMIN_HOST, self.endpoint)
+        function.add_environment(var.DB_ADMIN_USER, self.admin_user)
+        function.add_environment(var.DB_ADMIN_IAM, "true")
+        function.add_environment(var.DB_ADMIN_SSL_ROOT_CERT, ssl_root_cert)
+        function.add_environment(var.DB_PORT, str(self.port))
+        function.add_environment(var.DB_NAME, self.database_name)
+        function.add_environment(var.DB_USER, self.app_db_user)
         self._connected.append(_Connected(function, None, 1))
 
     @staticmethod

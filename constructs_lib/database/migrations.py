@@ -14,6 +14,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, IConstruct
 
+from .. import runtime_environment as var
 from ..bundling import _publish
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
@@ -128,8 +129,8 @@ class DatabaseMigrations(Construct):
         if self.migrations_layer is not None:
             strong_references(self.migrations_layer)
             function.function.add_layers(self.migrations_layer)
-            function.add_environment("DB_MIGRATIONS_DIR", defaults.MIGRATIONS_PATH)
-        function.add_environment("DB_MIGRATION_USERS", Lazy.string(_MigrationUsers(database)))
+            function.add_environment(var.DB_MIGRATIONS_DIR, defaults.MIGRATIONS_PATH)
+        function.add_environment(var.DB_MIGRATION_USERS, Lazy.string(_MigrationUsers(database)))
         self.provider_log_group = provider_log_group(
             Stack.of(self).node.try_find_child(defaults.TRIGGER_PROVIDER_ID),
             retention=defaults.TRIGGER_PROVIDER_LOG_RETENTION,

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from aws_cdk import aws_logs as logs
 
+from .. import runtime_environment
+
 THROTTLE_RATE_LIMIT = 100  # steady-state requests per second on the $default route
 THROTTLE_BURST_LIMIT = 200  # concurrent request burst on the $default route
 ACCESS_LOG_RETENTION = logs.RetentionDays.TWO_WEEKS
@@ -16,8 +18,8 @@ ALLOW_PUBLIC = False
 #: No custom domain: the API is reached at its execute-api URL.
 DOMAIN_NAME = None
 #: The function's environment variable listing the base paths (API mapping keys) the handler strips
-#: (``lambda_src.config``: ``BASE_PATHS``).
-BASE_PATH_ENV = "BASE_PATHS"
+#: (the runtime reads it).
+BASE_PATH_ENV = runtime_environment.BASE_PATHS
 #: What :meth:`LambdaHttpApi.grant_invoke` grants without ``method``/``path``: every method and path.
 GRANT_METHOD = "*"
 GRANT_PATH = "/*"

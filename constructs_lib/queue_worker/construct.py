@@ -14,6 +14,7 @@ from ..errors import InvalidPropError
 from ..function import ServerlessFunction
 from ..node_values import check_durations, path_of, seconds, whole_units
 from ..references import strong_references
+from ..runtime_environment import QUEUE_URL
 from . import defaults
 
 #: Lambda environment variable names, and the prefixes Lambda reserves.
@@ -84,7 +85,7 @@ class WorkQueue(Construct):
                     "This queue is itself the dead-letter queue of its work queue; failed messages stop here "
                     "for 14 days, watched by the monitoring construct's dead-letter alarm, instead of moving again.")
 
-    def grant_send_to(self, producer: ServerlessFunction, env_var: str = "QUEUE_URL") -> None:
+    def grant_send_to(self, producer: ServerlessFunction, env_var: str = QUEUE_URL) -> None:
         """Let ``producer`` send to the queue (and encrypt with its key) and tell it the queue URL.
 
         :param env_var: the environment variable holding the queue URL. Default: ``QUEUE_URL``.
@@ -229,7 +230,7 @@ class QueueWorker(Construct):
              "failed messages reach the queue's dead-letter queue through its redrive policy instead."),
         ])
 
-    def grant_send_to(self, producer: ServerlessFunction, env_var: str = "QUEUE_URL") -> None:
+    def grant_send_to(self, producer: ServerlessFunction, env_var: str = QUEUE_URL) -> None:
         """Let ``producer`` send to the queue (and encrypt with its key, when known) and tell it the queue
         URL through ``env_var``."""
         grant_send("QueueWorker.grant_send_to", self.queue, producer, env_var)
