@@ -18,7 +18,7 @@ import hmac
 import os
 from urllib.parse import quote
 
-from ..environment import AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
+from .environment import AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -208,7 +208,7 @@ def test_config_reads_every_runtime_variable_and_lambdas_own_but_the_credentials
 
 
 def test_the_signer_reads_the_credentials_by_the_contracts_names(monkeypatch: pytest.MonkeyPatch) -> None:
-    from lambda_src.db.sigv4 import Credentials
+    from lambda_src.aws import Credentials
 
     recording = RecordingEnvironment({"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
                                       "AWS_SESSION_TOKEN": "token"})
