@@ -58,6 +58,8 @@ class RuntimeApi:
         self.pending: queue.Queue[Invocation] = queue.Queue()
         self.inflight: dict[str, Invocation] = {}
         self.init_error: dict[str, Any] | None = None
+        #: Set when the runtime first asks for an invocation (its handler imported) or reports an init error.
+        self.initialized = threading.Event()
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -80,6 +82,7 @@ class RuntimeApi:
             def do_GET(self) -> None:  # noqa: N802
                 if self.path != f"{PREFIX}/invocation/next":
                     return self._reply(404)
+                api.initialized.set()
                 invocation = api.pending.get()
                 api.inflight[invocation.request_id] = invocation
                 deadline = int((time.time() + invocation.timeout) * 1000)
@@ -95,7 +98,8 @@ class RuntimeApi:
                 body = self.rfile.read(length) if length else b""
                 parts = self.path[len(PREFIX):].strip("/").split("/")
                 if parts[:2] == ["init", "error"]:
-                    api.init_error = _json_or_text(body)
+                    api.init_error = _json_or_text(body) or {"errorMessage": "init failed"}
+                    api.initialized.set()
                     return self._reply(202)
                 if len(parts) == 3 and parts[0] == "invocation" and parts[2] in ("response", "error"):
                     invocation = api.inflight.pop(parts[1], None)
@@ -131,9 +135,11 @@ class RicWorker:
 
     description = "awslambdaric worker process (Lambda Runtime API)"
 
-    def __init__(self, handler: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, handler: str, env: dict[str, str] | None = None, *, root: Path = PROJECT) -> None:
+        """``root``: the directory the handler's package is imported from (default: this project)."""
         self.handler = handler
         self.env = env or {}
+        self.root = root
         self.api = RuntimeApi()
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
@@ -143,9 +149,27 @@ class RicWorker:
         if self.process is None or self.process.poll() is not None:
             env = {**os.environ, **self.env, "AWS_LAMBDA_RUNTIME_API": self.api.address,
                    "AWS_LAMBDA_FUNCTION_NAME": "local", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
-                   "PYTHONPATH": os.pathsep.join([str(PROJECT), os.environ.get("PYTHONPATH", "")])}
-            self.process = subprocess.Popen([sys.executable, "-m", "awslambdaric", self.handler], cwd=PROJECT, env=env)
+                   "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(self.root), str(PROJECT), os.environ.get("PYTHONPATH", "")]))}
+            self.api.initialized.clear()
+            self.process = subprocess.Popen([sys.executable, "-m", "awslambdaric", self.handler], cwd=self.root, env=env)
             self.starts += 1
+
+    def start(self, timeout: float) -> str | None:
+        """Start the process now and wait until its handler is imported and it asks for an invocation:
+        None then, else why not (the runtime's init error, its exit, or no sign of life in ``timeout`` s)."""
+        with self._lock:
+            self._ensure_process()
+            assert self.process is not None
+            deadline = time.monotonic() + timeout
+            while not self.api.initialized.wait(0.02):
+                if self.process.poll() is not None:
+                    return f"the worker process exited with status {self.process.returncode} before asking for an invocation"
+                if time.monotonic() > deadline:
+                    return f"the worker process did not start within {timeout:g} s"
+            if self.api.init_error is not None:
+                error = self.api.init_error
+                return f"{error.get('errorType') or 'init error'}: {error.get('errorMessage', '')}".strip()
+            return None
 
     def invoke(self, event: Any, timeout: float) -> Outcome:
         with self._lock:  # one invocation at a time, like one Lambda execution environment
@@ -251,6 +275,32 @@ class WorkerPool:
         """Worker processes started so far (cold starts, and restarts after a timeout)."""
         return sum(worker.starts for worker in list(self.workers))
 
+    @property
+    def started(self) -> int:
+        """Workers created so far (each has started its process or will on its first invocation)."""
+        return len(self.workers)
+
+    def start(self, count: int, timeout: float) -> str | None:
+        """Start ``count`` workers now (at most the pool's size), side by side, and wait until each one's
+        handler is imported: None then, else the first reason one failed (see :meth:`RicWorker.start`)."""
+        with self._changed:
+            fresh = [self.factory() for _ in range(max(0, min(count, self.size) - len(self.workers)))]
+        errors: list[str | None] = [None] * len(fresh)
+
+        def run(index: int) -> None:
+            errors[index] = fresh[index].start(timeout)
+
+        threads = [threading.Thread(target=run, args=(index,), daemon=True) for index in range(len(fresh))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with self._changed:
+            self.workers += fresh
+            self._idle += fresh
+            self._changed.notify_all()
+        return next((error for error in errors if error is not None), None)
+
     def invoke(self, event: Any, timeout: float) -> Outcome:
         worker = self._acquire()
         try:
@@ -282,13 +332,14 @@ class WorkerPool:
 
 
 def make_worker(handler: str, env: dict[str, str] | None = None, *, prefer_ric: bool = True,
-                workers: int = 1) -> WorkerPool | InProcessWorker:
-    """A pool of up to ``workers`` awslambdaric workers when awslambdaric is installed, else the
-    in-process fallback (one handler in this process: ``workers`` does not apply)."""
+                workers: int = 1, root: Path = PROJECT) -> WorkerPool | InProcessWorker:
+    """A pool of up to ``workers`` awslambdaric workers, importing the handler from ``root`` (default:
+    this project), when awslambdaric is installed; else the in-process fallback (one handler in this
+    process: ``workers`` and ``root`` do not apply)."""
     if prefer_ric:
         try:
             importlib.import_module("awslambdaric")
-            return WorkerPool(lambda: RicWorker(handler, env), workers)
+            return WorkerPool(lambda: RicWorker(handler, env, root=root), workers)
         except ImportError:
             pass
     return InProcessWorker(handler, env)
