@@ -14,18 +14,20 @@ the current generation.
 from __future__ import annotations
 
 import importlib
+import os
 import py_compile
 import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from .runtime_api import Outcome, WorkerPool
 
 #: Seconds between two looks at the files: a change is seen within this, plus its check and worker start.
-INTERVAL = 0.2
+INTERVAL = 0.1
 #: Seconds a new generation's workers have to import the handler before the reload is given up.
 START_TIMEOUT = 30.0
 #: A file's state as the watcher sees it: its mtime (ns) and size.
@@ -33,16 +35,26 @@ Stamp = tuple[int, int]
 
 
 def snapshot(package: Path) -> dict[Path, Stamp]:
-    """The ``*.py`` files under ``package`` (hidden ones, e.g. editors' temporary files, left out)."""
+    """The ``*.py`` files under ``package``; hidden files and folders (editors' temporary files) and
+    ``__pycache__`` left out."""
     found: dict[Path, Stamp] = {}
-    for path in package.rglob("*.py"):
-        if any(part.startswith(".") for part in path.relative_to(package).parts):
-            continue
+    folders = [str(package)]
+    while folders:
         try:
-            stat = path.stat()
+            entries = list(os.scandir(folders.pop()))
         except OSError:  # removed between the listing and the look
             continue
-        found[path] = (stat.st_mtime_ns, stat.st_size)
+        for entry in entries:
+            if entry.name.startswith(".") or entry.name == "__pycache__":
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.path)
+                elif entry.name.endswith(".py"):
+                    stat = entry.stat()
+                    found[Path(entry.path)] = (stat.st_mtime_ns, stat.st_size)
+            except OSError:
+                continue
     return found
 
 
@@ -52,19 +64,21 @@ def changed(before: dict[Path, Stamp], after: dict[Path, Stamp]) -> set[Path]:
 
 
 def compile_error(path: Path) -> str | None:
-    """None if ``path`` compiles, else ``file:line: message`` and the offending line. The bytecode is
-    written with a hash of the source (checked at each import), so a worker never runs a stale cache
-    left by an edit within the same second and of the same size."""
+    """None if ``path`` compiles, else ``file:line: SyntaxError: message`` and the offending line.
+    Unless ``PYTHONDONTWRITEBYTECODE`` is set, its bytecode is written with a hash of the source
+    (checked at each import), so a worker never runs a stale cache left by an edit within the same
+    second and of the same size."""
     try:
-        py_compile.compile(str(path), doraise=True, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
-    except py_compile.PyCompileError as failure:
-        error = failure.exc_value
+        if sys.dont_write_bytecode:
+            compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+        else:
+            py_compile.compile(str(path), doraise=True, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+    except (SyntaxError, ValueError, py_compile.PyCompileError) as failure:
+        error = failure.exc_value if isinstance(failure, py_compile.PyCompileError) else failure
         if isinstance(error, SyntaxError):
-            where = f"{error.filename or path}:{error.lineno or '?'}"
-            text = (error.text or "").rstrip("\n")
-            caret = f"\n    {text.strip()}" if text.strip() else ""
-            return f"{where}: {type(error).__name__}: {error.msg}{caret}"
-        return f"{path}: {failure.msg.strip()}"
+            text = (error.text or "").strip()
+            return f"{path}:{error.lineno or '?'}: {type(error).__name__}: {error.msg}" + (f"\n    {text}" if text else "")
+        return f"{path}: {type(error).__name__}: {error}"
     except OSError:  # removed since it was seen: the import check decides
         return None
     return None
@@ -118,19 +132,28 @@ class ReloadingWorker:
                 _close_soon(generation.pool)
 
     def prepare(self, timeout: float) -> tuple[WorkerPool, str | None]:
-        """A new pool with as many workers started as the current one has (at least one), and None
-        or why they could not start (the caller closes the pool then)."""
+        """A new pool with one worker started (its handler imported), and None, or why it could not
+        start (the caller closes the pool then)."""
         pool = self.factory()
-        return pool, pool.start(max(1, self._current.pool.started), timeout)
+        return pool, pool.start(1, timeout)
 
-    def switch(self, pool: WorkerPool) -> None:
-        """From now on invocations go to ``pool``; the previous generation stops once it is unused."""
+    def switch(self, pool: WorkerPool, timeout: float) -> None:
+        """From now on invocations go to ``pool``; the previous generation stops once it is unused.
+        The new pool starts as many workers as the previous one had, in the background (one at a
+        time: on a small machine, starting them side by side would slow the one already serving)."""
         with self._lock:
             old, self._current = self._current, _Generation(self._current.number + 1, pool)
             old.retired = True
             done = old.users == 0
         if done:
             _close_soon(old.pool)
+        warm = old.pool.started
+
+        def start_the_others() -> None:
+            while pool.started < warm and pool.start(pool.started + 1, timeout) is None:
+                pass
+
+        threading.Thread(target=start_the_others, daemon=True).start()
 
     def close(self) -> None:
         with self._lock:
@@ -148,13 +171,13 @@ def _close_soon(pool: WorkerPool) -> None:
 class Reloader:
     """Watches ``package`` and replaces every worker added with :meth:`add` when its code changes.
 
-    ``on_reload()`` runs after each replacement (e.g. to forget modules the server itself imported
-    from the package). Messages go to ``out``, one line each."""
+    ``module``: one this process itself imports from the package (the server reads the HTTP routes
+    for its stats and OpenAPI document); it is imported anew once the new workers serve (the
+    previous modules stay if it fails here). Messages go to ``out``, one line each."""
 
-    def __init__(self, package: Path, *, interval: float = INTERVAL, start_timeout: float = START_TIMEOUT,
-                 on_reload: Callable[[], None] | None = None, out: Any = None) -> None:
-        self.package, self.interval, self.start_timeout = package, interval, start_timeout
-        self.on_reload = on_reload
+    def __init__(self, package: Path, *, module: str | None = None, interval: float = INTERVAL,
+                 start_timeout: float = START_TIMEOUT, out: Any = None) -> None:
+        self.package, self.module, self.interval, self.start_timeout = package, module, interval, start_timeout
         self.out = out or sys.stdout
         self.workers: list[ReloadingWorker] = []
         self._stop = threading.Event()
@@ -228,24 +251,44 @@ class Reloader:
             return False
         for worker, done in zip(self.workers, prepared):
             assert done is not None
-            worker.switch(done[0])
+            worker.switch(done[0], self.start_timeout)
         self._unapplied.clear()
-        if self.on_reload is not None:
-            self.on_reload()
+        serving = time.monotonic() - seen
+        self._reimport()
         generation = self.workers[0].generation if self.workers else 0
-        self._say(f"{names} changed: generation {generation} serving, {time.monotonic() - seen:.2f} s after the change "
-                  "was seen")
+        self._say(f"{names} changed: generation {generation} serving, {serving:.2f} s after the change was seen")
         return True
 
 
-def forget_modules(package: Path) -> None:
-    """Drop this process's imports of modules under ``package``: the next import reads the new code."""
+    def _reimport(self) -> None:
+        """This process's modules from the package forgotten, and :attr:`module` imported anew; if
+        that fails here (the workers imported it), the previous modules stay."""
+        if self.module is None:
+            return
+        previous = _forget(self.package)
+        try:
+            importlib.import_module(self.module)
+        except Exception:  # noqa: BLE001 - only the stats and the OpenAPI document read it here
+            _put_back(self.package, previous)
+
+
+def _forget(package: Path) -> dict[str, ModuleType]:
+    """Drop this process's modules imported from under ``package`` (the next import reads the files
+    again): the dropped ones."""
     root = package.resolve()
-    for name, module in list(sys.modules.items()):
-        origin = getattr(module, "__file__", None)
-        if origin and Path(origin).resolve().is_relative_to(root):
-            del sys.modules[name]
+    forgotten = {name: module for name, module in list(sys.modules.items())
+                 if getattr(module, "__file__", None) and Path(module.__file__).resolve().is_relative_to(root)}
+    for name in forgotten:
+        sys.modules.pop(name, None)
     importlib.invalidate_caches()
+    return forgotten
+
+
+def _put_back(package: Path, modules: dict[str, ModuleType]) -> None:
+    """The modules :func:`_forget` dropped, in place of those imported since."""
+    if modules:
+        _forget(package)
+        sys.modules.update(modules)
 
 
 def handler_package(handler: str, root: Path) -> Path:

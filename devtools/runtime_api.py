@@ -113,7 +113,7 @@ class RuntimeApi:
                     return self._reply(202)
                 return self._reply(404)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -121,6 +121,14 @@ class RuntimeApi:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A worker killed (timed out, replaced by a reload) drops its connection: not worth a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _json_or_text(body: bytes) -> Any:
@@ -281,10 +289,14 @@ class WorkerPool:
         return len(self.workers)
 
     def start(self, count: int, timeout: float) -> str | None:
-        """Start ``count`` workers now (at most the pool's size), side by side, and wait until each one's
-        handler is imported: None then, else the first reason one failed (see :meth:`RicWorker.start`)."""
-        with self._changed:
+        """Start workers now, side by side, until the pool has ``count`` (at most its size), and wait
+        until each new one's handler is imported: None then, else the first reason one failed (see
+        :meth:`RicWorker.start`)."""
+        with self._changed:  # counted at once, so invocations meanwhile do not start more than the size
+            if self._closed:
+                return "the worker pool is closed"
             fresh = [self.factory() for _ in range(max(0, min(count, self.size) - len(self.workers)))]
+            self.workers += fresh
         errors: list[str | None] = [None] * len(fresh)
 
         def run(index: int) -> None:
@@ -296,7 +308,6 @@ class WorkerPool:
         for thread in threads:
             thread.join()
         with self._changed:
-            self.workers += fresh
             self._idle += fresh
             self._changed.notify_all()
         return next((error for error in errors if error is not None), None)

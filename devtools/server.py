@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import io
 import json
 import re
@@ -39,7 +38,7 @@ from urllib.parse import urlsplit
 from . import events
 from .api_auth import LocalIamAuthorizer, Refused
 from .request_reader import DeadlineReader
-from .reload import INTERVAL, Reloader, ReloadingWorker, forget_modules, handler_package
+from .reload import INTERVAL, Reloader, ReloadingWorker, handler_package
 from .runtime_api import PROJECT, InProcessWorker, Outcome, WorkerPool, default_workers, make_worker
 
 if TYPE_CHECKING:
@@ -294,14 +293,6 @@ def make_server(worker: Any, *, host: str = "127.0.0.1", port: int = 3000, timeo
     return server
 
 
-def _reimport(package: Path) -> None:
-    """After a reload: this process forgets its imports from ``package`` and imports the HTTP handler's
-    module again, so the stats' route templates and ``/_local/openapi.json`` follow the new routes."""
-    forget_modules(package)
-    with contextlib.suppress(Exception):  # the workers import it; here it is only read for its routes
-        importlib.import_module(HANDLER.rpartition(".")[0])
-
-
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -385,7 +376,8 @@ def _serve(args: argparse.Namespace, running: contextlib.ExitStack) -> None:
         print(f"database: {source} (migrations applied: {', '.join(applied) or 'none, up to date'})", flush=True)
 
         package = handler_package(HANDLER, args.code_root)
-        reloader = None if args.no_reload or args.in_process else Reloader(package, on_reload=lambda: _reimport(package))
+        # the stats' route templates and /_local/openapi.json follow the reloaded routes
+        reloader = None if args.no_reload or args.in_process else Reloader(package, module=HANDLER.rpartition(".")[0])
 
         def build(handler: str, env: dict[str, str], name: str) -> Any:
             def make() -> Any:

@@ -167,6 +167,8 @@ class TestHttpReload:
         while any(alive(pid) for pid in old_workers) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not any(alive(pid) for pid in old_workers)
+        while len(workers_of(process)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert len(workers_of(process)) == 2
         printed = wait_for_log(log, r"generation 2 serving")
         assert "lambda_src/example/users.py changed" in printed
