@@ -105,6 +105,7 @@ class ReloadingWorker:
         self.factory, self.name = factory, name
         self._lock = threading.Lock()
         self._current = _Generation(1, first or factory())
+        self._draining: list[_Generation] = []  # retired, with invocations still running
 
     @property
     def description(self) -> str:
@@ -127,7 +128,9 @@ class ReloadingWorker:
         finally:
             with self._lock:
                 generation.users -= 1
-                done = generation.retired and generation.users == 0
+                done = generation.retired and generation.users == 0 and generation in self._draining
+                if done:
+                    self._draining.remove(generation)
             if done:
                 _close_soon(generation.pool)
 
@@ -145,6 +148,8 @@ class ReloadingWorker:
             old, self._current = self._current, _Generation(self._current.number + 1, pool)
             old.retired = True
             done = old.users == 0
+            if not done:
+                self._draining.append(old)
         if done:
             _close_soon(old.pool)
         warm = old.pool.started
@@ -156,10 +161,12 @@ class ReloadingWorker:
         threading.Thread(target=start_the_others, daemon=True).start()
 
     def close(self) -> None:
+        """Stop every generation's workers, those still finishing invocations too."""
         with self._lock:
-            current = self._current
-            current.retired = True
-        current.pool.close()
+            self._current.retired = True
+            generations, self._draining = [self._current, *self._draining], []
+        for generation in generations:
+            generation.pool.close()
 
 
 def _close_soon(pool: WorkerPool) -> None:

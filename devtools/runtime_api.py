@@ -167,11 +167,12 @@ class RicWorker:
         None then, else why not (the runtime's init error, its exit, or no sign of life in ``timeout`` s)."""
         with self._lock:
             self._ensure_process()
-            assert self.process is not None
+            process = self.process  # close() may kill it meanwhile
+            assert process is not None
             deadline = time.monotonic() + timeout
             while not self.api.initialized.wait(0.02):
-                if self.process.poll() is not None:
-                    return f"the worker process exited with status {self.process.returncode} before asking for an invocation"
+                if process.poll() is not None:
+                    return f"the worker process exited with status {process.returncode} before asking for an invocation"
                 if time.monotonic() > deadline:
                     return f"the worker process did not start within {timeout:g} s"
             if self.api.init_error is not None:

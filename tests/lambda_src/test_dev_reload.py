@@ -20,7 +20,8 @@ import psutil
 import pytest
 
 from devtools.api_auth import LocalIamAuthorizer
-from devtools.runtime_api import PROJECT
+from devtools.reload import ReloadingWorker, changed, snapshot
+from devtools.runtime_api import PROJECT, make_worker
 from tests.lambda_src import pg
 from tests.lambda_src.test_local_dev import alive, cli_env, dev_cli, request, serving_address
 
@@ -259,3 +260,75 @@ class TestWebSocketReload:
             seen, took = asyncio.run(scenario())
             assert seen == 2, log.read_text()
             print(f"WebSocket edition 2 served {took:.2f} s after the edit")
+
+
+class TestGenerations:
+    """The switch itself, on real awslambdaric workers without a server."""
+
+    @staticmethod
+    def pids(worker: ReloadingWorker) -> set[int]:
+        return {w.process.pid for w in worker._current.pool.workers if w.process is not None}
+
+    def test_an_invocation_in_flight_finishes_on_its_generation_which_then_stops(self) -> None:
+        # GIVEN a worker running a slow invocation
+        worker = ReloadingWorker(lambda: make_worker("tests.lambda_src.sample_handlers.timed", workers=2), "test")
+        try:
+            assert worker.invoke({"sleep": 0}, 10).result["statusCode"] == 200
+            old = self.pids(worker)
+            slow: list[dict] = []
+            thread = threading.Thread(target=lambda: slow.append(json.loads(worker.invoke({"sleep": 1.5}, 10).result["body"])))
+            thread.start()
+            time.sleep(0.3)
+            # WHEN a new generation is switched in
+            pool, error = worker.prepare(30)
+            assert error is None
+            worker.switch(pool, 30)
+            # THEN new invocations run on the new workers at once, while the old one finishes its invocation
+            fresh = json.loads(worker.invoke({"sleep": 0}, 10).result["body"])
+            assert fresh["pid"] not in old and all(alive(pid) for pid in old)
+            thread.join(10)
+            assert slow[0]["pid"] in old and worker.generation == 2
+            # AND then the old workers stop
+            deadline = time.monotonic() + 5
+            while any(alive(pid) for pid in old) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not any(alive(pid) for pid in old)
+        finally:
+            worker.close()
+
+    def test_close_stops_a_generation_still_finishing_an_invocation(self) -> None:
+        # GIVEN a retired generation still running an invocation
+        worker = ReloadingWorker(lambda: make_worker("tests.lambda_src.sample_handlers.timed"), "test")
+        assert worker.invoke({"sleep": 0}, 10).result["statusCode"] == 200
+        old = self.pids(worker)
+        thread = threading.Thread(target=lambda: worker.invoke({"sleep": 5}, 10))
+        thread.start()
+        time.sleep(0.3)
+        pool, error = worker.prepare(30)
+        worker.switch(pool, 30)
+        new = self.pids(worker)
+        # WHEN make dev stops  THEN the workers of both generations are gone
+        worker.close()
+        thread.join(10)
+        assert old and new and not any(alive(pid) for pid in old | new)
+
+    def test_a_handler_that_fails_on_import_is_reported_before_any_switch(self) -> None:
+        worker = ReloadingWorker(lambda: make_worker("tests.lambda_src.sample_handlers.missing"), "test")
+        try:
+            pool, error = worker.prepare(30)
+            pool.close()
+            assert error is not None and "Handler 'missing' missing on module" in error
+        finally:
+            worker.close()
+
+    def test_the_watcher_sees_edits_additions_and_removals_of_python_files_only(self, tmp_path: Path) -> None:
+        (tmp_path / "pkg/__pycache__").mkdir(parents=True)
+        (tmp_path / "pkg/a.py").write_text("a = 1\n")
+        (tmp_path / "pkg/b.py").write_text("b = 1\n")
+        before = snapshot(tmp_path / "pkg")
+        (tmp_path / "pkg/a.py").write_text("a = 22\n")
+        (tmp_path / "pkg/b.py").unlink()
+        (tmp_path / "pkg/c.py").write_text("c = 1\n")
+        for ignored in ("pkg/.a.py.swp", "pkg/.#a.py", "pkg/__pycache__/a.cpython-311.py", "pkg/data.sql"):
+            (tmp_path / ignored).write_text("x")
+        assert changed(before, snapshot(tmp_path / "pkg")) == {tmp_path / "pkg" / name for name in ("a.py", "b.py", "c.py")}
