@@ -266,7 +266,6 @@ class Reloader:
         self._say(f"{names} changed: generation {generation} serving, {serving:.2f} s after the change was seen")
         return True
 
-
     def _reimport(self) -> None:
         """This process's modules from the package forgotten, and :attr:`module` imported anew; if
         that fails here (the workers imported it), the previous modules stay."""
