@@ -40,9 +40,8 @@ PACKAGE = Path(__file__).resolve().parent / "handler_package" / "orders"
 #: The functions' database user (DB_USER), logging in with IAM.
 APP_USER = "orders_app"
 #: Who creates it, and what it may do: the migrations runner, from DB_MIGRATION_USERS (what grant_connect(
-#: privileges=...) declares at synth). The package's own SQL for the user and its grants, kept for apps on a
-#: runner without users, is left out here: every assertion below holds for the user the runner created.
-LEFT_OUT_MIGRATIONS: tuple[str, ...] = ("0002_orders_app_user.sql", "0003_orders_grants.sql")
+#: privileges=...) declares at synth); the package's migrations create only its tables. Every assertion
+#: below holds for the user the runner created.
 PRIVILEGES = {"orders": ["SELECT", "INSERT", "UPDATE (status)"], "order_messages": ["SELECT", "INSERT"],
               "order_job_runs": ["SELECT", "INSERT", "UPDATE (result)"]}
 #: The environment the migrations runner gets besides DATABASE_URL.
@@ -60,7 +59,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     work = tmp_path_factory.mktemp("orders-app")
     runtime = copy_runtime(work / "runtime")
-    shutil.copytree(PACKAGE, work / "app" / "orders", ignore=shutil.ignore_patterns("__pycache__", *LEFT_OUT_MIGRATIONS))
+    shutil.copytree(PACKAGE, work / "app" / "orders", ignore=shutil.ignore_patterns("__pycache__"))
     (work / "app" / "orders" / "requirements.txt").write_text(requirement(runtime) + "\n")
     architecture = lambda_.Architecture.ARM_64 if platform.machine() in ("aarch64", "arm64") else lambda_.Architecture.X86_64
     built = PythonBundle(source_dir=work / "app" / "orders", architecture=architecture,
@@ -154,7 +153,7 @@ def test_the_bundle_holds_the_installed_runtime_and_the_package(bundle: Path) ->
     # AND nothing of the example service came with it; the package ships with its migrations
     assert not (bundle / "lambda_src" / "example").exists()
     assert sorted(p.name for p in (bundle / "orders" / "migrations").glob("*.sql")) == sorted(
-        p.name for p in (PACKAGE / "migrations").glob("*.sql") if p.name not in LEFT_OUT_MIGRATIONS)
+        p.name for p in (PACKAGE / "migrations").glob("*.sql"))
     assert not (bundle / "orders" / "requirements.txt").exists()
 
 
