@@ -7,8 +7,11 @@ PY := $(VENV)/bin/python
 # checkov, cfn-lint (+ serverless rules) and parliament: their own venv, as checkov pins an older boto3
 SCAN_VENV := .venv-scan
 CDK := node_modules/.bin/cdk
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 20
+# Node 22 from the npm package `node` pinned in package.json (npm ci installs it): first on PATH for the CDK
+# CLI and every node a recipe starts, and JSII_NODE for jsii in each Python process that imports aws_cdk (synth, test, bench).
+NODE_BIN := $(CURDIR)/node_modules/.bin
+export PATH := $(NODE_BIN):$(PATH)
+export JSII_NODE := $(NODE_BIN)/node
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
