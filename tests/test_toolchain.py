@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -29,7 +30,8 @@ JSII_PROBE = """
 import os, pathlib, subprocess, sys
 import aws_cdk
 aws_cdk.App().synth()
-children = [pid for task in pathlib.Path('/proc/self/task').iterdir() for pid in (task / 'children').read_text().split()]
+tasks = pathlib.Path('/proc/self/task').iterdir()
+children = [pid for task in tasks for pid in (task / 'children').read_text().split()]
 kernels = {os.readlink(f'/proc/{pid}/exe') for pid in children
            if b'jsii-runtime' in pathlib.Path(f'/proc/{pid}/cmdline').read_bytes()}
 for kernel in kernels:
@@ -139,3 +141,11 @@ class TestFindNode:
         compiler, reason = find_compiler("3.13", app)
         assert compiler is None
         assert "JSII_NODE" in reason and "npm install --save-dev --save-exact node@22" in reason, reason
+
+
+def test_readme_installs_the_node_package_json_pins() -> None:
+    # GIVEN the Node release package.json pins
+    pinned = json.loads((PROJECT / "package.json").read_text())["devDependencies"]["node"]
+    # THEN every `node@…` the README names (setup notes, consumer install line) is that release
+    versions = set(re.findall(r"node@([\w.]+)", (PROJECT / "README.md").read_text()))
+    assert versions == {pinned}
