@@ -104,7 +104,6 @@ def sizes(directory: Path) -> tuple[float, float]:
 
 
 def main() -> None:
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     sys.path.insert(0, str(PROJECT))
     from constructs_lib import PythonBundle
     from tests.cdk_helpers import cdk_context

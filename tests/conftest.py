@@ -3,9 +3,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
-# jsii starts its Node process on the first aws_cdk import; silence its Node 20 end-of-life banner.
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# jsii starts its Node process on the first aws_cdk import: a plain `pytest` gets the Node `make test` gives,
+# the npm package node pinned in package.json (JSII_NODE for jsii, first on PATH for the CDK CLI and the rest).
+_NODE_BIN = Path(__file__).resolve().parent.parent / "node_modules" / ".bin"
+if (_NODE_BIN / "node").is_file():
+    os.environ.setdefault("JSII_NODE", str(_NODE_BIN / "node"))
+    if os.environ["PATH"].split(os.pathsep)[0] != str(_NODE_BIN):
+        os.environ["PATH"] = os.pathsep.join([str(_NODE_BIN), os.environ["PATH"]])
 
 import pytest  # noqa: E402
 

@@ -45,8 +45,7 @@ def synth(directory: Path, site: Path, *context: str) -> subprocess.CompletedPro
     (directory / "node_modules").symlink_to(PROJECT / "node_modules")  # the team's npm install (CLI, CA bundle)
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "PYTEST_"))}
     env.update(PYTHONPATH=str(site), HOME=str(directory), CDK_DISABLE_VERSION_CHECK="1",
-               CDK_DISABLE_CLI_TELEMETRY="true", JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
-               JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION="20", AWS_EC2_METADATA_DISABLED="true",
+               CDK_DISABLE_CLI_TELEMETRY="true", AWS_EC2_METADATA_DISABLED="true",
                CDK_VALIDATION="false")
     args = [str(CDK), "synth", "--quiet", "--no-notices", "--output", "cdk.out"]
     for item in context:
