@@ -538,9 +538,13 @@ class TestLocalRequirements:
         assert (built.path / "tinylib" / "__init__.py").read_text() == "VALUE = 1\n"
         assert list(built.path.glob("tinylib-1.0.dist-info")) and (built.path / "app" / "handler.py").is_file()
 
-    def test_a_change_to_the_local_project_is_installed(self, monorepo: tuple[Path, Path], tmp_path: Path) -> None:
-        # GIVEN a bundle built from the library's source
+    @pytest.mark.parametrize("form", ["relative path", "file URL"])
+    def test_a_change_to_the_local_project_is_installed(self, monorepo: tuple[Path, Path], tmp_path: Path,
+                                                        form: str) -> None:
+        # GIVEN a bundle built from the library's source, named by a path or a URL
         project, package = monorepo
+        if form == "file URL":
+            (package / "requirements.txt").write_text(f"tinylib @ {project.as_uri()}\n")
         before = self.build(package, tmp_path / "cache")
         # WHEN a file of the library changes (requirements.txt is unchanged)
         (project / "__init__.py").write_text("VALUE = 2\n")
