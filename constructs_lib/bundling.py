@@ -77,7 +77,7 @@ DEPENDENCY_LAYOUT = "2"
 #: Folders and files of a local project (a requirement naming a directory) that are neither copied for pip
 #: nor hashed: caches and what a build leaves behind. ``build`` and ``dist`` only at the project's top.
 LOCAL_PROJECT_EXCLUDES: tuple[str, ...] = ("__pycache__", "*.pyc", "*.egg-info", ".git", ".venv", "node_modules",
-                                           ".pytest_cache", ".mypy_cache")
+                                           ".pytest_cache", ".mypy_cache", ".bundle-cache")
 LOCAL_PROJECT_TOP_EXCLUDES: tuple[str, ...] = ("build", "dist")
 #: Source paths (relative to the package) that never go into the bundle. A folder of the user's package
 #: named ``local`` is code like any other and ships (the project's dev server lives in ``devtools/``).
