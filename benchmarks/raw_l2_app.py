@@ -198,7 +198,7 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment, ca_bundle_dir: 
         proxy.grant_connect(fn, "app_user")
         fn.connections.allow_to(proxy, ec2.Port.tcp(5432), f"Raw-Stateless/{fn.node.id} to the proxy")
 
-    api_function = function("ApiFunction", "lambda_src.example.http.handler", Duration.seconds(10), "Users API",
+    api_function = function("ApiFunction", "example.http.handler", Duration.seconds(10), "Users API",
                             {"STAGE": "dev", **db_environment, "QUEUE_URL": events.queue_url}, 20)
     connect(api_function)
     api = apigwv2.HttpApi(api_stack, "Api", create_default_stage=False, description="HTTP API of Raw-Stateless/HttpApi",
@@ -211,7 +211,7 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment, ca_bundle_dir: 
                                                                         logs.RetentionDays.TWO_WEEKS)))
     events.grant(api_function, "sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl")
 
-    worker = function("WorkerFunction", "lambda_src.example.worker.handler", Duration.seconds(30), "Consumes user events",
+    worker = function("WorkerFunction", "example.worker.handler", Duration.seconds(30), "Consumes user events",
                       db_environment, None)
     worker.add_event_source(event_sources.SqsEventSource(events, batch_size=10, max_concurrency=5,
                                                          report_batch_item_failures=True))
@@ -219,7 +219,7 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment, ca_bundle_dir: 
                  "queue's dead-letter queue.", "Serverless-LambdaEventSourceMappingDestination", "Serverless-LambdaDLQ")
     connect(worker)
 
-    nightly = function("ScheduleFunction", "lambda_src.example.schedule.handler", Duration.minutes(2), "Daily maintenance",
+    nightly = function("ScheduleFunction", "example.schedule.handler", Duration.minutes(2), "Daily maintenance",
                        {**db_environment, "QUEUE_URL": events.queue_url}, 1)
     connect(nightly)
     events.grant(nightly, "sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl")

@@ -4,8 +4,9 @@ The bundle is built on the host with ``pip install --target`` for the Lambda pla
 (``--only-binary=:all:`` with manylinux wheels for the target architecture), so no Docker is
 needed. Two caches keep repeated synths cheap:
 
-* ``deps/<hash>``: the installed requirements, keyed by the requirements file, the target
-  platform, the Python version and the pip arguments. A change to handler code alone reuses it.
+* ``deps/<hash>``: the installed requirements, keyed by the requirements file, the files of every
+  local project it names (see below), the target platform, the Python version and the pip
+  arguments. A change to handler code alone reuses it.
 * ``bundles/<hash>``: dependencies (hard-linked from ``deps``) plus the package source, keyed by
   the dependency hash, the bytecode compiler and every source file. A synth with nothing changed
   runs no pip, copies nothing and compiles nothing.
@@ -15,6 +16,14 @@ Every ``.py`` of the bundle, dependencies included, ships with its bytecode for 
 file compiled once and then linked from the cache), since Lambda would otherwise compile every
 module at each cold start. Without a compiler for the target version the bundle ships none and
 synth warns.
+
+Pip runs in the requirements file's directory, so a relative path in it (``..[postgres]``, a
+library beside the handler package in the same repository) is relative to the file, wherever the
+synth runs. Each local project it names (a directory path, or a ``name @ file://`` URL) is copied,
+without caches and build leftovers, to a scratch directory and installed from there: pip builds a
+local project in place, and its ``build/`` and ``*.egg-info`` never land in the user's checkout.
+The copied files are what the dependency hash covers, so a change to the project's source installs
+again. Local paths in a nested ``-r`` file are pip's alone: neither copied nor hashed.
 
 boto3 and botocore are never bundled: the Lambda Python runtime provides them with their own
 dependencies, and a requirement that pulls them in has that whole closure removed from the bundle
@@ -29,6 +38,7 @@ import posixpath
 import shutil
 import subprocess
 import sys
+import re
 import tempfile
 import threading
 import time
@@ -37,6 +47,8 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 from typing import Callable
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from aws_cdk import Annotations, AssetHashType
 from aws_cdk import aws_lambda as lambda_
@@ -62,6 +74,11 @@ RUNTIME_SDK = ("boto3", "botocore")
 #: What ``deps/<hash>`` holds for the same requirements; part of the hash, so a cache built under an
 #: older rule is rebuilt. 2: boto3's whole dependency closure removed, with its files and scripts.
 DEPENDENCY_LAYOUT = "2"
+#: Folders and files of a local project (a requirement naming a directory) that are neither copied for pip
+#: nor hashed: caches and what a build leaves behind. ``build`` and ``dist`` only at the project's top.
+LOCAL_PROJECT_EXCLUDES: tuple[str, ...] = ("__pycache__", "*.pyc", "*.egg-info", ".git", ".venv", "node_modules",
+                                           ".pytest_cache", ".mypy_cache", ".bundle-cache")
+LOCAL_PROJECT_TOP_EXCLUDES: tuple[str, ...] = ("build", "dist")
 #: Source paths (relative to the package) that never go into the bundle. A folder of the user's package
 #: named ``local`` is code like any other and ships (the project's dev server lives in ``devtools/``).
 DEFAULT_EXCLUDES: tuple[str, ...] = ("__pycache__", "*.pyc", "requirements.txt")
@@ -88,8 +105,9 @@ class PythonBundle:
 
     :param source_dir: the package directory; it is copied into the bundle under its own name,
         so handler strings read ``<package>.<module>.<function>``.
-    :param requirements_file: runtime requirements to install. Default: ``<source_dir>/requirements.txt``
-        when it exists, otherwise none.
+    :param requirements_file: runtime requirements to install. Relative paths in it are relative to its
+        directory, and the local projects it names are part of the dependency hash (see the module's
+        docstring). Default: ``<source_dir>/requirements.txt`` when it exists, otherwise none.
     :param architecture: target Lambda architecture. Default: ARM_64.
     :param python_version: target Python ``major.minor``. Default: ``"3.13"``.
     :param cache_dir: where built dependencies and bundles are kept. Default: ``.bundle-cache``
@@ -199,7 +217,33 @@ class PythonBundle:
         digest.update(" ".join(self._pip_args()).encode())
         if self.requirements_file is not None:
             digest.update(self.requirements_file.read_bytes())
+            for local in self._local_requirements():
+                digest.update(f"\0local:{local.line}:{'dir' if local.path.is_dir() else 'file'}\0".encode())
+                for relative in self._local_files(local.path):
+                    digest.update(relative.as_posix().encode() + b"\0")
+                    digest.update(hashlib.sha256((local.path / relative).read_bytes()).digest())
         return digest.hexdigest()
+
+    def _local_requirements(self) -> list[LocalRequirement]:
+        assert self.requirements_file is not None
+        return local_requirements(self.requirements_file.read_text(), self.requirements_file.parent)
+
+    def _local_files(self, path: Path) -> list[Path]:
+        """The files of a local requirement pip is given (relative to it): a project's files but caches,
+        build leftovers, this bundle's own package and its cache; an archive itself (``Path()``)."""
+        if not path.is_dir():
+            return [Path()]
+        skipped = {self.source_dir, self.cache_dir}
+        files: list[Path] = []
+        for root, dirs, names in os.walk(path):
+            here = Path(root)
+            top = here == path
+            dirs[:] = sorted(name for name in dirs if here / name not in skipped
+                             and not any(fnmatch(name, pattern) for pattern in LOCAL_PROJECT_EXCLUDES)
+                             and not (top and name in LOCAL_PROJECT_TOP_EXCLUDES))
+            files.extend((here / name).relative_to(path) for name in sorted(names)
+                         if not any(fnmatch(name, pattern) for pattern in LOCAL_PROJECT_EXCLUDES))
+        return files
 
     def _source_files(self) -> list[Path]:
         files = []
@@ -283,15 +327,44 @@ class PythonBundle:
         if self.requirements_file is not None:
             self.log(f"bundling {self.source_dir.name}: pip install -r {self.requirements_file.name} "
                      f"for {self.architecture_name} / Python {self.python_version} ...")
-            command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                       "--no-compile", "--target", str(staging), *self._pip_args(), "-r", str(self.requirements_file)]
-            completed = subprocess.run(command, capture_output=True, text=True)
+            scratch = Path(tempfile.mkdtemp(prefix="local-", dir=self.cache_dir))
+            try:
+                requirements = self._requirements_for_pip(scratch)
+                command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                           "--no-compile", "--target", str(staging), *self._pip_args(), "-r", str(requirements)]
+                # in the file's directory: pip reads a relative path in a requirements file from the current one
+                completed = subprocess.run(command, capture_output=True, text=True, cwd=self.requirements_file.parent)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
             if completed.returncode != 0:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise RuntimeError(f"bundling failed: {' '.join(command)}\n{completed.stderr}")
             self._remove_runtime_provided(staging)
         _publish(staging, deps_dir)
         return deps_dir, True
+
+    def _requirements_for_pip(self, scratch: Path) -> Path:
+        """The requirements file pip is given: the user's, or, when it names local projects, a copy in
+        ``scratch`` naming a copy of each project there (the files the hash covers), nested files made absolute."""
+        assert self.requirements_file is not None
+        locals_ = self._local_requirements()
+        if not locals_:
+            return self.requirements_file
+        lines = self.requirements_file.read_text().splitlines()
+        for number, local in enumerate(locals_):
+            if local.path.is_dir():
+                copy = scratch / str(number) / local.path.name
+                for relative in self._local_files(local.path):
+                    (copy / relative).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(local.path / relative, copy / relative)
+            else:
+                copy = local.path
+            lines[local.line] = local.line_for(copy)
+        for index, line in enumerate(lines):
+            lines[index] = _absolute_nested_file(line, self.requirements_file.parent)
+        rewritten = scratch / "requirements.txt"
+        rewritten.write_text("\n".join(lines) + "\n")
+        return rewritten
 
     def _remove_runtime_provided(self, target: Path) -> None:
         """Remove boto3's dependency closure from freshly installed requirements, and say what went."""
@@ -337,6 +410,83 @@ class PythonBundle:
             if self.bytecode and result.bytecode.warning:
                 Annotations.of(scope).add_warning_v2(NO_BYTECODE_WARNING, result.bytecode.warning)
         return code
+
+
+#: pip's extras after a path: ``..[postgres]``.
+_PATH_EXTRAS = re.compile(r"^(.+?)(\[[^\]]+\])?$")
+#: A nested requirements or constraints file: ``-r x``, ``-rx``, ``--requirement=x``, ``-c x``…
+_NESTED_FILE = re.compile(r"^(-r|-c|--requirement|--constraint)(\s*=?\s*)(\S+)(.*)$")
+_ARCHIVES = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar")
+
+
+@dataclass(frozen=True)
+class LocalRequirement:
+    """A line of a requirements file naming a local project directory or archive."""
+
+    #: The line's index in the file.
+    line: int
+    #: The project (or archive), resolved against the requirements file's directory.
+    path: Path
+    #: What precedes the location (``name[extras] @ `` for a URL) and what follows it (extras, markers).
+    before: str
+    after: str
+    #: The location is a ``file:`` URL (else a path).
+    url: bool
+
+    def line_for(self, path: Path) -> str:
+        """This line with ``path`` (absolute) in place of the location."""
+        return f"{self.before}{path.as_uri() if self.url else path}{self.after}"
+
+
+def local_requirements(text: str, base: Path) -> list[LocalRequirement]:
+    """The lines of a requirements file's ``text`` that name a local project or archive, as pip reads them:
+    a path (with a separator or starting with ``.``, relative to ``base``) to a directory with a
+    ``pyproject.toml`` or ``setup.py`` or to an archive, or a ``file:`` URL, bare or after ``name @``."""
+    found: list[LocalRequirement] = []
+    for index, raw in enumerate(text.splitlines()):
+        line = re.sub(r"(^|\s)#.*$", "", raw).strip()
+        if not line or line.startswith("-"):
+            continue
+        before, location, after, url = "", line, "", False
+        if "@" in line and not line.startswith((".", "/", "file:")):
+            name, _, rest = line.partition("@")
+            rest = rest.strip()
+            if not rest.startswith("file:"):
+                continue
+            location, separator, marker = rest.partition(" ;")
+            before, after, url = f"{name.strip()} @ ", f"{separator}{marker}", True
+        elif line.startswith("file:"):
+            location, separator, marker = line.partition(" ;")
+            after, url = f"{separator}{marker}", True
+        else:
+            location, separator, marker = line.partition(";")
+            location = location.strip()
+            match = _PATH_EXTRAS.match(location)
+            assert match is not None
+            location, extras = match.group(1), match.group(2) or ""
+            after = f"{extras}{' ;' if separator else ''}{marker}"
+            if os.sep not in location and not location.startswith("."):
+                continue
+        if url:
+            location, _, fragment = location.partition("#")
+            after = (f"#{fragment}" if fragment else "") + after
+            path = Path(url2pathname(urlsplit(location).path))
+        else:
+            path = Path(location)
+        path = (base / path).resolve()
+        if (path.is_dir() and ((path / "pyproject.toml").is_file() or (path / "setup.py").is_file())) or (
+                path.is_file() and path.name.endswith(_ARCHIVES)):
+            found.append(LocalRequirement(line=index, path=path, before=before, after=after, url=url))
+    return found
+
+
+def _absolute_nested_file(line: str, base: Path) -> str:
+    """``line`` with a nested requirements or constraints file's path made absolute (against ``base``)."""
+    match = _NESTED_FILE.match(line.strip())
+    if match is None or "://" in match.group(3):
+        return line
+    option, separator, path, rest = match.groups()
+    return f"{option}{separator or ' '}{(base / path).resolve()}{rest}"
 
 
 class _Background:

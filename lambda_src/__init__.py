@@ -1,7 +1,8 @@
 """The handler runtime of cdk-serverless-postgres: a library for Lambda functions on PostgreSQL.
 
-It knows nothing of any one application; the example service in :mod:`lambda_src.example` uses it
-as any other package would. What it offers:
+It knows nothing of any one application; the example service in ``lambda_src/example/`` uses it
+as any other package would (bundled as the package ``example``, the runtime installed from its
+``requirements.txt``). What it offers:
 
 * :mod:`lambda_src.web`: the HTTP app (``HttpApp``), router, request/response, validation, callers
 * :mod:`lambda_src.errors`: HTTP errors keyed to status

@@ -11,7 +11,7 @@ from constructs_lib import PythonBundle
 
 from .stages import IMMEDIATE_DEPLOY_STAGES, HostedZone
 from .stateful_stack import StatefulStack
-from .stateless_stack import HANDLER_PACKAGE, StatelessStack
+from .stateless_stack import BUNDLE_CACHE_DIR, HANDLER_PACKAGE, StatelessStack
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def build_service(app: cdk.App, *, stage: str, env: cdk.Environment, alarm_email
     :class:`StatefulStack` (express functions are outside any VPC, so realtime needs no NAT there)."""
     nat_gateways = 1 if realtime and topology != "express" else 0
     # the handler bundle builds (after a code change: compiles) while the stateful stack is constructed
-    bundle = PythonBundle(source_dir=HANDLER_PACKAGE, cache_dir=bundle_cache_dir).start()
+    bundle = PythonBundle(source_dir=HANDLER_PACKAGE, cache_dir=bundle_cache_dir or BUNDLE_CACHE_DIR).start()
     stateful = StatefulStack(app, f"Users-{stage}-Stateful", stage=stage, env=env, nat_gateways=nat_gateways,
                              topology=topology, express_endpoint=express_endpoint,
                              express_cluster_resource_id=express_cluster_resource_id)

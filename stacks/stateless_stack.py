@@ -16,10 +16,14 @@ from constructs_lib.runtime_environment import SMOKE_PATH, STAGE
 from .stages import HostedZone
 from .stateful_stack import StatefulStack
 
-#: The handler package deployed with the service.
-HANDLER_PACKAGE = Path(__file__).resolve().parent.parent / "lambda_src"
+PROJECT = Path(__file__).resolve().parent.parent
+#: The handler package deployed with the service: the example, bundled on its own like any team's package
+#: (``example.<module>.handler``), its requirements.txt installing the handler runtime from ``lambda_src/``.
+HANDLER_PACKAGE = PROJECT / "lambda_src" / "example"
 #: The example service's migrations, shipped by DatabaseMigrations and applied by the runtime's runner.
-EXAMPLE_MIGRATIONS = HANDLER_PACKAGE / "example" / "migrations"
+EXAMPLE_MIGRATIONS = HANDLER_PACKAGE / "migrations"
+#: Where bundles are cached unless the caller says otherwise: the CDK app's directory, not the package's parent.
+BUNDLE_CACHE_DIR = PROJECT / ".bundle-cache"
 
 
 class StatelessStack(Stack):
@@ -51,7 +55,7 @@ class StatelessStack(Stack):
         record in ``hosted_zone``). Default: none (the execute-api URL only).
     :param hosted_zone: the public zone holding ``domain_name``, by id and name. Default: none.
     :param bundle_cache_dir: where the Docker-free bundle and the migrations' CA bundle layer are
-        cached. Default: ``.bundle-cache`` in the project directory.
+        cached. Default: :data:`BUNDLE_CACHE_DIR` (``.bundle-cache`` in the project directory).
     :param bundle: the handler package's bundle, when the caller made (and started) it already.
         Default: a :class:`PythonBundle` of :data:`HANDLER_PACKAGE` in ``bundle_cache_dir``.
 
@@ -69,7 +73,7 @@ class StatelessStack(Stack):
         # App subnets; HTTPS only to the endpoints (anywhere with NAT). Express: no VPC at all.
         in_vpc = network.function_placement if network is not None else {}
         encrypted_logs = {"log_encryption_key": data.log_key}  # the service's log key (see StatefulStack)
-        self.bundle = bundle or PythonBundle(source_dir=HANDLER_PACKAGE, cache_dir=bundle_cache_dir)
+        self.bundle = bundle or PythonBundle(source_dir=HANDLER_PACKAGE, cache_dir=bundle_cache_dir or BUNDLE_CACHE_DIR)
 
         # canary stages: a smoke request to each new version before any traffic, then 10 % of it first
         self.deploy_hook: ServerlessFunction | None = None
@@ -80,7 +84,7 @@ class StatelessStack(Stack):
                 environment={SMOKE_PATH: "/health"}, description="Pre-traffic smoke test of the API function",
                 **encrypted_logs)
         self.api_function = ServerlessFunction(
-            self, "ApiFunction", code=self.bundle, handler="lambda_src.example.http.handler",
+            self, "ApiFunction", code=self.bundle, handler="example.http.handler",
             timeout=Duration.seconds(10), reserved_concurrent_executions=20,
             environment={STAGE: stage}, description="Users API", deployment=api_deployment,
             pre_traffic_hook=self.deploy_hook, **in_vpc, **encrypted_logs)
@@ -95,7 +99,7 @@ class StatelessStack(Stack):
 
         # user.created events: the API writes them to the outbox and sends them; the worker records audit rows
         self.worker_function = ServerlessFunction(
-            self, "WorkerFunction", code=self.bundle, handler="lambda_src.example.worker.handler",
+            self, "WorkerFunction", code=self.bundle, handler="example.worker.handler",
             timeout=data.worker_timeout, description="Consumes user events", **in_vpc, **encrypted_logs)
         self.queue_worker = QueueWorker(self, "UserEventsWorker", function=self.worker_function,
                                         queue=data.events_queue, batch_size=10, max_concurrency=5)
@@ -103,7 +107,7 @@ class StatelessStack(Stack):
 
         # the daily job: statistics, idempotency-record purge, and re-sending any unsent events
         self.schedule_function = ServerlessFunction(
-            self, "ScheduleFunction", code=self.bundle, handler="lambda_src.example.schedule.handler",
+            self, "ScheduleFunction", code=self.bundle, handler="example.schedule.handler",
             timeout=Duration.minutes(2), reserved_concurrent_executions=1, description="Daily maintenance", **in_vpc,
             **encrypted_logs)
         database.grant_connect(self.schedule_function)
@@ -116,7 +120,7 @@ class StatelessStack(Stack):
         self.websocket_api: LambdaWebSocketApi | None = None
         if realtime:
             self.websocket_function = ServerlessFunction(
-                self, "WebSocketFunction", code=self.bundle, handler="lambda_src.example.websocket.handler",
+                self, "WebSocketFunction", code=self.bundle, handler="example.websocket.handler",
                 timeout=Duration.seconds(10), reserved_concurrent_executions=10, description="WebSocket API", **in_vpc,
                 **encrypted_logs)
             database.grant_connect(self.websocket_function, on_pause="unavailable")

@@ -1,4 +1,4 @@
-"""The example's HTTP entry point: ``lambda_src.example.http.handler`` (the users service)."""
+"""The example's HTTP entry point: ``example.http.handler`` (the users service)."""
 from __future__ import annotations
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs milliseconds of cold start

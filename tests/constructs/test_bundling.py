@@ -492,3 +492,117 @@ class TestBuildInBackground:
         assert once.start()._background is first
         once.code()
         assert sum("copying" in line for line in lines) == 1
+
+
+def local_project(root: Path) -> tuple[Path, Path]:
+    """A monorepo as a team has it: a library project (``tinylib``, its pyproject mapping the folder onto the
+    package, as the runtime's does) holding the handler package ``app`` whose requirements.txt names the
+    library by a path relative to itself. Returns (the library project, the handler package)."""
+    project = root / "tinylib"
+    (project / "app").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "tinylib"\nversion = "1.0"\n'
+        '[tool.setuptools]\npackage-dir = { "tinylib" = "." }\npackages = ["tinylib"]\n')
+    (project / "__init__.py").write_text("VALUE = 1\n")
+    (project / "app" / "__init__.py").write_text("")
+    (project / "app" / "handler.py").write_text("from tinylib import VALUE\n\ndef handler(event, context):\n    return VALUE\n")
+    (project / "app" / "requirements.txt").write_text("# the library, by a path relative to this file\n..\n")
+    return project, project / "app"
+
+
+def tree(root: Path) -> set[str]:
+    return {path.relative_to(root).as_posix() for path in root.rglob("*")}
+
+
+@pytest.mark.slow
+class TestLocalRequirements:
+    """A requirement naming a local project (a path relative to requirements.txt, or a file:// URL) installs
+    the project's current source, and building it leaves the project as it was."""
+
+    @pytest.fixture()
+    def monorepo(self, tmp_path: Path) -> tuple[Path, Path]:
+        return local_project(tmp_path / "repo")
+
+    @staticmethod
+    def build(package: Path, cache: Path, **props):  # type: ignore[no-untyped-def]
+        return PythonBundle(source_dir=package, cache_dir=cache, bytecode=False, log=lambda _line: None, **props).build()
+
+    def test_a_relative_path_is_relative_to_the_requirements_file(self, monorepo: tuple[Path, Path],
+                                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        # GIVEN requirements.txt naming the library as ".." and a synth run from elsewhere
+        project, package = monorepo
+        monkeypatch.chdir(tmp_path)
+        # WHEN bundled THEN the library is installed as a distribution, beside the handler package
+        built = self.build(package, tmp_path / "cache")
+        assert (built.path / "tinylib" / "__init__.py").read_text() == "VALUE = 1\n"
+        assert list(built.path.glob("tinylib-1.0.dist-info")) and (built.path / "app" / "handler.py").is_file()
+
+    @pytest.mark.parametrize("form", ["relative path", "file URL"])
+    def test_a_change_to_the_local_project_is_installed(self, monorepo: tuple[Path, Path], tmp_path: Path,
+                                                        form: str) -> None:
+        # GIVEN a bundle built from the library's source, named by a path or a URL
+        project, package = monorepo
+        if form == "file URL":
+            (package / "requirements.txt").write_text(f"tinylib @ {project.as_uri()}\n")
+        before = self.build(package, tmp_path / "cache")
+        # WHEN a file of the library changes (requirements.txt is unchanged)
+        (project / "__init__.py").write_text("VALUE = 2\n")
+        after = self.build(package, tmp_path / "cache")
+        # THEN pip runs again and the bundle ships the change
+        assert after.pip_ran and after.asset_hash != before.asset_hash
+        assert (after.path / "tinylib" / "__init__.py").read_text() == "VALUE = 2\n"
+
+    def test_a_change_to_the_handler_package_inside_the_project_reuses_the_dependencies(
+            self, monorepo: tuple[Path, Path], tmp_path: Path) -> None:
+        # GIVEN the handler package inside the library's folder (as lambda_src/example is in lambda_src)
+        project, package = monorepo
+        cache = tmp_path / "cache"
+        before = PythonBundle(source_dir=package, cache_dir=cache).dependencies_hash()
+        self.build(package, cache)
+        # WHEN only the handler package changes THEN the dependencies are the same: no pip
+        (package / "handler.py").write_text("def handler(event, context):\n    return 3\n")
+        assert PythonBundle(source_dir=package, cache_dir=cache).dependencies_hash() == before
+        assert not self.build(package, cache).pip_ran
+
+    def test_building_leaves_the_local_project_as_it_was(self, monorepo: tuple[Path, Path], tmp_path: Path) -> None:
+        # GIVEN the library's files WHEN bundled (pip builds a local project in place: build/, *.egg-info)
+        project, package = monorepo
+        files = tree(project)
+        self.build(package, tmp_path / "cache")
+        # THEN the project holds exactly what it held
+        assert tree(project) == files
+
+    def test_a_file_url_requirement_is_hashed_and_copied_too(self, monorepo: tuple[Path, Path], tmp_path: Path) -> None:
+        # GIVEN the library named by an absolute file:// URL with its name (PEP 508), as tests/consumer does
+        project, package = monorepo
+        (package / "requirements.txt").write_text(f"tinylib @ {project.as_uri()}\n")
+        files = tree(project)
+        before = PythonBundle(source_dir=package, cache_dir=tmp_path / "cache").dependencies_hash()
+        self.build(package, tmp_path / "cache")
+        # WHEN the library changes THEN the dependencies hash follows, and the project was left as it was
+        assert tree(project) == files
+        (project / "__init__.py").write_text("VALUE = 4\n")
+        assert PythonBundle(source_dir=package, cache_dir=tmp_path / "cache").dependencies_hash() != before
+
+
+class TestLocalRequirementLines:
+    """Which lines of a requirements file name a local project, and how each is pointed at its copy."""
+
+    def test_paths_urls_extras_and_markers(self, tmp_path: Path) -> None:
+        from constructs_lib.bundling import local_requirements
+
+        # GIVEN a project beside the file's folder and lines naming it in each form pip reads, and lines that don't
+        project, package = local_project(tmp_path)
+        text = "\n".join([
+            "psycopg[binary]==3.3.9  # from the index", "..[postgres] ; python_version >= '3.11'", "../",
+            f"tinylib[postgres] @ {project.as_uri()} ; sys_platform == 'linux'", "-r other.txt", "./missing-dir",
+            "other @ https://example.com/other.whl", "# ../commented-out"])
+        # WHEN read against the file's folder
+        found = local_requirements(text, package)
+        # THEN the three lines naming the project are found, each keeping its extras and markers
+        assert [(local.line, local.path) for local in found] == [(1, project), (2, project), (3, project)]
+        copy = tmp_path / "copy"
+        assert [local.line_for(copy) for local in found] == [
+            f"{copy}[postgres] ; python_version >= '3.11'", str(copy),
+            f"tinylib[postgres] @ {copy.as_uri()} ; sys_platform == 'linux'"]

@@ -28,8 +28,9 @@ from tests.cdk_helpers import PROJECT, SynthesizedService
 
 #: Every app variant the example supports, by fixture (or topology) name.
 VARIANTS = ("service", "realtime_service", "release_service", "direct", "express")
-#: The package whose handlers run on the runtime.
-RUNTIME_PACKAGE = "lambda_src."
+#: The packages whose handlers run on the runtime: its own entry points (migrations, the deploy hook) and the
+#: example's (bundled as the package ``example``, the runtime installed beside it).
+RUNTIME_PACKAGES = ("lambda_src.", "example.")
 ALL_NAMES = environment.RUNTIME | environment.SET_BY_LAMBDA | environment.APP_LEVEL
 
 
@@ -111,7 +112,7 @@ def runtime_functions(variant: str, template: dict[str, Any]) -> list[RuntimeFun
     functions = []
     for logical_id, resource in resources.items():
         props = resource["Properties"]
-        if resource["Type"] != "AWS::Lambda::Function" or not str(props.get("Handler", "")).startswith(RUNTIME_PACKAGE):
+        if resource["Type"] != "AWS::Lambda::Function" or not str(props.get("Handler", "")).startswith(RUNTIME_PACKAGES):
             continue
         function = RuntimeFunction(variant, logical_id, props["Handler"], props.get("Environment", {}).get("Variables", {}))
         role = props["Role"]["Fn::GetAtt"][0]
