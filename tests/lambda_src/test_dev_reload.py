@@ -102,8 +102,15 @@ class Client:
 
 
 def workers_of(process: subprocess.Popen[str]) -> set[int]:
-    return {child.pid for child in psutil.Process(process.pid).children(recursive=True)
-            if "awslambdaric" in child.cmdline()}
+    """The live awslambdaric workers under the server (a worker that exits meanwhile is not one)."""
+    workers = set()
+    for child in psutil.Process(process.pid).children(recursive=True):
+        try:
+            if "awslambdaric" in child.cmdline():
+                workers.add(child.pid)
+        except (psutil.ZombieProcess, psutil.NoSuchProcess):  # stopped between the listing and the read
+            continue
+    return workers
 
 
 def wait_for_log(log: Path, pattern: str, within: float = RELOADED_WITHIN) -> str:
