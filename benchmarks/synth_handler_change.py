@@ -50,7 +50,8 @@ IN_PROCESS = """
 import gc, json, os, sys, time
 sys.path.insert(0, '.')
 import aws_cdk as cdk
-from stacks import add_compliance_checks, build_service
+from constructs_lib.compliance import add_checks
+from stacks import build_service
 from stacks.stages import parse_stages
 
 context = json.loads(os.environ['CDK_CONTEXT_JSON'])
@@ -61,7 +62,7 @@ def synth():
     for stage in parse_stages(app.node.get_context('stages')):
         build_service(app, stage=stage.name, env=cdk.Environment(account=str(app.node.get_context('account')),
                                                                  region=stage.region))
-    add_compliance_checks(app)
+    add_checks(app)
     app.synth()
 
 def timed(change):
