@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import psycopg
@@ -78,3 +79,106 @@ def test_an_unavailable_database_fails_the_record_and_the_rest(orders_tables: st
 def test_the_table_name_must_be_an_identifier(name: str) -> None:
     with pytest.raises(ValueError, match="idempotency_table"):
         BatchProcessor(record_order, idempotency_table=name)
+
+
+def fifo(*bodies: tuple[str, Any]) -> dict[str, Any]:
+    batch = sqs(*bodies)
+    for record in batch["Records"]:
+        record["eventSourceARN"] = "arn:aws:sqs:eu-west-1:111122223333:orders.fifo"
+    return batch
+
+
+def orders_done(dsn: str) -> list[int]:
+    with psycopg.connect(dsn) as conn:
+        return [row[0] for row in conn.execute("SELECT order_id FROM orders_done ORDER BY 1")]
+
+
+class TestAFailureMidBatch:
+    """A record whose transaction fails on the database (not a malformed body, not an unreachable
+    database): here an order inserted twice, which the primary key refuses."""
+
+    def test_on_a_fifo_queue_the_rest_of_the_batch_fails_unprocessed(self, orders_tables: str) -> None:
+        # GIVEN a FIFO batch whose second record violates a constraint
+        processor = BatchProcessor(record_order, idempotency_table="orders_seen")
+        batch = fifo(("m1", {"order": 1}), ("m2", {"order": 1}), ("m3", {"order": 3}))
+        # WHEN it is processed
+        result = processor(batch, FakeContext())
+        # THEN the failed record and every one after it are reported, and the ones after it did not run
+        assert result == {"batchItemFailures": [{"itemIdentifier": "m2"}, {"itemIdentifier": "m3"}]}
+        assert orders_done(orders_tables) == [1]
+
+    def test_on_a_standard_queue_only_that_record_fails(self, orders_tables: str) -> None:
+        processor = BatchProcessor(record_order, idempotency_table="orders_seen")
+        result = processor(sqs(("m1", {"order": 1}), ("m2", {"order": 1}), ("m3", {"order": 3})), FakeContext())
+        assert result == {"batchItemFailures": [{"itemIdentifier": "m2"}]}
+        assert orders_done(orders_tables) == [1, 3]
+
+    def test_its_message_id_is_not_recorded_so_a_redelivery_runs_it_again(self, orders_tables: str) -> None:
+        # GIVEN a record that failed on the database
+        calls: list[str] = []
+
+        def flaky(tx: Transaction, message: Any, message_id: str) -> None:
+            calls.append(message_id)
+            if len(calls) == 1:
+                tx.execute("SELECT 1 / 0")
+            record_order(tx, message, message_id)
+
+        processor = BatchProcessor(flaky, idempotency_table="orders_seen")
+        assert processor(sqs(("m1", {"order": 1})), FakeContext()) == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+        # WHEN SQS redelivers it THEN it runs again and commits
+        assert processor(sqs(("m1", {"order": 1})), FakeContext()) == {"batchItemFailures": []}
+        assert calls == ["m1", "m1"] and orders_done(orders_tables) == [1]
+
+
+class TestAfterCommit:
+    def test_runs_after_the_commit_on_the_first_delivery_only(self, orders_tables: str) -> None:
+        # GIVEN a handler whose after-commit step reads what its transaction wrote, from another connection
+        seen: list[list[int]] = []
+
+        def handler(tx: Transaction, message: Any, message_id: str):  # type: ignore[no-untyped-def]
+            record_order(tx, message, message_id)
+            return lambda: seen.append(orders_done(orders_tables))
+
+        processor = BatchProcessor(handler, idempotency_table="orders_seen")
+        # WHEN one message is delivered, then delivered again
+        assert processor.process_record({"body": '{"order": 7}'}, "m7") is True
+        assert processor.process_record({"body": '{"order": 7}'}, "m7") is False
+        # THEN the step ran once, and saw the committed work
+        assert seen == [[7]]
+
+    def test_a_failing_step_neither_fails_the_record_nor_stops_the_batch(self, orders_tables: str, caplog) -> None:  # type: ignore[no-untyped-def]
+        # GIVEN a step that fails for the first message (a broadcast to a gone client, say)
+        def handler(tx: Transaction, message: Any, message_id: str):  # type: ignore[no-untyped-def]
+            record_order(tx, message, message_id)
+
+            def step() -> None:
+                if message["order"] == 1:
+                    raise ConnectionError("client gone")
+            return step
+
+        processor = BatchProcessor(handler, idempotency_table="orders_seen")
+        package_logger = logging.getLogger("lambda_src")
+        package_logger.addHandler(caplog.handler)
+        try:
+            # WHEN a FIFO batch runs
+            result = processor(fifo(("m1", {"order": 1}), ("m2", {"order": 2})), FakeContext())
+        finally:
+            package_logger.removeHandler(caplog.handler)
+        # THEN both records are reported done (their work committed; a redelivery would not redo the step)
+        assert result == {"batchItemFailures": []} and orders_done(orders_tables) == [1, 2]
+        # AND the failure is logged with the message id and the error
+        failed = [r for r in caplog.records if r.getMessage() == "after-commit step failed"]
+        assert [(r.messageId, r.exc_info[0]) for r in failed] == [("m1", ConnectionError)]
+
+    def test_a_duplicate_is_logged_as_skipped_and_a_first_delivery_is_not(self, orders_tables: str, caplog) -> None:  # type: ignore[no-untyped-def]
+        processor = BatchProcessor(record_order, idempotency_table="orders_seen")
+        package_logger = logging.getLogger("lambda_src")
+        package_logger.addHandler(caplog.handler)
+        try:
+            processor(sqs(("m1", {"order": 1})), FakeContext())
+            first = [r.getMessage() for r in caplog.records]
+            processor(sqs(("m1", {"order": 1})), FakeContext())
+        finally:
+            package_logger.removeHandler(caplog.handler)
+        assert "duplicate message skipped" not in first
+        assert [r.messageId for r in caplog.records if r.getMessage() == "duplicate message skipped"] == ["m1"]
