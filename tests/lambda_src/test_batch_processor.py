@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 import psycopg
@@ -146,7 +145,8 @@ class TestAfterCommit:
         # THEN the step ran once, and saw the committed work
         assert seen == [[7]]
 
-    def test_a_failing_step_neither_fails_the_record_nor_stops_the_batch(self, orders_tables: str, caplog) -> None:  # type: ignore[no-untyped-def]
+    def test_a_failing_step_neither_fails_the_record_nor_stops_the_batch(
+            self, orders_tables: str, package_log: pytest.LogCaptureFixture) -> None:
         # GIVEN a step that fails for the first message (a broadcast to a gone client, say)
         def handler(tx: Transaction, message: Any, message_id: str):  # type: ignore[no-untyped-def]
             record_order(tx, message, message_id)
@@ -157,28 +157,19 @@ class TestAfterCommit:
             return step
 
         processor = BatchProcessor(handler, idempotency_table="orders_seen")
-        package_logger = logging.getLogger("lambda_src")
-        package_logger.addHandler(caplog.handler)
-        try:
-            # WHEN a FIFO batch runs
-            result = processor(fifo(("m1", {"order": 1}), ("m2", {"order": 2})), FakeContext())
-        finally:
-            package_logger.removeHandler(caplog.handler)
+        # WHEN a FIFO batch runs
+        result = processor(fifo(("m1", {"order": 1}), ("m2", {"order": 2})), FakeContext())
         # THEN both records are reported done (their work committed; a redelivery would not redo the step)
         assert result == {"batchItemFailures": []} and orders_done(orders_tables) == [1, 2]
         # AND the failure is logged with the message id and the error
-        failed = [r for r in caplog.records if r.getMessage() == "after-commit step failed"]
+        failed = [r for r in package_log.records if r.getMessage() == "after-commit step failed"]
         assert [(r.messageId, r.exc_info[0]) for r in failed] == [("m1", ConnectionError)]
 
-    def test_a_duplicate_is_logged_as_skipped_and_a_first_delivery_is_not(self, orders_tables: str, caplog) -> None:  # type: ignore[no-untyped-def]
+    def test_a_duplicate_is_logged_as_skipped_and_a_first_delivery_is_not(
+            self, orders_tables: str, package_log: pytest.LogCaptureFixture) -> None:
         processor = BatchProcessor(record_order, idempotency_table="orders_seen")
-        package_logger = logging.getLogger("lambda_src")
-        package_logger.addHandler(caplog.handler)
-        try:
-            processor(sqs(("m1", {"order": 1})), FakeContext())
-            first = [r.getMessage() for r in caplog.records]
-            processor(sqs(("m1", {"order": 1})), FakeContext())
-        finally:
-            package_logger.removeHandler(caplog.handler)
+        processor(sqs(("m1", {"order": 1})), FakeContext())
+        first = [r.getMessage() for r in package_log.records]
+        processor(sqs(("m1", {"order": 1})), FakeContext())
         assert "duplicate message skipped" not in first
-        assert [r.messageId for r in caplog.records if r.getMessage() == "duplicate message skipped"] == ["m1"]
+        assert [r.messageId for r in package_log.records if r.getMessage() == "duplicate message skipped"] == ["m1"]
