@@ -48,7 +48,7 @@ assert app.resolve(event, None)['statusCode'] == 200
 OURS_TOKEN = """
 import psycopg
 from lambda_src.db import connection
-from lambda_src.db.sigv4 import Credentials
+from lambda_src.aws import Credentials
 connection.tokens.get(host='prx.proxy-abc.eu-west-1.rds.amazonaws.com', port=5432, user='app_user',
                       region='eu-west-1', credentials=Credentials.from_environment())
 """

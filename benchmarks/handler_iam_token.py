@@ -19,7 +19,7 @@ def per_token() -> tuple[float, float]:
     import boto3
 
     from lambda_src.db import iam_token
-    from lambda_src.db.sigv4 import Credentials
+    from lambda_src.aws import Credentials
 
     credentials = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "token")
     client = boto3.client("rds", region_name=REGION, aws_access_key_id=credentials.access_key,

@@ -3,7 +3,7 @@
 1. **Synth time.** The example app (``app.py``, as ``cdk synth`` runs it: a fresh process with the
    CLI's context) in a copy of the project, with its own bundle cache. Rounds alternate a synth with
    nothing changed (the anchor: bundle found, nothing compiled) and one after a change to one handler
-   file (``lambda_src/users.py``): new bundle, that one file compiled to 3.13 bytecode, the new asset
+   file (``lambda_src/example/users.py``): new bundle, that one file compiled to 3.13 bytecode, the new asset
    staged. Target: the change costs at most 1 s more than the cached synth. Each changed synth must
    report compiling exactly one file.
 2. **Asset size.** The handler bundle without and with bytecode, unpacked and zipped (Lambda's
@@ -54,7 +54,7 @@ from stacks import add_compliance_checks, build_service
 from stacks.stages import parse_stages
 
 context = json.loads(os.environ['CDK_CONTEXT_JSON'])
-handler = 'lambda_src/users.py'
+handler = 'lambda_src/example/users.py'
 
 def synth():
     app = cdk.App(outdir=os.environ['CDK_OUTDIR'], context=context)
@@ -121,7 +121,7 @@ def main() -> None:
         cold, cold_cpu, log = synth(project, outdir, env)  # empty cache: pip, every file compiled, snapshot made
         cold_compiled = re.findall(r"compiling (\d+) files", log)
         synth(project, outdir, env)  # warm both paths once more, untimed
-        handler = project / "lambda_src" / "users.py"
+        handler = project / "lambda_src" / "example" / "users.py"
         edits = iter(range(10_000))
         cached: list[tuple[float, float]] = []
         changed: list[tuple[float, float]] = []

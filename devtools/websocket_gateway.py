@@ -19,7 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from lambda_src.websocket import MAX_MESSAGE_BYTES  # API Gateway's 128 KB message limit, the handler's too
+# API Gateway's quotas, as the handler package states them: 32 KB frames, 128 KB messages
+from lambda_src.websocket import MAX_FRAME_BYTES, MAX_MESSAGE_BYTES
 
 from .api_auth import LocalIamAuthorizer, Refused
 
@@ -74,7 +75,7 @@ class LocalWebSocketGateway:
 
         async def start() -> None:
             self.server = await serve(self._session, host, port, process_request=self._connect,
-                                      max_size=MAX_MESSAGE_BYTES, ping_interval=None)
+                                      max_size=(MAX_MESSAGE_BYTES, MAX_FRAME_BYTES), ping_interval=None)
             self.port = self.server.sockets[0].getsockname()[1]
             ready.set()
             await self.server.serve_forever()
@@ -181,6 +182,9 @@ class LocalWebSocketGateway:
                 found = self._connection()
                 if found is None:
                     return
+                if len(body) > MAX_MESSAGE_BYTES:
+                    return self._reply(413, {"__type": "PayloadTooLargeException",
+                                             "message": f"Posts are limited to {MAX_MESSAGE_BYTES} bytes"})
                 try:
                     asyncio.run_coroutine_threadsafe(found.websocket.send(body.decode("utf-8", "replace")), gateway.loop).result(5)
                 except Exception:  # noqa: BLE001 - the socket closed under us: API Gateway answers 410

@@ -19,11 +19,11 @@ variable                        meaning                                       de
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any
 
+from .json_codec import decode, encode
 from .log import logger
 
 TARGET_ENV = "DEPLOY_TARGET_VERSION_ARN"
@@ -53,10 +53,10 @@ def smoke(lambda_client: Any, target: str, method: str, path: str, expect: int) 
     record: dict[str, Any] = {"target": target, "request": f"{method} {path}", "expected": expect}
     try:
         answer = lambda_client.invoke(FunctionName=target, InvocationType="RequestResponse",
-                                      Payload=json.dumps(smoke_event(method, path)).encode())
+                                      Payload=encode(smoke_event(method, path)).encode())
         payload = answer["Payload"].read()
         record["functionError"] = answer.get("FunctionError")
-        result = json.loads(payload or b"null")
+        result = decode(payload or b"null")
         status = result.get("statusCode") if isinstance(result, dict) else None
         record["status"] = status
         record["body"] = str(result.get("body", ""))[:300] if isinstance(result, dict) else str(result)[:300]

@@ -6,13 +6,14 @@ On Lambda (JSON log format) the runtime's handler already writes each record as 
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 import sys
 import time
 from typing import Any  # this module loads only when something is logged
+
+from .json_codec import encode
 
 LOGGER_NAME = "lambda_src"
 _SECRET_KEYS = re.compile(r"pass(word)?|secret|token|authorization|cookie|signature|credential|api[-_]?key", re.I)
@@ -150,7 +151,7 @@ class JsonFormatter(logging.Formatter):
         entry.update({key: value for key, value in record.__dict__.items() if key not in _STANDARD})
         if record.exc_text or record.exc_info:  # exc_text: the redacted traceback the filter left
             entry["stackTrace"] = record.exc_text or self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return encode(entry)
 
 
 def configure() -> None:

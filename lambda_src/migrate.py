@@ -9,7 +9,6 @@ message in the stack events), and locally with ``python -m lambda_src.migrate DI
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config
+from .json_codec import decode
 from .log import logger, redacted_errors
 
 TYPE_CHECKING = False
@@ -95,7 +95,7 @@ def admin_connection_settings(settings: Config, fetch_secret: Callable[[str], st
            "sslrootcert": root_cert}
     if settings.db_admin_iam:  # an express cluster: the master user logs in with an IAM token, no secret
         from .db.iam_token import TokenCache
-        from .db.sigv4 import Credentials
+        from .aws import Credentials
 
         if not settings.db_admin_host or not settings.db_admin_user:
             raise RuntimeError("DB_ADMIN_IAM is set without DB_ADMIN_HOST and DB_ADMIN_USER: nothing to log in to")
@@ -104,7 +104,7 @@ def admin_connection_settings(settings: Config, fetch_secret: Callable[[str], st
         return None, {"host": settings.db_admin_host, "port": settings.db_port, "dbname": settings.db_name,
                       "user": settings.db_admin_user, "password": token, **tls}
     arn = settings.db_admin_secret_arn
-    secret = json.loads(fetch_secret(arn) if fetch_secret else _fetch_secret(arn, settings.region))
+    secret = decode(fetch_secret(arn) if fetch_secret else _fetch_secret(arn, settings.region))
     host = settings.db_admin_host or secret.get("host")
     if not host:
         raise RuntimeError("DB_ADMIN_HOST is not set and the admin secret has no host")

@@ -9,11 +9,11 @@ API Gateway Management API (SigV4-signed with the standard library; no boto3).
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 
 from .db import connection as db
+from .json_codec import decode as _decode, encode as _encode
 from .log import logger
 
 TYPE_CHECKING = False
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 RETRY_DELAYS_SECONDS = (0.05, 0.2, 0.5)
 POST_TIMEOUT_SECONDS = 3.0
-_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
 class ConnectionGone(Exception):
@@ -38,23 +37,14 @@ class ManagementApi:
 
     def _request(self, method: str, connection_id: str, body: bytes = b"") -> bytes:
         import urllib.error
-        import urllib.request
-        from datetime import datetime, timezone
-        from urllib.parse import quote, urlsplit
+        from urllib.parse import quote
 
-        from .db.sigv4 import Credentials, sign_headers
+        from . import aws
 
         url = f"{self.callback_url}/@connections/{quote(connection_id, safe='')}"
-        parts = urlsplit(url)
-        headers = sign_headers(method=method, host=parts.netloc, path=quote(parts.path, safe="/~"), body=body,
-                               headers={"content-type": "application/json"} if body else {},
-                               service="execute-api", region=self.region, credentials=Credentials.from_environment(),
-                               now=datetime.now(timezone.utc))
-        request = urllib.request.Request(url, data=body or None, method=method,
-                                         headers={k: v for k, v in headers.items() if k != "host"})
         try:
-            with urllib.request.urlopen(request, timeout=POST_TIMEOUT_SECONDS) as response:  # noqa: S310
-                return response.read()
+            return aws.call("execute-api", self.region, method, url, body,
+                            {"content-type": "application/json"} if body else {}, POST_TIMEOUT_SECONDS)
         except urllib.error.HTTPError as error:
             if error.code == 410:
                 raise ConnectionGone(connection_id) from None
@@ -64,7 +54,7 @@ class ManagementApi:
         self._request("POST", connection_id, message if isinstance(message, bytes) else _encode(message).encode())
 
     def get(self, connection_id: str) -> dict[str, Any]:
-        return json.loads(self._request("GET", connection_id) or b"{}")
+        return _decode(self._request("GET", connection_id) or b"{}")
 
     def delete(self, connection_id: str) -> None:
         self._request("DELETE", connection_id)

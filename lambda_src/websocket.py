@@ -14,13 +14,13 @@ message gets a ``service_unavailable`` error.
 """
 from __future__ import annotations
 
-import json
 import re
 
 from . import realtime
 from .db import connection as db
 from .db.errors import DatabaseUnavailable
 from .errors import BadRequest, HTTPError, NotFound, PayloadTooLarge, excerpt
+from .json_codec import decode as _decode
 from .log import logger
 from .web.caller import caller_of
 
@@ -28,8 +28,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-#: API Gateway's limit on a WebSocket message (frames are 32 KB; a message of several frames up to
-#: 128 KB reaches the function whole). The local gateway (devtools) enforces the same.
+#: API Gateway's WebSocket quotas (not adjustable): a frame carries at most 32 KB, and a message of
+#: several frames up to 128 KB reaches the function whole; a larger frame or message closes the
+#: connection with code 1009, and a larger ``@connections`` post is refused (413). The local gateway
+#: (devtools) enforces these same constants.
+MAX_FRAME_BYTES = 32 * 1024
 MAX_MESSAGE_BYTES = 128 * 1024
 CHANNEL = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
 
@@ -93,7 +96,7 @@ class WebSocketApp:
         if len(body.encode("utf-8", "surrogatepass")) > MAX_MESSAGE_BYTES:
             raise PayloadTooLarge(f"Messages are limited to {MAX_MESSAGE_BYTES} bytes")
         try:
-            message = json.loads(body)
+            message = _decode(body)
         except (ValueError, RecursionError):
             raise BadRequest("Malformed JSON frame") from None
         if not isinstance(message, dict) or not isinstance(message.get("action"), str):
@@ -145,4 +148,4 @@ def add_channel_actions(app: WebSocketApp) -> WebSocketApp:
     return app
 
 
-__all__ = ["CHANNEL", "MAX_MESSAGE_BYTES", "WebSocketApp", "add_channel_actions"]
+__all__ = ["CHANNEL", "MAX_FRAME_BYTES", "MAX_MESSAGE_BYTES", "WebSocketApp", "add_channel_actions"]

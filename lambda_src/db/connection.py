@@ -102,7 +102,7 @@ def _open(remaining_ms: int | None) -> psycopg.Connection:
             if not settings.db_host:
                 raise DatabaseUnavailable("The database is not configured (DB_HOST or DATABASE_URL)")
             from . import attempts, tls
-            from .sigv4 import Credentials
+            from ..aws import Credentials
 
             password = tokens.get(host=settings.db_host, port=settings.db_port, user=settings.db_user,
                                   region=settings.region, credentials=Credentials.from_environment())

@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 if TYPE_CHECKING:
-    from .sigv4 import Credentials
+    from ..aws import Credentials
 
 #: Tokens are valid for 15 minutes; one is reused until this many seconds before that.
 TOKEN_LIFETIME_SECONDS = 900
@@ -18,7 +18,7 @@ REFRESH_MARGIN_SECONDS = 60
 
 def generate(*, host: str, port: int, user: str, region: str, credentials: Credentials, now: datetime) -> str:
     """The token ``boto3.client("rds").generate_db_auth_token`` would return, byte for byte."""
-    from .sigv4 import presign_query  # hashlib/hmac load only when a token is minted
+    from ..aws import presign_query  # hashlib/hmac load only when a token is minted
 
     endpoint = f"{host}:{port}"
     query = presign_query(host=endpoint, method="GET", path="/", params=[("Action", "connect"), ("DBUser", user)],

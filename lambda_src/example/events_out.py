@@ -7,18 +7,16 @@ queues: the worker's idempotency (message ids recorded in its transaction) handl
 """
 from __future__ import annotations
 
-import json
-
 TYPE_CHECKING = False  # typing is not imported at run time: it costs milliseconds of cold start
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from lambda_src.db.sigv4 import Credentials
+    from lambda_src.aws import Credentials
     from typing import Any
 
 from lambda_src import config
 from lambda_src.db.connection import Transaction
-from lambda_src.json_codec import encode as _encode
+from lambda_src.json_codec import decode as _decode, encode as _encode
 from lambda_src.log import logger
 
 SEND_TIMEOUT_SECONDS = 2.0
@@ -34,24 +32,16 @@ def record(tx: Transaction, event_type: str, payload: dict[str, Any] | str) -> i
 def send_to_sqs(queue_url: str, body: str, *, region: str, credentials: Credentials,
                 now: datetime | None = None, timeout: float = SEND_TIMEOUT_SECONDS) -> str:
     """SQS SendMessage over the AWS JSON protocol, SigV4-signed; returns the message id."""
-    import urllib.request  # imported when sending, keeping it off the cold-start import path
-
-    from lambda_src.db.sigv4 import sign_headers
-    from datetime import datetime, timezone
     from urllib.parse import urlsplit
 
+    from lambda_src import aws  # imported when sending, keeping signing off the cold-start import path
+
     parts = urlsplit(queue_url)
-    endpoint = f"{parts.scheme}://{parts.netloc}/"
-    payload = json.dumps({"QueueUrl": queue_url, "MessageBody": body}).encode()
-    headers = sign_headers(method="POST", host=parts.netloc, path="/", body=payload,
-                           headers={"content-type": "application/x-amz-json-1.0",
-                                    "x-amz-target": "AmazonSQS.SendMessage"},
-                           service="sqs", region=region, credentials=credentials,
-                           now=now or datetime.now(timezone.utc))
-    request = urllib.request.Request(endpoint, data=payload, method="POST",
-                                     headers={k: v for k, v in headers.items() if k != "host"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - fixed AWS endpoint
-        return json.loads(response.read())["MessageId"]
+    payload = _encode({"QueueUrl": queue_url, "MessageBody": body}).encode()
+    answer = aws.call("sqs", region, "POST", f"{parts.scheme}://{parts.netloc}/", payload,
+                      {"content-type": "application/x-amz-json-1.0", "x-amz-target": "AmazonSQS.SendMessage"},
+                      timeout, credentials=credentials, now=now)
+    return _decode(answer)["MessageId"]
 
 
 def publish_pending(transaction_runner: Any, *, limit: int = 100) -> int:
@@ -63,7 +53,7 @@ def publish_pending(transaction_runner: Any, *, limit: int = 100) -> int:
     settings = config.load()
     if not settings.queue_url:
         return 0
-    from lambda_src.db.sigv4 import Credentials
+    from lambda_src.aws import Credentials
 
     credentials = Credentials.from_environment()
 
@@ -72,7 +62,7 @@ def publish_pending(transaction_runner: Any, *, limit: int = 100) -> int:
                       "LIMIT %s FOR UPDATE SKIP LOCKED", (limit,))
         sent = 0
         for outbox_id, event_type, payload in rows:
-            body = json.dumps({"type": event_type, "outboxId": outbox_id, **payload})
+            body = _encode({"type": event_type, "outboxId": outbox_id, **payload})
             try:
                 send_to_sqs(settings.queue_url, body, region=settings.region, credentials=credentials)
             except OSError as error:  # network, HTTP and timeout errors: leave the row for the next run

@@ -16,7 +16,7 @@ import pytest
 from lambda_src import config
 from lambda_src.db import connection, iam_token
 from lambda_src.db.errors import DatabaseUnavailable
-from lambda_src.db.sigv4 import Credentials
+from lambda_src.aws import Credentials
 from lambda_src.errors import HTTPError
 from lambda_src.example import http
 from devtools.rds_proxy import Attempt, LocalRdsProxy

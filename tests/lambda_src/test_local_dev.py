@@ -25,7 +25,7 @@ import psycopg
 import pytest
 
 from lambda_src.db import iam_token
-from lambda_src.db.sigv4 import Credentials
+from lambda_src.aws import Credentials
 from devtools import events as local_events
 from devtools.api_auth import LOCAL_CALLER, LocalIamAuthorizer, Refused
 from devtools.runtime_api import PROJECT, InProcessWorker, RicWorker, default_workers, make_worker

@@ -65,3 +65,40 @@ def test_the_example_uses_the_runtime_by_its_public_name() -> None:
 def test_resolution_of_relative_imports() -> None:
     names = imported_modules(PACKAGE / "db" / "connection.py")
     assert "lambda_src.config" in names and "lambda_src.db.iam_token.TokenCache" in names
+
+
+def json_calls_outside_the_codec(path: Path) -> list[str]:
+    """Where ``path`` encodes or decodes JSON with the standard library itself (``json.dumps``,
+    ``json.loads``, their file variants, an encoder or decoder of its own) rather than through
+    :mod:`lambda_src.json_codec`."""
+    direct = {"dumps", "loads", "dump", "load", "JSONEncoder", "JSONDecoder"}
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Attribute) and node.attr in direct and isinstance(node.value, ast.Name) \
+                and node.value.id == "json":
+            found.append(f"json.{node.attr} at line {node.lineno}")
+        elif isinstance(node, ast.ImportFrom) and node.module == "json":
+            found.extend(f"from json import {alias.name} at line {node.lineno}" for alias in node.names
+                         if alias.name in direct)
+    return found
+
+
+@pytest.mark.parametrize("path", [p for p in DEPLOYED if p.name != "json_codec.py"],
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_json_goes_through_the_one_codec(path: Path) -> None:
+    # GIVEN a module of the runtime or the example WHEN its syntax is read
+    # THEN it encodes and decodes JSON only through lambda_src.json_codec (one encoder, one output format)
+    assert not json_calls_outside_the_codec(path)
+
+
+def test_the_json_scan_finds_direct_use() -> None:
+    # the scan above is not vacuous: the codec itself, which wraps the standard library, is caught by it
+    assert json_calls_outside_the_codec(PACKAGE / "json_codec.py")
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.joinpath("db").rglob("*.py")), ids=lambda p: p.name)
+def test_the_database_layer_knows_nothing_of_http(path: Path) -> None:
+    # GIVEN a module of the database layer WHEN its imports are resolved
+    # THEN it reaches neither the HTTP errors nor the web app: it raises DatabaseUnavailable, and each
+    # caller (the router, the batch processor, the WebSocket app) decides what that means
+    assert not {m for m in imported_modules(path) if m.startswith(("lambda_src.errors", "lambda_src.web"))}

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from lambda_src.db import iam_token
-from lambda_src.db.sigv4 import Credentials
+from lambda_src.aws import Credentials
 from devtools.iam_login import IamLoginCheck, LoginRefused
 from devtools.rds_proxy import Attempt, LocalRdsProxy
 from tests.lambda_src.conftest import CREDENTIALS

@@ -17,7 +17,7 @@ import pytest
 from lambda_src import realtime
 from lambda_src.example import websocket
 from lambda_src.example.announce import announce_user_created
-from lambda_src.db.sigv4 import Credentials, sign_headers
+from lambda_src.aws import Credentials, sign_headers
 from tests.lambda_src.conftest import CREDENTIALS, FakeContext
 
 
@@ -107,12 +107,6 @@ class TestBookkeeping:
         frame = json.dumps({"action": "ping", "pad": "x" * 100_000})
         assert websocket.handler(ws_event("big", "MESSAGE", frame), FakeContext()) == {"statusCode": 200}
         assert api.posts == [("big", {"pong": True})]
-
-    def test_the_local_gateway_enforces_the_handlers_limit(self) -> None:
-        from devtools import websocket_gateway
-        from lambda_src.websocket import MAX_MESSAGE_BYTES
-
-        assert websocket_gateway.MAX_MESSAGE_BYTES == MAX_MESSAGE_BYTES == 128 * 1024
 
     def test_an_unavailable_database_is_a_503_handshake_and_an_error_message(self, db: str, credentials,  # type: ignore[no-untyped-def]
                                                                               monkeypatch) -> None:
@@ -243,25 +237,36 @@ def test_request_signature_matches_botocore() -> None:
 
 
 @pytest.fixture
-def local_stack(db: str) -> Iterator[tuple[int, int]]:
-    """``make dev --iam`` put together: the functions log in through the local RDS Proxy stand-in."""
+def local_gateway(db: str) -> Iterator[tuple[Any, dict[str, str]]]:
+    """The local WebSocket API, its function logging in through the local RDS Proxy stand-in; and that
+    function environment."""
     from devtools.runtime_api import RicWorker
-    from devtools.server import HANDLER, WEBSOCKET_HANDLER, local_function_env, local_rds_proxy, make_server
+    from devtools.server import WEBSOCKET_HANDLER, local_function_env, local_rds_proxy
     from devtools.websocket_gateway import LocalWebSocketGateway
 
     proxy = local_rds_proxy(db)
     env = local_function_env(db, proxy)
     gateway = LocalWebSocketGateway(lambda callback: RicWorker(WEBSOCKET_HANDLER, {**env, "WEBSOCKET_CALLBACK_URL": callback}),
                                     port=0, timeout=10)
+    yield gateway, env
+    gateway.close()
+    gateway.worker.close()
+    proxy.close()
+
+
+@pytest.fixture
+def local_stack(local_gateway: tuple[Any, dict[str, str]]) -> Iterator[tuple[int, int]]:
+    """``make dev --iam`` put together: the functions log in through the local RDS Proxy stand-in."""
+    from devtools.runtime_api import RicWorker
+    from devtools.server import HANDLER, make_server
+
+    gateway, env = local_gateway
     http_worker = RicWorker(HANDLER, {**env, "WEBSOCKET_CALLBACK_URL": gateway.callback_url})
     server = make_server(http_worker, port=0, timeout=10)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server.server_address[1], gateway.port
     server.shutdown()
     http_worker.close()
-    gateway.close()
-    gateway.worker.close()
-    proxy.close()
 
 
 def test_websocket_client_receives_a_broadcast_that_an_http_request_triggered(local_stack, db: str) -> None:  # type: ignore[no-untyped-def]
@@ -328,3 +333,76 @@ def test_an_unsigned_websocket_handshake_is_refused_before_the_function_runs(loc
     assert rows(db, "SELECT count(*) FROM ws_connections") == [(0,)]
     # AND a signed handshake opens a connection
     assert asyncio.run(handshake(LocalIamAuthorizer().sign("GET", address))) == 101
+
+
+def padded_ping(size: int) -> str:
+    """A ``ping`` message of exactly ``size`` bytes."""
+    frame = json.dumps({"action": "ping", "pad": ""})
+    return frame[:-2] + "x" * (size - len(frame)) + frame[-2:]
+
+
+def test_the_local_gateway_and_the_handler_take_what_api_gateway_takes(local_gateway) -> None:  # type: ignore[no-untyped-def]
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosedError
+
+    from devtools.api_auth import LocalIamAuthorizer
+    from lambda_src.websocket import MAX_FRAME_BYTES, MAX_MESSAGE_BYTES
+
+    address = f"ws://127.0.0.1:{local_gateway[0].port}/"
+    sign = LocalIamAuthorizer().sign
+
+    async def send(message: str | list[str]) -> Any:
+        """The handler's answer to ``message`` (a list: one message in those frames), or the close code."""
+        # compression off: each frame carries the bytes it is counted by
+        async with connect(address, additional_headers=sign("GET", address), max_size=None, compression=None) as client:
+            await client.send(message)
+            try:
+                return json.loads(await asyncio.wait_for(client.recv(), 10))
+            except ConnectionClosedError as closed:
+                return closed.rcvd.code if closed.rcvd else None
+
+    def frames(message: str) -> list[str]:
+        return [message[i:i + MAX_FRAME_BYTES] for i in range(0, len(message), MAX_FRAME_BYTES)]
+
+    # GIVEN API Gateway's quotas: 32 KB frames, 128 KB messages, 1009 beyond either
+    assert (MAX_FRAME_BYTES, MAX_MESSAGE_BYTES) == (32 * 1024, 128 * 1024)
+    # WHEN a client sends a message of exactly 128 KB in 32 KB frames THEN the handler serves it
+    assert asyncio.run(send(frames(padded_ping(MAX_MESSAGE_BYTES)))) == {"pong": True}
+    # WHEN one byte more, still in 32 KB frames THEN the gateway closes with 1009 (the handler never sees it)
+    assert asyncio.run(send(frames(padded_ping(MAX_MESSAGE_BYTES + 1)))) == 1009
+    # WHEN a single frame is one byte over 32 KB, in a message well under 128 KB THEN 1009 too
+    assert asyncio.run(send(padded_ping(MAX_FRAME_BYTES + 1))) == 1009
+    assert asyncio.run(send(padded_ping(MAX_FRAME_BYTES))) == {"pong": True}
+
+
+def test_the_local_management_api_refuses_a_post_over_128_kb(local_gateway) -> None:  # type: ignore[no-untyped-def]
+    import urllib.error
+    import urllib.request
+
+    from websockets.asyncio.client import connect
+
+    from devtools.api_auth import LocalIamAuthorizer
+    from lambda_src.websocket import MAX_MESSAGE_BYTES
+
+    gateway = local_gateway[0]
+    address = f"ws://127.0.0.1:{gateway.port}/"
+
+    async def post_sizes() -> list[int]:
+        async with connect(address, additional_headers=LocalIamAuthorizer().sign("GET", address), max_size=None):
+            connection_id = next(iter(gateway.connections))
+            url = f"{gateway.callback_url}/@connections/{connection_id}"
+
+            def post(size: int) -> int:
+                request = urllib.request.Request(url, method="POST", data=b"x" * size)
+                try:
+                    with urllib.request.urlopen(request, timeout=10) as answer:
+                        return answer.status
+                except urllib.error.HTTPError as refused:
+                    return refused.code
+
+            loop = asyncio.get_running_loop()
+            return [await loop.run_in_executor(None, post, size) for size in (MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES + 1)]
+
+    # GIVEN a connected client WHEN the function posts 128 KB, then one byte more
+    # THEN API Gateway's answers: 200, then 413 (PayloadTooLargeException)
+    assert asyncio.run(post_sizes()) == [200, 413]

@@ -1,7 +1,15 @@
-"""AWS Signature Version 4 with the standard library only (no boto3/botocore import).
+"""Signed AWS calls with the standard library only (no boto3/botocore import): the one place the
+runtime and the example sign anything.
 
-Used to presign RDS IAM authentication tokens and to sign the few AWS API calls made on the
-request path (SQS SendMessage), which keeps cold starts free of boto3's import cost.
+* :class:`Credentials`: the execution role's keys, from the environment.
+* :func:`presign_query`: SigV4 query presigning (RDS IAM authentication tokens, :mod:`lambda_src.db.iam_token`).
+* :func:`sign_headers`: SigV4 header signing of a request with a body.
+* :func:`call`: one signed HTTPS request (the API Gateway Management API in :mod:`lambda_src.realtime`,
+  SQS ``SendMessage`` in the example's outbox).
+
+Nothing on a handler's import path imports this module: callers import it where they sign, so
+``hashlib``, ``hmac`` and ``urllib.request`` load only when a request is signed, and cold starts stay
+free of boto3's import cost.
 """
 from __future__ import annotations
 
@@ -15,6 +23,8 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 ALGORITHM = "AWS4-HMAC-SHA256"
+#: Seconds :func:`call` waits for an answer when the caller names no timeout.
+CALL_TIMEOUT_SECONDS = 3.0
 
 
 class Credentials:
@@ -96,3 +106,29 @@ def sign_headers(*, method: str, host: str, path: str, body: bytes, headers: dic
     all_headers["authorization"] = (f"{ALGORITHM} Credential={credentials.access_key}/{scope}, "
                                     f"SignedHeaders={';'.join(names)}, Signature={signature}")
     return all_headers
+
+
+def call(service: str, region: str, method: str, url: str, body: bytes = b"", headers: dict[str, str] | None = None,
+         timeout: float = CALL_TIMEOUT_SECONDS, *, credentials: Credentials | None = None, now: datetime | None = None) -> bytes:
+    """Send one SigV4-signed request to ``url`` and return the response body.
+
+    ``url``'s path is signed as sent (each segment percent-encoded once more, as AWS's canonical URI
+    wants for every service but S3). ``credentials`` default to the environment's; ``now`` to the
+    current time. A non-2xx answer raises :class:`urllib.error.HTTPError` (its ``code`` is the status),
+    a network failure or timeout another :class:`OSError`.
+    """
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if now is None:
+        from datetime import datetime, timezone
+
+        now = datetime.now(timezone.utc)
+    signed = sign_headers(method=method, host=parts.netloc, path=quote(parts.path or "/", safe="/~"), body=body,
+                          headers=headers or {}, service=service, region=region,
+                          credentials=credentials or Credentials.from_environment(), now=now)
+    request = urllib.request.Request(url, data=body or None, method=method,
+                                     headers={k: v for k, v in signed.items() if k != "host"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - an AWS endpoint
+        return response.read()
