@@ -49,9 +49,9 @@ TARGETS: tuple[Target, ...] = (
            ("tests/lambda_src/test_router.py", "tests/lambda_src/test_http_adapter.py",
             "tests/lambda_src/test_callers.py")),
     Target("batch processor", ("lambda_src/batch.py",), ("tests/lambda_src/test_batch_processor.py",), database=True),
-    Target("signer and tokens", ("lambda_src/db/sigv4.py", "lambda_src/db/iam_token.py"),
-           ("tests/lambda_src/test_sigv4.py", "tests/lambda_src/test_database_access.py::TestIamToken"),
-           database=True),
+    Target("signer and tokens", ("lambda_src/aws.py", "lambda_src/db/iam_token.py"),
+           ("tests/lambda_src/test_iam_token.py", "tests/lambda_src/test_aws.py",
+            "tests/lambda_src/test_database_access.py::TestIamToken"), database=True),
 )
 
 #: Copied to the scratch project; everything else at the root is left out.

@@ -1,65 +1,32 @@
-"""The standard-library SigV4 signer and the IAM token cache, held to botocore's own signatures.
-
-botocore signs first; its ``X-Amz-Date`` gives the instant ours signs at, so no clock is patched.
-"""
+"""RDS IAM tokens (:mod:`lambda_src.db.iam_token`): byte for byte boto3's, minted with the credentials
+Lambda puts in the environment, and cached per endpoint, user and access key until near expiry.
+(Header signing is held to botocore in ``test_aws.py``.)"""
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials as BotoCredentials
 
+from lambda_src.aws import Credentials
 from lambda_src.db import iam_token
-from lambda_src.db.sigv4 import Credentials, sign_headers
 from tests.lambda_src.conftest import CREDENTIALS
 
 REGION = CREDENTIALS["AWS_REGION"]
-HOST = "sqs.eu-west-1.amazonaws.com"
-BODY = b'{"QueueUrl": "https://sqs.eu-west-1.amazonaws.com/111122223333/orders", "MessageBody": "{}"}'
-#: As ``send_to_sqs`` builds them: ``x-amz-target`` first, names in mixed case, a value to trim.
-HEADERS = {"x-amz-target": "AmazonSQS.SendMessage", "Content-Type": "application/x-amz-json-1.0",
-           "X-Amz-Query-Mode": "  true  "}
-
-
-def botocore_signs(credentials: BotoCredentials, headers: dict[str, str]) -> tuple[str, dt.datetime]:
-    """botocore's Authorization header for a POST of :data:`BODY` to :data:`HOST`, and when it signed."""
-    request = AWSRequest(method="POST", url=f"https://{HOST}/", data=BODY, headers=dict(headers))
-    SigV4Auth(credentials, "sqs", REGION).add_auth(request)
-    at = dt.datetime.strptime(request.headers["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
-    return request.headers["Authorization"], at
-
-
-def ours_signs(credentials: Credentials, headers: dict[str, str], at: dt.datetime) -> dict[str, str]:
-    return sign_headers(method="POST", host=HOST, path="/", body=BODY, headers=headers, service="sqs", region=REGION,
-                        credentials=credentials, now=at)
 
 
 class TestCredentialsFromTheEnvironment:
-    def test_a_lambda_roles_credentials_sign_as_botocore_does_with_the_session_token(
-            self, monkeypatch: pytest.MonkeyPatch) -> None:
-        # GIVEN the environment Lambda gives a function (its role's temporary credentials)
+    def test_a_lambda_roles_session_token_is_read(self, monkeypatch: pytest.MonkeyPatch) -> None:
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
             monkeypatch.setenv(key, CREDENTIALS[key])
-        # WHEN a request is signed with the credentials read from it
-        expected, at = botocore_signs(BotoCredentials(CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                                                      CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-                                                      CREDENTIALS["AWS_SESSION_TOKEN"]), HEADERS)
-        signed = ours_signs(Credentials.from_environment(), HEADERS, at)
-        # THEN the session token is sent and signed, exactly as botocore does
-        assert signed["x-amz-security-token"] == CREDENTIALS["AWS_SESSION_TOKEN"]
-        assert signed["authorization"] == expected
+        credentials = Credentials.from_environment()
+        assert (credentials.access_key, credentials.secret_key, credentials.token) == (
+            CREDENTIALS["AWS_ACCESS_KEY_ID"], CREDENTIALS["AWS_SECRET_ACCESS_KEY"], CREDENTIALS["AWS_SESSION_TOKEN"])
 
     def test_an_empty_session_token_is_no_token(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDLONGTERM")
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
         monkeypatch.setenv("AWS_SESSION_TOKEN", "")
-        credentials = Credentials.from_environment()
-        expected, at = botocore_signs(BotoCredentials("AKIDLONGTERM", "secret"), HEADERS)
-        signed = ours_signs(credentials, HEADERS, at)
-        assert credentials.token is None and "x-amz-security-token" not in signed
-        assert signed["authorization"] == expected
+        assert Credentials.from_environment().token is None
 
     @pytest.mark.parametrize("missing", ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"])
     def test_a_missing_key_is_named(self, monkeypatch: pytest.MonkeyPatch, missing: str) -> None:
@@ -73,30 +40,6 @@ class TestCredentialsFromTheEnvironment:
         credentials = Credentials("AKIDEXAMPLE", "top-secret", "session-token")
         assert repr(credentials) == "Credentials(access_key=AKID…, token=yes)"
         assert repr(Credentials("AKIDEXAMPLE", "top-secret")) == "Credentials(access_key=AKID…, token=no)"
-
-
-class TestSignedHeaders:
-    def test_several_headers_out_of_order_and_in_mixed_case_sign_as_botocore_does(self) -> None:
-        # GIVEN headers in the order and case a caller builds them (host is added by the signer)
-        boto = BotoCredentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
-        expected, at = botocore_signs(boto, HEADERS)
-        # WHEN ours signs them
-        signed = ours_signs(Credentials(boto.access_key, boto.secret_key), HEADERS, at)
-        # THEN the signature is botocore's: names lower-cased and sorted, values trimmed
-        assert signed["authorization"] == expected
-        assert "SignedHeaders=content-type;host;x-amz-date;x-amz-query-mode;x-amz-target," in expected
-        assert signed["x-amz-date"] == at.strftime("%Y%m%dT%H%M%SZ") and signed["host"] == HOST
-
-    def test_the_headers_to_send_are_the_signed_ones(self) -> None:
-        at = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.timezone.utc)
-        signed = ours_signs(Credentials("AKIDEXAMPLE", "secret", "token"), HEADERS, at)
-        assert signed == {"x-amz-target": "AmazonSQS.SendMessage", "content-type": "application/x-amz-json-1.0",
-                          "x-amz-query-mode": "true", "host": HOST, "x-amz-date": "20261122T120000Z",
-                          "x-amz-security-token": "token", "authorization": signed["authorization"]}
-        assert signed["authorization"].startswith(
-            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/eu-west-1/sqs/aws4_request, "
-            "SignedHeaders=content-type;host;x-amz-date;x-amz-query-mode;x-amz-security-token;x-amz-target, "
-            "Signature=")
 
 
 class TestPresignedToken:
