@@ -10,6 +10,7 @@ import pytest
 
 from lambda_src.batch import BatchProcessor, MalformedMessage
 from lambda_src.db.connection import Transaction
+from lambda_src.db.errors import DatabaseUnavailable
 from tests.lambda_src.conftest import FakeContext
 
 
@@ -173,3 +174,74 @@ class TestAfterCommit:
         processor(sqs(("m1", {"order": 1})), FakeContext())
         assert "duplicate message skipped" not in first
         assert [r.messageId for r in package_log.records if r.getMessage() == "duplicate message skipped"] == ["m1"]
+
+
+def test_by_default_message_ids_are_recorded_in_processed_messages(orders_tables: str) -> None:
+    # GIVEN a processor with the default idempotency table (the example's migrations create it)
+    processor = BatchProcessor(record_order)
+    assert processor.idempotency_table == "processed_messages"
+    # WHEN a message is processed THEN its id is recorded there
+    assert processor(sqs(("d1", {"order": 5})), FakeContext()) == {"batchItemFailures": []}
+    with psycopg.connect(orders_tables) as conn:
+        assert conn.execute("SELECT message_id FROM processed_messages").fetchall() == [("d1",)]
+
+
+@pytest.mark.parametrize("body", ["{not json", "", None])
+def test_a_body_that_is_not_json_is_reported_malformed(orders_tables: str, body: str | None,
+                                                       package_log: pytest.LogCaptureFixture) -> None:
+    # GIVEN a record whose body is not JSON (or missing), between two good ones
+    batch = sqs(("g1", {"order": 1}), ("bad", {}), ("g2", {"order": 2}))
+    batch["Records"][1]["body"] = body
+    # WHEN processed THEN only it fails, as malformed (the DLQ keeps it), and the handler never saw it
+    processor = BatchProcessor(record_order, idempotency_table="orders_seen")
+    assert processor(batch, FakeContext()) == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+    assert [(r.getMessage(), r.messageId, r.error) for r in package_log.records if r.levelname == "WARNING"] == [
+        ("malformed message", "bad", "body is not JSON")]
+    assert orders_done(orders_tables) == [1, 2]
+
+
+@pytest.mark.parametrize("event", [{"Records": None}, {"Records": {"messageId": "m1"}}, {}, [], None])
+def test_an_event_without_a_records_list_fails_the_invocation(event: Any) -> None:
+    # nothing is reported failed, so nothing could be lost: the whole invocation fails
+    with pytest.raises(ValueError, match="not an SQS event: no Records list"):
+        BatchProcessor(record_order)._process(event, FakeContext())
+
+
+def test_with_too_little_time_left_no_record_is_started(orders_tables: str) -> None:
+    # GIVEN an invocation with less than min_remaining_ms left
+    processor = BatchProcessor(record_order, idempotency_table="orders_seen", min_remaining_ms=5_000)
+    # WHEN a batch arrives THEN every record is left to redelivery, and none was started
+    result = processor(sqs(("t1", {"order": 1}), ("t2", {"order": 2})), FakeContext(remaining_ms=4_999))
+    assert result == {"batchItemFailures": [{"itemIdentifier": "t1"}, {"itemIdentifier": "t2"}]}
+    assert orders_done(orders_tables) == []
+    # AND with exactly min_remaining_ms left they run
+    assert processor(sqs(("t1", {"order": 1})), FakeContext(remaining_ms=5_000)) == {"batchItemFailures": []}
+    assert orders_done(orders_tables) == [1]
+
+
+def test_a_record_without_a_message_id_is_skipped_not_reported(orders_tables: str) -> None:
+    # GIVEN records SQS could not redrive one by one (no messageId), among good ones
+    batch = sqs(("k1", {"order": 1}), ("k2", {"order": 2}))
+    batch["Records"][1:1] = [{"body": '{"order": 9}'}, "not a record"]
+    # WHEN processed THEN they are neither reported nor run; the others are
+    assert BatchProcessor(record_order, idempotency_table="orders_seen")(batch, FakeContext()) == {
+        "batchItemFailures": []}
+    assert orders_done(orders_tables) == [1, 2]
+
+
+def test_once_the_database_is_unavailable_the_rest_fail_without_being_tried(orders_tables: str) -> None:
+    # GIVEN a handler that finds the database unavailable on the first record (a hung database, say)
+    seen: list[str] = []
+
+    def handler(tx: Transaction, message: Any, message_id: str) -> None:
+        seen.append(message_id)
+        if message_id == "u1":
+            raise DatabaseUnavailable("did not answer in time")
+        record_order(tx, message, message_id)
+
+    # WHEN a standard (not FIFO) batch runs THEN the rest are reported failed at once, never started
+    result = BatchProcessor(handler, idempotency_table="orders_seen")(
+        sqs(("u1", {"order": 1}), ("u2", {"order": 2}), ("u3", {"order": 3})), FakeContext())
+    assert result == {"batchItemFailures": [{"itemIdentifier": "u1"}, {"itemIdentifier": "u2"},
+                                            {"itemIdentifier": "u3"}]}
+    assert seen == ["u1"] and orders_done(orders_tables) == []

@@ -135,6 +135,8 @@ class TestPayload1:
         assert parse(event).query == {"one": ["1"]}
         event["queryStringParameters"] = None
         assert parse(event).query == {} and parse(event).raw_query == ""
+        event["queryStringParameters"] = "q=1"  # not a map: no parameters
+        assert parse(event).query == {}
 
     def test_an_unpaired_surrogate_in_the_query_does_not_fail_the_request(self) -> None:
         assert parse(v1("GET", "/", query={"q": ["a\ud800"]})).query == {"q": ["a" + "\ufffd" * 3]}  # its 3 bytes
@@ -183,6 +185,18 @@ class TestBodyLimits:
     def test_a_huge_base64_body_is_refused_before_decoding(self) -> None:
         event = v2("POST", "/")
         event["body"], event["isBase64Encoded"] = "*" * (LIMIT * 4), True  # not even base64: never decoded
+        with pytest.raises(PayloadTooLarge):
+            parse(event)
+
+    def test_only_a_length_that_cannot_decode_within_the_limit_is_refused_unread(self) -> None:
+        # base64 of n bytes is 4 * ceil(n / 3) characters. With the 1,024-byte limit, 1,370 characters
+        # might still fit (they are decoded: here, found invalid); 1,371 cannot (refused without decoding)
+        event = v2("POST", "/")
+        event["isBase64Encoded"] = True
+        event["body"] = "*" * 1370
+        with pytest.raises(BadRequest, match="not valid base64"):
+            parse(event)
+        event["body"] = "*" * 1371
         with pytest.raises(PayloadTooLarge):
             parse(event)
 
