@@ -107,6 +107,12 @@ class TestAFailureMidBatch:
         assert result == {"batchItemFailures": [{"itemIdentifier": "m2"}, {"itemIdentifier": "m3"}]}
         assert orders_done(orders_tables) == [1]
 
+    def test_a_malformed_record_on_a_fifo_queue_fails_the_rest_too(self, orders_tables: str) -> None:
+        processor = BatchProcessor(record_order, idempotency_table="orders_seen")
+        result = processor(fifo(("m1", {"order": 1}), ("m2", {"order": "x"}), ("m3", {"order": 3})), FakeContext())
+        assert result == {"batchItemFailures": [{"itemIdentifier": "m2"}, {"itemIdentifier": "m3"}]}
+        assert orders_done(orders_tables) == [1]
+
     def test_on_a_standard_queue_only_that_record_fails(self, orders_tables: str) -> None:
         processor = BatchProcessor(record_order, idempotency_table="orders_seen")
         result = processor(sqs(("m1", {"order": 1}), ("m2", {"order": 1}), ("m3", {"order": 3})), FakeContext())
