@@ -154,10 +154,6 @@ class TestStripPrefixes:
     def test_only_the_first_matching_base_path_is_stripped(self) -> None:
         assert parse(v2("GET", "/api/v2/users"), strip_prefixes=("/api", "/v2")).path == "/v2/users"
 
-    def test_the_app_strips_the_trailing_slash_of_a_prefix_and_ignores_the_root(self) -> None:
-        app = HttpApp(strip_prefixes=("/api/", "/", ""))
-        assert app.strip_prefixes == ("/api",)
-
 
 class TestBodyLimits:
     """The limit counts bytes as sent (UTF-8 for text, decoded for base64), and a body of exactly the limit passes."""

@@ -8,7 +8,7 @@ import pytest
 from lambda_src.db.errors import DatabaseUnavailable
 from lambda_src.errors import HTTPError, NotFound, ServiceUnavailable
 from lambda_src.web.messages import Request, Response
-from lambda_src.web.router import HttpApp, Router
+from lambda_src.web.router import Endpoint, HttpApp, Router
 from lambda_src.web.validation import Field
 from tests.lambda_src.conftest import FakeContext
 from tests.lambda_src.events import body_of, v1, v2
@@ -25,7 +25,7 @@ class TestRouter:
         router.add("get", "/users", route("list"))
         router.add("POST", "/users", route("create"))
         router.add("GET", "/users/{id}", route("one"))
-        router.add("DELETE", "/users/{id}", route("delete"))
+        router.add("delete", "/users/{id}", route("delete"))
         router.add("GET", "/users/{id}/orders/{order_id}", route("order"))
         router.add("GET", "/v1.0/{name}", route("dotted"))
         router.add("GET", "/users/me", route("me"))
@@ -58,10 +58,12 @@ class TestRouter:
             router.match("POST", "/users/1")
         assert templated.value.headers == {"allow": "DELETE, GET"}
 
-    def test_a_brace_pair_that_is_no_parameter_name_is_literal(self) -> None:
+    def test_braces_around_no_parameter_name_are_literal(self) -> None:
         router = Router()
         router.add("GET", "/a/{id}/{not-a-name}", route("literal"))
+        router.add("GET", "/b/{id}{draft", route("open brace"))
         assert router.match("GET", "/a/1/{not-a-name}")[1] == {"id": "1"}
+        assert router.match("GET", "/b/7{draft")[1] == {"id": "7"}
         with pytest.raises(NotFound):
             router.match("GET", "/a/1/x")
 
@@ -92,6 +94,20 @@ class TestRegistration:
         assert (endpoint.public, endpoint.callers, endpoint.body, endpoint.partial) == (False, ("iam", "jwt"), spec, True)
         assert (endpoint.params, endpoint.query, endpoint.errors) == ({}, {}, (NotFound,))
         assert (endpoint.status, endpoint.response, endpoint.summary) == (202, {"type": "object"}, "Put one")
+
+    def test_the_defaults_of_a_route(self) -> None:
+        app = HttpApp()
+        app.route("GET", "/x")(route("x"))
+        (_, _, endpoint), = app.router.routes()
+        assert (endpoint.public, endpoint.callers, endpoint.body, endpoint.partial) == (False, None, None, False)
+        assert (endpoint.params, endpoint.query, endpoint.errors, endpoint.status) == ({}, {}, (), 200)
+        assert (endpoint.response, endpoint.summary) == (None, None)
+        made = Endpoint(route("y"), public=True, callers=None)
+        assert (made.partial, made.status, made.errors, made.body) == (False, 200, (), None)
+
+    def test_the_app_strips_the_trailing_slash_of_a_prefix_and_ignores_the_root(self) -> None:
+        app = HttpApp(strip_prefixes=("/api/", "/v2", "/", ""))
+        assert app.strip_prefixes == ("/api", "/v2")
 
     def test_partial_needs_a_body_spec(self) -> None:
         with pytest.raises(ValueError, match="partial=True applies to a body spec"):
