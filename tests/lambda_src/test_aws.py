@@ -125,6 +125,11 @@ def test_call_sends_a_request_botocore_would_sign_the_same(role: None, execute_a
     assert sent["body"] == b'{"hello":1}' and sent["path"] == "/live/@connections/L0SM9cOFvHcCIhw%3D"
 
 
+def test_a_url_without_a_path_is_signed_for_the_root(role: None, execute_api: SigningEndpoint) -> None:
+    assert aws.call("execute-api", "eu-west-1", "GET", execute_api.url) == b"{}"
+    assert not execute_api.refused and execute_api.received[0]["path"] == "/"
+
+
 def test_a_wrong_secret_is_refused_by_the_checking_endpoint(execute_api: SigningEndpoint) -> None:
     # GIVEN credentials whose secret the endpoint does not know (the check is not vacuous)
     wrong = Credentials(CREDENTIALS["AWS_ACCESS_KEY_ID"], "not-the-secret", ROLE.token)
