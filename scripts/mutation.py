@@ -414,12 +414,14 @@ def shared_database(env: dict[str, str], needed: bool) -> Iterator[None]:
         return
     from devtools.database import embedded_server, stop_embedded
 
-    server = embedded_server(Path(tempfile.mkdtemp(prefix="pg-mutation-")))
+    data = Path(tempfile.mkdtemp(prefix="pg-mutation-"))
+    server = embedded_server(data)
     env["TEST_DATABASE_URL"] = server.get_uri()
     try:
         yield
     finally:
-        stop_embedded(server)
+        if stop_embedded(server):
+            shutil.rmtree(data, ignore_errors=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
