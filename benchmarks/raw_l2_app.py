@@ -12,6 +12,9 @@ both apps synthesize the same resource types with the same property names.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import Duration
@@ -38,6 +41,9 @@ import jsii
 
 from constructs_lib.compliance import acknowledge  # a helper over Validations, not a construct
 
+#: The example service's migrations, shipped in a layer as DatabaseMigrations ships them.
+MIGRATIONS = Path(__file__).resolve().parent.parent / "lambda_src" / "example" / "migrations"
+
 #: What CloudWatch Logs needs of a log group's key (as constructs_lib writes it).
 _LOGS_KEY_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
                      "kms:GenerateDataKeyWithoutPlaintext"]
@@ -59,6 +65,13 @@ class _AccessLogs:
     @property
     def format(self) -> apigw.AccessLogFormat:
         return apigw.AccessLogFormat.custom(json.dumps({"requestId": "$context.requestId", "status": "$context.status"}))
+
+
+def migrations_layer_dir() -> str:
+    """A layer directory holding the example's migrations at ``/opt/cdk-serverless-postgres/migrations``."""
+    layer = Path(tempfile.mkdtemp(prefix="raw-migrations-"))
+    shutil.copytree(MIGRATIONS, layer / "cdk-serverless-postgres" / "migrations")
+    return str(layer)
 
 
 def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment, ca_bundle_dir: str) -> None:
@@ -185,7 +198,7 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment, ca_bundle_dir: 
         proxy.grant_connect(fn, "app_user")
         fn.connections.allow_to(proxy, ec2.Port.tcp(5432), f"Raw-Stateless/{fn.node.id} to the proxy")
 
-    api_function = function("ApiFunction", "lambda_src.example.http.handler", Duration.seconds(10), "Users API",
+    api_function = function("ApiFunction", "example.http.handler", Duration.seconds(10), "Users API",
                             {"STAGE": "dev", **db_environment, "QUEUE_URL": events.queue_url}, 20)
     connect(api_function)
     api = apigwv2.HttpApi(api_stack, "Api", create_default_stage=False, description="HTTP API of Raw-Stateless/HttpApi",
@@ -198,7 +211,7 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment, ca_bundle_dir: 
                                                                         logs.RetentionDays.TWO_WEEKS)))
     events.grant(api_function, "sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl")
 
-    worker = function("WorkerFunction", "lambda_src.example.worker.handler", Duration.seconds(30), "Consumes user events",
+    worker = function("WorkerFunction", "example.worker.handler", Duration.seconds(30), "Consumes user events",
                       db_environment, None)
     worker.add_event_source(event_sources.SqsEventSource(events, batch_size=10, max_concurrency=5,
                                                          report_batch_item_failures=True))
@@ -206,7 +219,7 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment, ca_bundle_dir: 
                  "queue's dead-letter queue.", "Serverless-LambdaEventSourceMappingDestination", "Serverless-LambdaDLQ")
     connect(worker)
 
-    nightly = function("ScheduleFunction", "lambda_src.example.schedule.handler", Duration.minutes(2), "Daily maintenance",
+    nightly = function("ScheduleFunction", "example.schedule.handler", Duration.minutes(2), "Daily maintenance",
                        {**db_environment, "QUEUE_URL": events.queue_url}, 1)
     connect(nightly)
     events.grant(nightly, "sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl")
@@ -234,14 +247,19 @@ def build_raw(app: cdk.App, code_dir: str, env: cdk.Environment, ca_bundle_dir: 
     _acknowledge(scheduler_role, "lambda:InvokeFunction on this function's versions and aliases.",
                  f"AwsSolutions-IAM5[Resource::<{nightly_id}.Arn>:*]")
 
-    migrate = function("MigrateFunction", "lambda_src.example.migrate.handler", Duration.minutes(5),
+    migrate = function("MigrateFunction", "lambda_src.migrate.handler", Duration.minutes(5),
                        "Applies database migrations during deployment",
                        {"DB_ADMIN_SECRET_ARN": secret.secret_arn, "DB_ADMIN_HOST": cluster.cluster_endpoint.hostname,
                         "DB_ADMIN_SSL_ROOT_CERT": "/opt/cdk-serverless-postgres/rds-ca-bundle.pem",
-                        "DB_PORT": "5432", "DB_NAME": "app", "DB_USER": "app_user"}, 1)
+                        "DB_PORT": "5432", "DB_NAME": "app", "DB_USER": "app_user",
+                        "DB_MIGRATIONS_DIR": "/opt/cdk-serverless-postgres/migrations",
+                        "DB_MIGRATION_USERS": json.dumps({"app_user": None})}, 1)
     migrate.add_layers(lambda_.LayerVersion(
         api_stack, "MigrationsCaBundle", code=lambda_.Code.from_asset(ca_bundle_dir),
         description="CA certificates verifying the database cluster's TLS certificate (migrations)"))
+    migrate.add_layers(lambda_.LayerVersion(
+        api_stack, "MigrationFiles", code=lambda_.Code.from_asset(migrations_layer_dir()),
+        description="The app's database migrations"))
     # read in the function's own policy (Secret.grant_read would name the role in the stateful key's policy)
     migrate.add_to_role_policy(iam.PolicyStatement(
         actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], resources=[secret.secret_arn]))

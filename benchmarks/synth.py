@@ -17,7 +17,6 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
@@ -27,6 +26,7 @@ from benchmarks.raw_l2_app import build_raw  # noqa: E402
 from constructs_lib import PythonBundle  # noqa: E402
 from constructs_lib.database.ca_bundle import find_npm_package, layer_directory, rds_ca_bundle  # noqa: E402
 from stacks import build_service  # noqa: E402
+from stacks.stateless_stack import BUNDLE_CACHE_DIR, HANDLER_PACKAGE  # noqa: E402
 from tests.cdk_helpers import cdk_context  # noqa: E402
 
 REPEATS = int(os.environ.get("BENCH_REPEATS", "21"))
@@ -90,7 +90,7 @@ def synth_raw(code_dir: str, ca_bundle_dir: str) -> None:
 
 def main() -> None:
     quiet = lambda _line: None  # noqa: E731
-    bundle = PythonBundle(source_dir=PROJECT / "lambda_src", log=quiet)
+    bundle = PythonBundle(source_dir=HANDLER_PACKAGE, cache_dir=BUNDLE_CACHE_DIR, log=quiet)
     code_dir = str(bundle.build().path)  # both apps ship the same prebuilt code and CA bundle layer
     ca_bundle_dir = str(layer_directory(rds_ca_bundle(find_npm_package(PROJECT)), bundle.cache_dir).path)
 
@@ -107,8 +107,8 @@ def main() -> None:
             raw.append(timed_with_cpu(lambda: synth_raw(code_dir, ca_bundle_dir)))
 
     with tempfile.TemporaryDirectory() as cache:
-        cold = timed(lambda: PythonBundle(source_dir=PROJECT / "lambda_src", cache_dir=Path(cache), log=quiet).build())
-        warm = statistics.median(timed(lambda: PythonBundle(source_dir=PROJECT / "lambda_src", cache_dir=Path(cache),
+        cold = timed(lambda: PythonBundle(source_dir=HANDLER_PACKAGE, cache_dir=Path(cache), log=quiet).build())
+        warm = statistics.median(timed(lambda: PythonBundle(source_dir=HANDLER_PACKAGE, cache_dir=Path(cache),
                                                             log=quiet).build()) for _ in range(REPEATS))
 
     median = statistics.median

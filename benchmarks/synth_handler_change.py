@@ -104,7 +104,6 @@ def sizes(directory: Path) -> tuple[float, float]:
 
 
 def main() -> None:
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     sys.path.insert(0, str(PROJECT))
     from constructs_lib import PythonBundle
     from tests.cdk_helpers import cdk_context
@@ -152,7 +151,7 @@ def main() -> None:
         # the bundle alone, in process: what a change adds before CDK stages the new asset
         def build() -> tuple[float, int]:
             started = time.perf_counter()
-            result = PythonBundle(source_dir=project / "lambda_src", cache_dir=project / ".bundle-cache",
+            result = PythonBundle(source_dir=project / "lambda_src" / "example", cache_dir=project / ".bundle-cache",
                                   npm_root=project, log=lambda _line: None).build()
             return time.perf_counter() - started, len(result.bytecode.compiled)
 
@@ -165,7 +164,7 @@ def main() -> None:
             bundle_change.append(seconds)
             bundle_hit.append(build()[0])
 
-        without, with_bytecode = (PythonBundle(source_dir=project / "lambda_src", cache_dir=project / ".bundle-cache",
+        without, with_bytecode = (PythonBundle(source_dir=project / "lambda_src" / "example", cache_dir=project / ".bundle-cache",
                                                npm_root=project, bytecode=flag, log=lambda _line: None).build().path
                                   for flag in (False, True))
 

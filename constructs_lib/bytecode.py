@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from .npm import find_package
+from .npm import JSII_NODE, NODE_PACKAGE, find_node, find_package
 
 #: The npm package that compiles the bytecode.
 COMPILER_PACKAGE = "pyodide"
@@ -149,14 +149,16 @@ def find_compiler(python_version: str, npm_root: Path) -> tuple[Pyodide | None, 
         return None, (f"no bytecode compiler: npm package {COMPILER_PACKAGE} is not in node_modules of {npm_root} "
                       f"or a parent{pinned}; to ship it, {install}")
     try:
-        compiler = Pyodide.at(package, node=shutil.which("node") or "")
+        compiler = Pyodide.at(package, node=find_node(npm_root) or "")
     except (OSError, KeyError, ValueError) as error:
         return None, f"no bytecode compiler: {error}"
     if compiler.python_version != python_version:
         return None, (f"no pinned compiler for Python {python_version}: {package} is {COMPILER_PACKAGE} "
                       f"{compiler.version}, Python {compiler.python}; to ship it, {install}")
     if not compiler.node:
-        return None, "no bytecode compiler: node is not on PATH"
+        return None, (f"no bytecode compiler: no Node (none in {JSII_NODE}, no npm package {NODE_PACKAGE} in "
+                      f"node_modules of {npm_root} or a parent, none on PATH); to ship it, "
+                      f"`npm install --save-dev --save-exact {NODE_PACKAGE}@22` in the CDK app's directory")
     return compiler, ""
 
 

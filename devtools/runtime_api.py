@@ -58,6 +58,8 @@ class RuntimeApi:
         self.pending: queue.Queue[Invocation] = queue.Queue()
         self.inflight: dict[str, Invocation] = {}
         self.init_error: dict[str, Any] | None = None
+        #: Set when the runtime first asks for an invocation (its handler imported) or reports an init error.
+        self.initialized = threading.Event()
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -80,6 +82,7 @@ class RuntimeApi:
             def do_GET(self) -> None:  # noqa: N802
                 if self.path != f"{PREFIX}/invocation/next":
                     return self._reply(404)
+                api.initialized.set()
                 invocation = api.pending.get()
                 api.inflight[invocation.request_id] = invocation
                 deadline = int((time.time() + invocation.timeout) * 1000)
@@ -95,7 +98,8 @@ class RuntimeApi:
                 body = self.rfile.read(length) if length else b""
                 parts = self.path[len(PREFIX):].strip("/").split("/")
                 if parts[:2] == ["init", "error"]:
-                    api.init_error = _json_or_text(body)
+                    api.init_error = _json_or_text(body) or {"errorMessage": "init failed"}
+                    api.initialized.set()
                     return self._reply(202)
                 if len(parts) == 3 and parts[0] == "invocation" and parts[2] in ("response", "error"):
                     invocation = api.inflight.pop(parts[1], None)
@@ -109,7 +113,7 @@ class RuntimeApi:
                     return self._reply(202)
                 return self._reply(404)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -117,6 +121,14 @@ class RuntimeApi:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A worker killed (timed out, replaced by a reload) drops its connection: not worth a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _json_or_text(body: bytes) -> Any:
@@ -131,9 +143,20 @@ class RicWorker:
 
     description = "awslambdaric worker process (Lambda Runtime API)"
 
-    def __init__(self, handler: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, handler: str, env: dict[str, str] | None = None, *, root: Path = PROJECT,
+                 task_root: Path | None = None, output: Path | None = None) -> None:
+        """:param root: the directory the handler's package is imported from, before this project (a
+            copy of the package, served by ``make dev --code-root``). Default: this project.
+        :param task_root: the directory the handler is imported from, as Lambda's ``/var/task`` (the
+            process's working directory and its only import path; ``LAMBDA_TASK_ROOT``): ``root`` and
+            this project are then not importable. Default: none.
+        :param output: a file the process's standard output and error are appended to (the runtime's
+            log lines). Default: this process's own."""
         self.handler = handler
         self.env = env or {}
+        self.root = root
+        self.task_root = Path(task_root) if task_root is not None else None
+        self.output = output
         self.api = RuntimeApi()
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
@@ -143,9 +166,38 @@ class RicWorker:
         if self.process is None or self.process.poll() is not None:
             env = {**os.environ, **self.env, "AWS_LAMBDA_RUNTIME_API": self.api.address,
                    "AWS_LAMBDA_FUNCTION_NAME": "local", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
-                   "PYTHONPATH": os.pathsep.join([str(PROJECT), os.environ.get("PYTHONPATH", "")])}
-            self.process = subprocess.Popen([sys.executable, "-m", "awslambdaric", self.handler], cwd=PROJECT, env=env)
+                   "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(self.root), str(PROJECT), os.environ.get("PYTHONPATH", "")]))}
+            cwd = self.root
+            if self.task_root is not None:  # only the task root: nothing of this project is importable
+                cwd = self.task_root
+                env.update(PYTHONPATH=str(self.task_root), LAMBDA_TASK_ROOT=str(self.task_root))
+            self.api.initialized.clear()
+            log = open(self.output, "ab") if self.output is not None else None  # noqa: SIM115 - the child holds it
+            try:
+                self.process = subprocess.Popen([sys.executable, "-m", "awslambdaric", self.handler], cwd=cwd, env=env,
+                                                stdout=log, stderr=subprocess.STDOUT if log else None)
+            finally:
+                if log is not None:
+                    log.close()
             self.starts += 1
+
+    def start(self, timeout: float) -> str | None:
+        """Start the process now and wait until its handler is imported and it asks for an invocation:
+        None then, else why not (the runtime's init error, its exit, or no sign of life in ``timeout`` s)."""
+        with self._lock:
+            self._ensure_process()
+            process = self.process  # close() may kill it meanwhile
+            assert process is not None
+            deadline = time.monotonic() + timeout
+            while not self.api.initialized.wait(0.02):
+                if process.poll() is not None:
+                    return f"the worker process exited with status {process.returncode} before asking for an invocation"
+                if time.monotonic() > deadline:
+                    return f"the worker process did not start within {timeout:g} s"
+            if self.api.init_error is not None:
+                error = self.api.init_error
+                return f"{error.get('errorType') or 'init error'}: {error.get('errorMessage', '')}".strip()
+            return None
 
     def invoke(self, event: Any, timeout: float) -> Outcome:
         with self._lock:  # one invocation at a time, like one Lambda execution environment
@@ -251,6 +303,35 @@ class WorkerPool:
         """Worker processes started so far (cold starts, and restarts after a timeout)."""
         return sum(worker.starts for worker in list(self.workers))
 
+    @property
+    def started(self) -> int:
+        """Workers created so far (each has started its process or will on its first invocation)."""
+        return len(self.workers)
+
+    def start(self, count: int, timeout: float) -> str | None:
+        """Start workers now, side by side, until the pool has ``count`` (at most its size), and wait
+        until each new one's handler is imported: None then, else the first reason one failed (see
+        :meth:`RicWorker.start`)."""
+        with self._changed:  # counted at once, so invocations meanwhile do not start more than the size
+            if self._closed:
+                return "the worker pool is closed"
+            fresh = [self.factory() for _ in range(max(0, min(count, self.size) - len(self.workers)))]
+            self.workers += fresh
+        errors: list[str | None] = [None] * len(fresh)
+
+        def run(index: int) -> None:
+            errors[index] = fresh[index].start(timeout)
+
+        threads = [threading.Thread(target=run, args=(index,), daemon=True) for index in range(len(fresh))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with self._changed:
+            self._idle += fresh
+            self._changed.notify_all()
+        return next((error for error in errors if error is not None), None)
+
     def invoke(self, event: Any, timeout: float) -> Outcome:
         worker = self._acquire()
         try:
@@ -282,13 +363,14 @@ class WorkerPool:
 
 
 def make_worker(handler: str, env: dict[str, str] | None = None, *, prefer_ric: bool = True,
-                workers: int = 1) -> WorkerPool | InProcessWorker:
-    """A pool of up to ``workers`` awslambdaric workers when awslambdaric is installed, else the
-    in-process fallback (one handler in this process: ``workers`` does not apply)."""
+                workers: int = 1, root: Path = PROJECT) -> WorkerPool | InProcessWorker:
+    """A pool of up to ``workers`` awslambdaric workers, importing the handler from ``root`` (default:
+    this project), when awslambdaric is installed; else the in-process fallback (one handler in this
+    process: ``workers`` and ``root`` do not apply)."""
     if prefer_ric:
         try:
             importlib.import_module("awslambdaric")
-            return WorkerPool(lambda: RicWorker(handler, env), workers)
+            return WorkerPool(lambda: RicWorker(handler, env, root=root), workers)
         except ImportError:
             pass
     return InProcessWorker(handler, env)

@@ -10,8 +10,10 @@ The functions get its DSN, or with ``--iam`` what a deployed function gets: ``DB
 of a local stand-in for RDS Proxy (:mod:`devtools.rds_proxy`) that requires TLS and checks
 each connection's IAM token, the stand-in's CA, and placeholder credentials to sign tokens with.
 With ``--function-name`` each event goes to that deployed function through boto3 instead.
-``GET /_local/stats`` reports per route. SIGTERM or SIGINT stops the server and all it started,
-the embedded PostgreSQL last.
+``GET /_local/stats`` reports per route. A change under the handler package replaces the workers
+within about a second once the new code compiles and imports (:mod:`devtools.reload`; ``--no-reload``
+turns it off); requests already running finish on the old workers. SIGTERM or SIGINT stops the
+server and all it started, the embedded PostgreSQL last.
 Requests must be SigV4-signed as the deployed API's IAM authorization requires
 (:mod:`devtools.api_auth`); the event carries the caller as ``requestContext.authorizer.iam``.
 """
@@ -36,7 +38,8 @@ from urllib.parse import urlsplit
 from . import events
 from .api_auth import LocalIamAuthorizer, Refused
 from .request_reader import DeadlineReader
-from .runtime_api import InProcessWorker, Outcome, default_workers, make_worker
+from .reload import INTERVAL, Reloader, ReloadingWorker, handler_package
+from .runtime_api import PROJECT, InProcessWorker, Outcome, WorkerPool, default_workers, make_worker
 
 if TYPE_CHECKING:
     from .rds_proxy import LocalRdsProxy
@@ -317,7 +320,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="connect as deployed functions do: TLS and an IAM token, checked by a local RDS Proxy stand-in")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="the embedded PostgreSQL's data directory (default .pgdata in the project)")
+    parser.add_argument("--no-reload", action="store_true",
+                        help="keep the workers when the handler package changes (default: a change to its *.py files "
+                             "that compiles and imports replaces them; requests already running finish on the old ones)")
+    parser.add_argument("--code-root", type=Path, default=PROJECT,
+                        help="the directory holding the handler package lambda_src, served and watched "
+                             "(default: this project)")
     args = parser.parse_args(argv)
+    args.code_root = args.code_root.resolve()
+    if args.code_root != PROJECT:  # the server's own imports of the package (routes for the stats, migrations) too
+        sys.path.insert(0, str(args.code_root))
     _stop_on_signals()
     with contextlib.ExitStack() as running:  # whatever started is stopped, in reverse order, however main ends
         try:
@@ -363,8 +375,17 @@ def _serve(args: argparse.Namespace, running: contextlib.ExitStack) -> None:
         applied = migrate(url)
         print(f"database: {source} (migrations applied: {', '.join(applied) or 'none, up to date'})", flush=True)
 
-        def build(handler: str, env: dict[str, str]) -> Any:
-            built = InProcessWorker(handler, env) if args.in_process else make_worker(handler, env, workers=args.workers)
+        package = handler_package(HANDLER, args.code_root)
+        # the stats' route templates and /_local/openapi.json follow the reloaded routes
+        reloader = None if args.no_reload or args.in_process else Reloader(package, module=HANDLER.rpartition(".")[0])
+
+        def build(handler: str, env: dict[str, str], name: str) -> Any:
+            def make() -> Any:
+                return make_worker(handler, env, workers=args.workers, root=args.code_root)
+
+            built = InProcessWorker(handler, env) if args.in_process else make()
+            if reloader is not None and isinstance(built, WorkerPool):  # the in-process worker cannot be replaced
+                built = reloader.add(ReloadingWorker(make, name, first=built))
             running.callback(built.close)
             return built
 
@@ -376,12 +397,17 @@ def _serve(args: argparse.Namespace, running: contextlib.ExitStack) -> None:
         if args.ws_port:
             from .websocket_gateway import LocalWebSocketGateway
 
-            gateway = LocalWebSocketGateway(lambda callback: build(WEBSOCKET_HANDLER, {**env, "WEBSOCKET_CALLBACK_URL": callback}),
+            gateway = LocalWebSocketGateway(lambda callback: build(WEBSOCKET_HANDLER, {**env, "WEBSOCKET_CALLBACK_URL": callback},
+                                                                   "websocket"),
                                             host=args.host, port=args.ws_port, timeout=args.timeout, authorizer=authorizer)
             running.callback(gateway.close)
             env["WEBSOCKET_CALLBACK_URL"] = gateway.callback_url
             print(f"websocket: ws://{args.host}:{gateway.port} (management API {gateway.callback_url})", flush=True)
-        worker = build(HANDLER, env)
+        worker = build(HANDLER, env, "http")
+        if reloader is not None and reloader.workers:
+            reloader.start()
+            running.callback(reloader.close)  # before the workers stop
+            print(f"reload: watching {package} (*.py, every {INTERVAL:g} s; --no-reload turns it off)", flush=True)
     print(f"worker: {worker.description}", flush=True)
     server = make_server(worker, host=args.host, port=args.port, timeout=args.timeout, read_timeout=args.read_timeout,
                          idle_timeout=args.idle_timeout, authorizer=authorizer)

@@ -18,6 +18,8 @@ import hmac
 import os
 from urllib.parse import quote
 
+from .environment import AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from datetime import datetime
@@ -43,8 +45,8 @@ class Credentials:
     @classmethod
     def from_environment(cls) -> Credentials:
         try:
-            return cls(os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"],
-                       os.environ.get("AWS_SESSION_TOKEN") or None)
+            return cls(os.environ[AWS_ACCESS_KEY_ID], os.environ[AWS_SECRET_ACCESS_KEY],
+                       os.environ.get(AWS_SESSION_TOKEN) or None)
         except KeyError as missing:
             raise RuntimeError(f"AWS credentials are not in the environment ({missing.args[0]} missing)") from None
 

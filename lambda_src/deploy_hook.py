@@ -8,25 +8,23 @@ directly to the version, and reports ``Succeeded`` when the answer has the expec
 update fails. Every outcome is one log record ``smoke request …`` (what was sent, the status or
 the function error, the time taken), the first thing to read after a failed deployment.
 
-==============================  ============================================  ==========
-variable                        meaning                                       default
-==============================  ============================================  ==========
-``DEPLOY_TARGET_VERSION_ARN``   the version to test (set by the construct)    required
-``SMOKE_METHOD``                HTTP method of the smoke request              GET
-``SMOKE_PATH``                  path of the smoke request (a public route)    /health
-``SMOKE_EXPECT_STATUS``         the status that passes                        200
-==============================  ============================================  ==========
+Configured by ``DEPLOY_TARGET_VERSION_ARN`` (set by the construct) and ``SMOKE_METHOD``,
+``SMOKE_PATH``, ``SMOKE_EXPECT_STATUS``: see :mod:`lambda_src.environment`.
 """
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
+from . import config, environment
 from .json_codec import decode, encode
 from .log import logger
 
-TARGET_ENV = "DEPLOY_TARGET_VERSION_ARN"
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+TARGET_ENV = environment.DEPLOY_TARGET_VERSION_ARN
 #: What CodeDeploy accepts as a hook's status.
 SUCCEEDED, FAILED = "Succeeded", "Failed"
 
@@ -69,18 +67,21 @@ def smoke(lambda_client: Any, target: str, method: str, path: str, expect: int) 
 
 
 def handler(event: dict[str, Any], context: Any, *, lambda_client: Any = None, codedeploy_client: Any = None,
-            env: Any = None) -> str:
-    """CodeDeploy's ``BeforeAllowTraffic`` hook: test the new version, report the outcome, return it."""
-    env = os.environ if env is None else env
+            env: Mapping[str, str] | None = None) -> str:
+    """CodeDeploy's ``BeforeAllowTraffic`` hook: test the new version, report the outcome, return it.
+
+    :param env: the environment to read instead of this container's (tests).
+    """
+    settings = config.load() if env is None else config.Config(env)
     if lambda_client is None or codedeploy_client is None:
         import boto3
 
         lambda_client = lambda_client or boto3.client("lambda")
         codedeploy_client = codedeploy_client or boto3.client("codedeploy")
-    target = env.get(TARGET_ENV)
+    target = settings.deploy_target_version_arn
     if target:
-        passed, record = smoke(lambda_client, target, env.get("SMOKE_METHOD", "GET").upper(),
-                               env.get("SMOKE_PATH", "/health"), int(env.get("SMOKE_EXPECT_STATUS", "200")))
+        passed, record = smoke(lambda_client, target, settings.smoke_method, settings.smoke_path,
+                               settings.smoke_expect_status)
     else:
         passed, record = False, {"error": f"{TARGET_ENV} is not set"}
     status = SUCCEEDED if passed else FAILED

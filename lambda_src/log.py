@@ -1,4 +1,4 @@
-"""The package logger, loaded on first use.
+"""The package logger and apps' loggers, loaded on first use.
 
 ``logging`` (and the JSON formatter and redaction in :mod:`lambda_src.log_setup`) cost several
 milliseconds to import; a request that logs nothing should not pay them on a cold start. On
@@ -12,11 +12,17 @@ if TYPE_CHECKING:
 
 
 class _LazyLogger:
-    """Forwards every attribute to the real package logger, importing it on first use."""
+    """Forwards every attribute to a real logger (the runtime's, or an app's by name), importing
+    logging and setting the logger up on first use."""
+
+    def __init__(self, name: str | None = None) -> None:
+        self.__dict__["_logger_name"] = name
 
     def __getattr__(self, name: str) -> Any:
-        from .log_setup import logger as real
+        from . import log_setup
 
+        own = self.__dict__["_logger_name"]
+        real = log_setup.logger if own is None else log_setup.get_logger(own)
         value = getattr(real, name)
         if callable(value):  # the logger lives as long as the process: keep its bound methods
             self.__dict__[name] = value
@@ -24,6 +30,14 @@ class _LazyLogger:
 
 
 logger: Any = _LazyLogger()
+
+
+def get_logger(name: str) -> Any:
+    """Your app's logger (``logger = get_logger("orders")``), set up like the runtime's: JSON lines,
+    secrets redacted (see :func:`lambda_src.log_setup.get_logger`). Nothing is imported until it logs."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"a logger name is a non-empty string, got {name!r}")
+    return _LazyLogger(name)
 
 
 def redacted_errors(handler: Any) -> Any:

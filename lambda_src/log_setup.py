@@ -2,12 +2,12 @@
 
 On Lambda (JSON log format) the runtime's handler already writes each record as JSON, including
 ``extra`` fields; elsewhere :func:`configure` installs an equivalent JSON formatter. Either way the
-:class:`RedactingFilter` on the ``lambda_src`` logger scrubs secrets first.
+:class:`RedactingFilter` on the logger scrubs secrets first: on the runtime's own logger
+(``lambda_src``), and on each app's logger set up by :func:`get_logger` (e.g. ``get_logger("orders")``).
 """
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sys
 import time
@@ -15,6 +15,7 @@ from typing import Any  # this module loads only when something is logged
 
 from .json_codec import encode
 
+#: The runtime's own logger; an app logs under its own name (:func:`get_logger`).
 LOGGER_NAME = "lambda_src"
 _SECRET_KEYS = re.compile(r"pass(word)?|secret|token|authorization|cookie|signature|credential|api[-_]?key", re.I)
 _SECRET_WORD = r"(?:passw(?:or)?d|pwd|secret|token|signature|credential|api[-_]?key|authorization|cookie)"
@@ -154,20 +155,39 @@ class JsonFormatter(logging.Formatter):
         return encode(entry)
 
 
-def configure() -> None:
-    """Install the redacting filter; outside Lambda also a JSON handler on stderr."""
-    logger = logging.getLogger(LOGGER_NAME)
+def configure(name: str = LOGGER_NAME) -> logging.Logger:
+    """Set up the logger ``name`` and return it: the redacting filter, the level from ``LOG_LEVEL``
+    (INFO when unset or not a level), and outside Lambda a JSON handler on stderr (records then stop
+    there, so nothing is written twice). On Lambda with the JSON log format the runtime's handler
+    writes the records. Calling it again changes nothing but the level.
+
+    :param name: the logger's name. Default: :data:`LOGGER_NAME`, the runtime's own.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"a logger name is a non-empty string (the root logger is not configured), got {name!r}")
+    logger = logging.getLogger(name)
     if not any(isinstance(f, RedactingFilter) for f in logger.filters):
         logger.addFilter(RedactingFilter())
     from .config import load
 
     level = load().log_level
     logger.setLevel(level if isinstance(logging.getLevelName(level), int) else logging.INFO)  # a typo must not crash init
-    if "AWS_LAMBDA_LOG_FORMAT" not in os.environ and not logger.handlers:
+    if load().lambda_log_format is None and not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())
         logger.addHandler(handler)
         logger.propagate = False
+    return logger
+
+
+def get_logger(name: str) -> logging.Logger:
+    """The logger of an app built on the runtime (``get_logger("orders")``), set up as the runtime's
+    own: JSON lines, secrets redacted, ``LOG_LEVEL``. The runtime's records stay under ``lambda_src``.
+
+    A logger's filters see only the records logged on it, not its children's: log through this
+    logger, or call ``get_logger`` for each name you log under (``get_logger("orders.billing")``).
+    """
+    return configure(name)
 
 
 configure()

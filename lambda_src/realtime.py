@@ -9,9 +9,9 @@ API Gateway Management API (SigV4-signed with the standard library; no boto3).
 """
 from __future__ import annotations
 
-import os
 import time
 
+from . import config
 from .db import connection as db
 from .json_codec import decode as _decode, encode as _encode
 from .log import logger
@@ -33,7 +33,7 @@ class ManagementApi:
 
     def __init__(self, callback_url: str, region: str | None = None) -> None:
         self.callback_url = callback_url.rstrip("/")
-        self.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+        self.region = region or config.load().region
 
     def _request(self, method: str, connection_id: str, body: bytes = b"") -> bytes:
         import urllib.error
@@ -62,7 +62,7 @@ class ManagementApi:
 
 def management_api() -> ManagementApi | None:
     """The client for this function's stage, or None when no WebSocket API is wired in."""
-    url = os.environ.get("WEBSOCKET_CALLBACK_URL")
+    url = config.load().websocket_callback_url
     return ManagementApi(url) if url else None
 
 

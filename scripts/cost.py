@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from dataclasses import dataclass
+import sys
 from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+if str(PROJECT) not in sys.path:  # run as a file: python scripts/cost.py
+    sys.path.insert(0, str(PROJECT))
+
+from scripts.assembly import stacks  # noqa: E402
 
 HOURS_PER_MONTH = 730
 
@@ -60,8 +66,8 @@ class Inventory:
 
 def inventory(assembly: Path) -> Inventory:
     found = Inventory([], 0, 0, 0, 0, [], 0, 0)
-    for template_file in sorted(assembly.glob("*.template.json")):
-        for logical_id, resource in json.loads(template_file.read_text()).get("Resources", {}).items():
+    for _name, _artifact, template in stacks(assembly):  # the manifest's: older synths' templates stay on disk
+        for logical_id, resource in template.get("Resources", {}).items():
             kind, props = resource["Type"], resource.get("Properties", {})
             if kind == "AWS::Lambda::Function" and "Code" in props and "ZipFile" not in props["Code"]:
                 found.functions.append((logical_id, (props.get("Architectures") or ["x86_64"])[0], props.get("MemorySize", 128)))

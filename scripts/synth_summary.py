@@ -17,14 +17,12 @@ PROJECT = Path(__file__).resolve().parent.parent
 if str(PROJECT) not in sys.path:
     sys.path.insert(0, str(PROJECT))
 
+from scripts.assembly import stacks  # noqa: E402
+
 
 def summarize(assembly: Path) -> str:
-    manifest = json.loads((assembly / "manifest.json").read_text())
     lines = []
-    for name, artifact in sorted(manifest["artifacts"].items()):
-        if artifact["type"] != "aws:cloudformation:stack":
-            continue
-        template = json.loads((assembly / artifact["properties"]["templateFile"]).read_text())
+    for name, artifact, template in stacks(assembly):
         counts = Counter(resource["Type"] for resource in template.get("Resources", {}).values())
         env = artifact.get("environment", "")
         lines.append(f"{name} ({env.removeprefix('aws://')}): {sum(counts.values())} resources")

@@ -7,9 +7,11 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_codedeploy as codedeploy
 
+from constructs_lib import PythonBundle
+
 from .stages import IMMEDIATE_DEPLOY_STAGES, HostedZone
 from .stateful_stack import StatefulStack
-from .stateless_stack import StatelessStack
+from .stateless_stack import BUNDLE_CACHE_DIR, HANDLER_PACKAGE, StatelessStack
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ def build_service(app: cdk.App, *, stage: str, env: cdk.Environment, alarm_email
     (and the ``hosted_zone`` holding it) the HTTP API answers on that domain too. ``topology``: see
     :class:`StatefulStack` (express functions are outside any VPC, so realtime needs no NAT there)."""
     nat_gateways = 1 if realtime and topology != "express" else 0
+    # the handler bundle builds (after a code change: compiles) while the stateful stack is constructed
+    bundle = PythonBundle(source_dir=HANDLER_PACKAGE, cache_dir=bundle_cache_dir or BUNDLE_CACHE_DIR).start()
     stateful = StatefulStack(app, f"Users-{stage}-Stateful", stage=stage, env=env, nat_gateways=nat_gateways,
                              topology=topology, express_endpoint=express_endpoint,
                              express_cluster_resource_id=express_cluster_resource_id)
@@ -37,5 +41,5 @@ def build_service(app: cdk.App, *, stage: str, env: cdk.Environment, alarm_email
                                alarm_email=alarm_email, realtime=realtime, bundle_cache_dir=bundle_cache_dir,
                                api_deployment=None if stage in IMMEDIATE_DEPLOY_STAGES
                                else codedeploy.LambdaDeploymentConfig.CANARY_10_PERCENT_5_MINUTES,
-                               domain_name=domain_name, hosted_zone=hosted_zone)
+                               domain_name=domain_name, hosted_zone=hosted_zone, bundle=bundle)
     return ServiceStacks(stateful=stateful, stateless=stateless)

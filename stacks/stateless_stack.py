@@ -11,12 +11,19 @@ from constructs import Construct
 from constructs_lib import (DatabaseMigrations, LambdaHttpApi, LambdaWebSocketApi, PythonBundle, QueueWorker,
                             ScheduledTask, ServerlessFunction, ServiceMonitoring)
 from constructs_lib.compliance import acknowledge
+from constructs_lib.runtime_environment import SMOKE_PATH, STAGE
 
 from .stages import HostedZone
 from .stateful_stack import StatefulStack
 
-#: The handler package deployed with the service.
-HANDLER_PACKAGE = Path(__file__).resolve().parent.parent / "lambda_src"
+PROJECT = Path(__file__).resolve().parent.parent
+#: The handler package deployed with the service: the example, bundled on its own like any team's package
+#: (``example.<module>.handler``), its requirements.txt installing the handler runtime from ``lambda_src/``.
+HANDLER_PACKAGE = PROJECT / "lambda_src" / "example"
+#: The example service's migrations, shipped by DatabaseMigrations and applied by the runtime's runner.
+EXAMPLE_MIGRATIONS = HANDLER_PACKAGE / "migrations"
+#: Where bundles are cached unless the caller says otherwise: the CDK app's directory, not the package's parent.
+BUNDLE_CACHE_DIR = PROJECT / ".bundle-cache"
 
 
 class StatelessStack(Stack):
@@ -48,7 +55,9 @@ class StatelessStack(Stack):
         record in ``hosted_zone``). Default: none (the execute-api URL only).
     :param hosted_zone: the public zone holding ``domain_name``, by id and name. Default: none.
     :param bundle_cache_dir: where the Docker-free bundle and the migrations' CA bundle layer are
-        cached. Default: ``.bundle-cache`` in the project directory.
+        cached. Default: :data:`BUNDLE_CACHE_DIR` (``.bundle-cache`` in the project directory).
+    :param bundle: the handler package's bundle, when the caller made (and started) it already.
+        Default: a :class:`PythonBundle` of :data:`HANDLER_PACKAGE` in ``bundle_cache_dir``.
 
     Attributes: ``bundle``, ``api_function``, ``deploy_hook`` (None without ``api_deployment``), ``http_api``, ``worker_function``, ``queue_worker``,
     ``schedule_function``, ``scheduled_task``, ``migrate_function``, ``migrations``, ``monitoring``,
@@ -58,13 +67,13 @@ class StatelessStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, stage: str, data: StatefulStack,
                  alarm_email: str | None = None, realtime: bool = False, bundle_cache_dir: Path | None = None,
                  api_deployment: codedeploy.ILambdaDeploymentConfig | None = None, domain_name: str | None = None,
-                 hosted_zone: HostedZone | None = None, **kwargs: Any) -> None:
+                 hosted_zone: HostedZone | None = None, bundle: PythonBundle | None = None, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, description=f"cdk-serverless-postgres example service ({stage}): API", **kwargs)
         network, database = data.network, data.database
         # App subnets; HTTPS only to the endpoints (anywhere with NAT). Express: no VPC at all.
         in_vpc = network.function_placement if network is not None else {}
         encrypted_logs = {"log_encryption_key": data.log_key}  # the service's log key (see StatefulStack)
-        self.bundle = PythonBundle(source_dir=HANDLER_PACKAGE, cache_dir=bundle_cache_dir)
+        self.bundle = bundle or PythonBundle(source_dir=HANDLER_PACKAGE, cache_dir=bundle_cache_dir or BUNDLE_CACHE_DIR)
 
         # canary stages: a smoke request to each new version before any traffic, then 10 % of it first
         self.deploy_hook: ServerlessFunction | None = None
@@ -72,12 +81,12 @@ class StatelessStack(Stack):
             self.deploy_hook = ServerlessFunction(
                 self, "DeployHook", code=self.bundle, handler="lambda_src.deploy_hook.handler",
                 timeout=Duration.minutes(1), reserved_concurrent_executions=1,
-                environment={"SMOKE_PATH": "/health"}, description="Pre-traffic smoke test of the API function",
+                environment={SMOKE_PATH: "/health"}, description="Pre-traffic smoke test of the API function",
                 **encrypted_logs)
         self.api_function = ServerlessFunction(
-            self, "ApiFunction", code=self.bundle, handler="lambda_src.example.http.handler",
+            self, "ApiFunction", code=self.bundle, handler="example.http.handler",
             timeout=Duration.seconds(10), reserved_concurrent_executions=20,
-            environment={"STAGE": stage}, description="Users API", deployment=api_deployment,
+            environment={STAGE: stage}, description="Users API", deployment=api_deployment,
             pre_traffic_hook=self.deploy_hook, **in_vpc, **encrypted_logs)
         database.grant_connect(self.api_function, on_pause="unavailable")  # a resume: 503 + Retry-After
         # IAM: signed requests from principals allowed execute-api:Invoke (see the class docstring)
@@ -90,7 +99,7 @@ class StatelessStack(Stack):
 
         # user.created events: the API writes them to the outbox and sends them; the worker records audit rows
         self.worker_function = ServerlessFunction(
-            self, "WorkerFunction", code=self.bundle, handler="lambda_src.example.worker.handler",
+            self, "WorkerFunction", code=self.bundle, handler="example.worker.handler",
             timeout=data.worker_timeout, description="Consumes user events", **in_vpc, **encrypted_logs)
         self.queue_worker = QueueWorker(self, "UserEventsWorker", function=self.worker_function,
                                         queue=data.events_queue, batch_size=10, max_concurrency=5)
@@ -98,7 +107,7 @@ class StatelessStack(Stack):
 
         # the daily job: statistics, idempotency-record purge, and re-sending any unsent events
         self.schedule_function = ServerlessFunction(
-            self, "ScheduleFunction", code=self.bundle, handler="lambda_src.example.schedule.handler",
+            self, "ScheduleFunction", code=self.bundle, handler="example.schedule.handler",
             timeout=Duration.minutes(2), reserved_concurrent_executions=1, description="Daily maintenance", **in_vpc,
             **encrypted_logs)
         database.grant_connect(self.schedule_function)
@@ -111,7 +120,7 @@ class StatelessStack(Stack):
         self.websocket_api: LambdaWebSocketApi | None = None
         if realtime:
             self.websocket_function = ServerlessFunction(
-                self, "WebSocketFunction", code=self.bundle, handler="lambda_src.example.websocket.handler",
+                self, "WebSocketFunction", code=self.bundle, handler="example.websocket.handler",
                 timeout=Duration.seconds(10), reserved_concurrent_executions=10, description="WebSocket API", **in_vpc,
                 **encrypted_logs)
             database.grant_connect(self.websocket_function, on_pause="unavailable")
@@ -122,11 +131,12 @@ class StatelessStack(Stack):
             CfnOutput(self, "WebSocketUrl", value=self.websocket_api.url, description="wss:// URL of the WebSocket API")
 
         self.migrate_function = ServerlessFunction(
-            self, "MigrateFunction", code=self.bundle, handler="lambda_src.example.migrate.handler",
+            self, "MigrateFunction", code=self.bundle, handler="lambda_src.migrate.handler",
             timeout=Duration.minutes(5), reserved_concurrent_executions=1,
             description="Applies database migrations during deployment", **in_vpc, **encrypted_logs)
         self.migrations = DatabaseMigrations(self, "Migrations", database=database, function=self.migrate_function,
-                                             execute_before=[self.http_api.stage], cache_dir=self.bundle.cache_dir)
+                                             migrations_dir=EXAMPLE_MIGRATIONS, execute_before=[self.http_api.stage],
+                                             cache_dir=self.bundle.cache_dir)
 
         self.monitoring = ServiceMonitoring(self, "Monitoring", service_name=f"users-{stage}", alarm_email=alarm_email)
         for label, function in (("Api", self.api_function), ("Worker", self.worker_function),

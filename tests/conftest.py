@@ -2,13 +2,20 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
-# jsii starts its Node process on the first aws_cdk import; silence its Node 20 end-of-life banner.
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# jsii starts its Node process on the first aws_cdk import: a plain `pytest` gets the Node `make test` gives,
+# the npm package node pinned in package.json (JSII_NODE for jsii, first on PATH for the CDK CLI and the rest).
+_NODE_BIN = Path(__file__).resolve().parent.parent / "node_modules" / ".bin"
+if (_NODE_BIN / "node").is_file():
+    os.environ.setdefault("JSII_NODE", str(_NODE_BIN / "node"))
+    if os.environ["PATH"].split(os.pathsep)[0] != str(_NODE_BIN):
+        os.environ["PATH"] = os.pathsep.join([str(_NODE_BIN), os.environ["PATH"]])
 
 import pytest  # noqa: E402
 
+from stacks.flows import EXPRESS_CLUSTER_ID  # noqa: E402
 from tests.cdk_helpers import SynthesizedService, synthesize_service  # noqa: E402
 from tests.python313 import Python313  # noqa: E402
 from tests.snapshot import NormalizedJSONExtension  # noqa: E402
@@ -36,6 +43,26 @@ RELEASE_CONTEXT = {"stages": "prod:us-east-1", "domains": "prod:users.example.co
 def release_service(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedService:
     """The service in a release stage (:data:`RELEASE_CONTEXT`), synthesized once with cdk-nag on."""
     return synthesize_service(tmp_path_factory.mktemp("cdk.out-release"), with_checks=True, **RELEASE_CONTEXT)
+
+
+#: What ``-c topology=express`` needs besides the topology: the imported cluster's endpoint and resource id.
+EXPRESS_CONTEXT = {"express_endpoint": "users.cluster-abc123.eu-west-1.rds.amazonaws.com",
+                   "express_cluster_resource_id": EXPRESS_CLUSTER_ID}
+
+
+@pytest.fixture(scope="session")
+def topology_service(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], SynthesizedService]:
+    """The service in a database topology other than the default (``direct``, ``express``), each
+    synthesized once per session with cdk-nag on (an unacknowledged finding fails synth)."""
+    synthesized: dict[str, SynthesizedService] = {}
+
+    def service_in(topology: str) -> SynthesizedService:
+        if topology not in synthesized:
+            extra = EXPRESS_CONTEXT if topology == "express" else {}
+            synthesized[topology] = synthesize_service(tmp_path_factory.mktemp(f"cdk.out-{topology}"),
+                                                       with_checks=True, topology=topology, **extra)
+        return synthesized[topology]
+    return service_in
 
 
 @pytest.fixture(scope="session")

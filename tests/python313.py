@@ -7,13 +7,12 @@ directories mounted where the test says.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import IO, Any
 
-from constructs_lib.npm import find_package
+from constructs_lib.npm import find_node, find_package
 from tests.cdk_helpers import PROJECT
 
 SCRIPT = Path(__file__).with_name("python313.mjs")
@@ -24,9 +23,9 @@ class Python313:
 
     def __init__(self) -> None:
         pyodide = find_package(PROJECT, "pyodide")
-        node = shutil.which("node")
+        node = find_node(PROJECT)
         if pyodide is None or node is None:
-            raise RuntimeError("Python 3.13 tests need node and the npm package pyodide (make test runs npm ci)")
+            raise RuntimeError("Python 3.13 tests need the npm packages node and pyodide (make test runs npm ci)")
         self._stderr: IO[str] = tempfile.TemporaryFile("w+")
         self._process = subprocess.Popen([node, str(SCRIPT), str(pyodide)], stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=self._stderr, text=True)

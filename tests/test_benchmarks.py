@@ -11,6 +11,7 @@ import aws_cdk as cdk
 from benchmarks.raw_l2_app import build_raw
 from constructs_lib import PythonBundle
 from constructs_lib.database.ca_bundle import find_npm_package, layer_directory, rds_ca_bundle
+from stacks.stateless_stack import BUNDLE_CACHE_DIR, HANDLER_PACKAGE
 from tests.cdk_helpers import PROJECT, SynthesizedService, cdk_context
 
 
@@ -33,7 +34,7 @@ def _acknowledged(outdir: Path) -> collections.Counter[str]:
 def test_raw_l2_anchor_synthesizes_the_same_resources_and_acknowledgements(
         service: SynthesizedService, tmp_path: Path) -> None:
     # GIVEN the example service and the raw-L2 anchor of benchmarks/synth.py
-    bundle = PythonBundle(source_dir=PROJECT / "lambda_src", log=lambda _line: None)
+    bundle = PythonBundle(source_dir=HANDLER_PACKAGE, cache_dir=BUNDLE_CACHE_DIR, log=lambda _line: None)
     code_dir = str(bundle.build().path)
     ca_bundle_dir = str(layer_directory(rds_ca_bundle(find_npm_package(PROJECT)), bundle.cache_dir).path)
     app = cdk.App(outdir=str(tmp_path), context=cdk_context())

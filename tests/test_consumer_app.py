@@ -46,8 +46,7 @@ def cdk_synth(directory: Path, app_body: str, context: dict | None = None) -> su
         (directory / "cdk.context.json").write_text(json.dumps(context))
     env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_") or key == "AWS_CA_BUNDLE"}
     env.update(PYTHONPATH=str(PROJECT), HOME=str(directory), CDK_DISABLE_VERSION_CHECK="1",
-               CDK_DISABLE_CLI_TELEMETRY="true", JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
-               JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION="20", AWS_EC2_METADATA_DISABLED="true",
+               CDK_DISABLE_CLI_TELEMETRY="true", AWS_EC2_METADATA_DISABLED="true",
                AWS_CONFIG_FILE=str(directory / "no-aws-config"),
                AWS_SHARED_CREDENTIALS_FILE=str(directory / "no-aws-credentials"),
                # the CDK's built-in CloudFormation rules check of every template (~7 s a run here) reports

@@ -40,3 +40,17 @@ def test_each_topology_has_its_idle_and_per_million_cost(service: SynthesizedSer
     assert rows["direct"][0] - rows["express"][0] == pytest.approx(4 * 730 * 0.01 + 0.40 + 1.00)
     assert rows["proxy"][1] == pytest.approx(rows["express"][1]) and rows["proxy"][1] > 1.00  # API $1/million + Lambda
     assert "By database topology" in cost.main([str(service.outdir)])
+
+
+def test_only_the_stacks_of_the_last_synth_are_counted(service: SynthesizedService, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # GIVEN an assembly where an earlier synth (another stage) left its templates beside this synth's
+    import shutil
+
+    assembly = tmp_path / "cdk.out"
+    shutil.copytree(service.outdir, assembly, ignore=shutil.ignore_patterns("asset.*"))
+    for template in list(assembly.glob("*.template.json")):
+        shutil.copy(template, assembly / template.name.replace("-dev-", "-prod-"))
+    assert len(list(assembly.glob("*-prod-*.template.json"))) >= 2
+    # WHEN make cost reads it THEN it counts the manifest's stacks only: one cluster, one proxy (not two each)
+    found = cost.inventory(assembly)
+    assert found.clusters == [(0.5, 4)] and found.proxies == 1 and found.http_apis == 1

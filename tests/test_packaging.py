@@ -55,6 +55,16 @@ def test_wheel_contains_typed_constructs_lib(wheel: Path) -> None:
     assert "Requires-Dist: aws-cdk-lib" in metadata and "Requires-Dist: constructs" in metadata
 
 
+def test_the_wheel_carries_the_runtimes_environment_contract_byte_for_byte(wheel: Path) -> None:
+    # GIVEN constructs_lib/runtime_environment.py, a symlink to the runtime's lambda_src/environment.py
+    # WHEN the wheel is built THEN it holds that file's content as a regular file, identical to the runtime's
+    with zipfile.ZipFile(wheel) as archive:
+        info = archive.getinfo("constructs_lib/runtime_environment.py")
+        shipped = archive.read(info)
+    assert (info.external_attr >> 16) & 0o170000 != 0o120000  # not a symlink entry
+    assert shipped == (PROJECT / "lambda_src" / "environment.py").read_bytes()
+
+
 def test_pinned_cli_reads_the_assembly(service: SynthesizedService) -> None:
     # GIVEN the assembly aws-cdk-lib wrote WHEN the pinned CLI lists it THEN it understands every stack
     cli = PROJECT / "node_modules" / ".bin" / "cdk"

@@ -8,6 +8,7 @@ from aws_cdk import App
 from aws_cdk.assertions import Template
 
 from tests.cdk_helpers import PROJECT
+from tests.consumer.runtime import install_from_checkout
 
 
 def readme_example(name: str) -> str:
@@ -39,6 +40,7 @@ def test_readme_example_synthesizes(monkeypatch, tmp_path, name: str, stack: str
         for path, body in files:
             (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
             (tmp_path / path).write_text(body)
+        install_from_checkout(tmp_path / "orders" / "requirements.txt", tmp_path / "runtime")
     monkeypatch.chdir(tmp_path if name == "minimal" else PROJECT)
     namespace: dict = {"__file__": str((tmp_path if name == "minimal" else PROJECT) / "app.py")}
     # WHEN it runs as a user's app.py would
@@ -49,6 +51,9 @@ def test_readme_example_synthesizes(monkeypatch, tmp_path, name: str, stack: str
     for kind, count in expected.items():
         template.resource_count_is(kind, count)
     assert [s.stack_name for s in app.synth().stacks] == [stack]
+    if name == "minimal":  # AND the handler package's asset holds the runtime its requirements.txt names
+        [asset] = (tmp_path / ".bundle-cache" / "bundles").iterdir()
+        assert (asset / "lambda_src" / "web" / "router.py").is_file() and (asset / "orders" / "http.py").is_file()
 
 
 def test_readme_holds_exactly_two_setup_commands() -> None:

@@ -33,9 +33,11 @@ def test_the_wheel_holds_the_runtime_and_nothing_of_the_example(wheel: Path) -> 
     for module in ("batch.py", "websocket.py", "realtime.py", "migrate.py", "schedule.py", "db/connection.py",
                    "db/errors.py", "web/router.py", "log_setup.py", "config.py"):
         assert f"lambda_src/{module}" in names
-    # AND nothing of the example service, its migrations or the dev tooling
+    # AND the runtime's own migrations (its tables), and nothing of the example service, its migrations
+    # or the dev tooling
+    assert "lambda_src/migrations/0001_runtime_tables.sql" in names
     assert not [n for n in names if n.startswith(("lambda_src/example", "devtools", "lambda_src/local"))]
-    assert not [n for n in names if n.endswith(".sql")]
+    assert [n for n in names if n.endswith(".sql")] == ["lambda_src/migrations/0001_runtime_tables.sql"]
 
 
 def test_the_only_dependency_is_the_optional_postgresql_driver(wheel: Path) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 from ..bundling import _publish
 from ..errors import InvalidPropError
 from ..npm import find_package
+from .. import runtime_environment as var
 from . import defaults
 
 #: Where Lambda extracts a function's layers.
@@ -171,4 +172,4 @@ def trust_rds_ca(function: Any) -> None:
                                          asset_hash_type=AssetHashType.CUSTOM),
             description="CA certificates verifying the database cluster's TLS certificate (connected functions)")
     function.function.add_layers(layer)
-    function.add_environment("DB_SSL_ROOT_CERT", defaults.CA_BUNDLE_PATH)
+    function.add_environment(var.DB_SSL_ROOT_CERT, defaults.CA_BUNDLE_PATH)

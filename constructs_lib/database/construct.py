@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -24,7 +25,8 @@ from ..logging_settings import rotation_log_group
 from ..network.egress import inline_peer
 from ..node_values import check_durations, seconds
 from ..references import strong_references
-from . import budget, defaults
+from .. import runtime_environment as var
+from . import budget, defaults, users
 from .ca_bundle import trust_rds_ca
 from .secret_grants import grant_secret_read
 
@@ -94,7 +96,8 @@ class ServerlessDatabase(Construct):
     (egress to the cluster's port only), ``proxy_role`` (``proxy``, ``proxy_security_group`` and ``proxy_role``
     are None in ``"direct"``) (with ``rds-db:connect`` on the cluster for each
     user granted through :meth:`grant_connect`, and nothing else), ``proxy_users``, ``secret``,
-    ``writer``, ``port``, ``database_name``, ``app_db_user``, ``consumers`` (the connection budget entries, as of now),
+    ``writer``, ``port``, ``database_name``, ``app_db_user``, ``db_users`` (each user granted through
+    :meth:`grant_connect` → its declared privileges or None), ``consumers`` (the connection budget entries, as of now),
     ``rotation_log_group`` and ``secret_encryption_key`` (or None).
     """
 
@@ -249,6 +252,7 @@ class ServerlessDatabase(Construct):
                 borrow_timeout=self.borrow_timeout,
             )
         self._connected: list[_Connected] = []
+        self.db_users: dict[str, users.Privileges | None] = {}
         self.proxy_users: set[str] = set()
 
         # 3. wire -----------------------------------------------------------------------
@@ -268,7 +272,7 @@ class ServerlessDatabase(Construct):
     # ---- grants -------------------------------------------------------------------------
     def grant_connect(self, function: ServerlessFunction, *, db_user: str | None = None,
                       max_concurrency: int | None = None, connections_per_container: int | None = None,
-                      on_pause: str | None = None) -> None:
+                      on_pause: str | None = None, privileges: Mapping[str, Sequence[str]] | None = None) -> None:
         """Let ``function`` connect through the proxy as ``db_user`` with IAM, and count it in the budget.
 
         With ``topology="direct"`` it connects to the cluster's writer instead: ``rds-db:connect`` on
@@ -294,8 +298,20 @@ class ServerlessDatabase(Construct):
             its timeout must be at least :data:`~.defaults.RESUME_WAIT_MIN_TIMEOUT_SECONDS`) or
             ``"unavailable"`` (HTTP: a 503 with ``Retry-After`` before API Gateway's 30 s limit).
             Sets ``DB_ON_PAUSE`` only when ``min_capacity`` is 0. Default: ``"wait"``.
+        :param privileges: what ``db_user`` may do, ensured by :class:`DatabaseMigrations` after the app's
+            migrations: tables of schema ``public`` → privileges (``SELECT``, ``INSERT``, ``UPDATE``,
+            ``REFERENCES``, optionally on columns as ``"UPDATE (status)"``, ``DELETE``, ``TRUNCATE``,
+            ``TRIGGER``), e.g. ``{"orders": ["SELECT", "INSERT", "UPDATE (status)"]}``. The user then holds
+            exactly these on the tables and sequences of ``public`` (``INSERT`` brings ``USAGE`` on the
+            table's serial sequences; everything else is revoked at each deployment). Whatever the
+            privileges, the migrations create the user before the app's migrations, with ``LOGIN``,
+            ``rds_iam``, ``CONNECT`` and ``USAGE`` on schema ``public``. A user granted to several
+            functions is declared once (or the same way each time). Default: None, the user's table
+            privileges are left to the app's migrations (as the example's ``0004_least_privilege.sql`` does).
         """
         user = validate_db_user("db_user", db_user if db_user is not None else self.app_db_user)
+        users.declare("ServerlessDatabase.grant_connect", self.db_users, user,
+                      users.check_privileges("ServerlessDatabase.grant_connect", privileges))
         per_container = connections_per_container if connections_per_container is not None else defaults.CONNECTIONS_PER_CONTAINER
         if per_container < 1:
             raise InvalidPropError("ServerlessDatabase.grant_connect", "connections_per_container", per_container, ">= 1")
@@ -316,18 +332,18 @@ class ServerlessDatabase(Construct):
             self.proxy.grant_connect(function.role, user)
             self._let_proxy_log_in_as(user)
             function.connections.allow_to(self.proxy, ec2.Port.tcp(self.port), f"{function.path} to the proxy")
-            function.add_environment("DB_HOST", self.proxy_endpoint)
+            function.add_environment(var.DB_HOST, self.proxy_endpoint)
         else:
             function.role.add_to_principal_policy(iam.PolicyStatement(
                 actions=["rds-db:connect"], resources=[self.cluster_user_arn(user)]))
             function.connections.allow_to(self.cluster, ec2.Port.tcp(self.port), f"{function.path} to the cluster")
-            function.add_environment("DB_HOST", self.cluster.cluster_endpoint.hostname)
+            function.add_environment(var.DB_HOST, self.cluster.cluster_endpoint.hostname)
             trust_rds_ca(function)
         if self.min_capacity == 0:
-            function.add_environment("DB_ON_PAUSE", on_pause)
-        function.add_environment("DB_PORT", str(self.port))
-        function.add_environment("DB_NAME", self.database_name)
-        function.add_environment("DB_USER", user)
+            function.add_environment(var.DB_ON_PAUSE, on_pause)
+        function.add_environment(var.DB_PORT, str(self.port))
+        function.add_environment(var.DB_NAME, self.database_name)
+        function.add_environment(var.DB_USER, user)
         self._connected.append(_Connected(function, max_concurrency, per_container))
 
     def grant_admin(self, function: ServerlessFunction, *, ssl_root_cert: str) -> None:
@@ -349,12 +365,12 @@ class ServerlessDatabase(Construct):
                                    "/var/task/... from the code)")
         grant_secret_read(self.secret, self.secret_encryption_key, function.role)
         function.connections.allow_to(self.cluster, ec2.Port.tcp(self.port), f"{function.path} (migrations)")
-        function.add_environment("DB_ADMIN_SECRET_ARN", self.secret.secret_arn)
-        function.add_environment("DB_ADMIN_HOST", self.cluster.cluster_endpoint.hostname)
-        function.add_environment("DB_ADMIN_SSL_ROOT_CERT", ssl_root_cert)
-        function.add_environment("DB_PORT", str(self.port))
-        function.add_environment("DB_NAME", self.database_name)
-        function.add_environment("DB_USER", self.app_db_user)
+        function.add_environment(var.DB_ADMIN_SECRET_ARN, self.secret.secret_arn)
+        function.add_environment(var.DB_ADMIN_HOST, self.cluster.cluster_endpoint.hostname)
+        function.add_environment(var.DB_ADMIN_SSL_ROOT_CERT, ssl_root_cert)
+        function.add_environment(var.DB_PORT, str(self.port))
+        function.add_environment(var.DB_NAME, self.database_name)
+        function.add_environment(var.DB_USER, self.app_db_user)
         self._connected.append(_Connected(function, None, 1))
 
     def _let_proxy_log_in_as(self, user: str) -> None:

@@ -85,3 +85,11 @@ RDS_CA_PACKAGE_FILE = "lib/profiles/ca/defaults.js"
 CA_BUNDLE_PATH = "/opt/cdk-serverless-postgres/rds-ca-bundle.pem"
 #: Cache of built layer directories, in the directory the app is synthesized from.
 CACHE_DIR = ".bundle-cache"
+
+# ---- DatabaseMigrations: the app's migrations and database users --------------------------
+#: The runtime's deploy-time entry point that reads the migrations from DB_MIGRATIONS_DIR.
+MIGRATIONS_HANDLER = "lambda_src.migrate.handler"
+#: Where the migration function finds the app's migrations (``migrations_dir``): its layer is extracted under /opt.
+MIGRATIONS_PATH = "/opt/cdk-serverless-postgres/migrations"
+#: How a migration file is named (the runner's rule, lambda_src.migrate.migration_files).
+MIGRATION_FILE_PATTERN = r"^(\d{4})_[a-z0-9_]+\.sql$"

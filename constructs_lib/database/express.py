@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 
 from aws_cdk import ArnFormat, Stack
@@ -10,7 +11,8 @@ from constructs import Construct, IConstruct
 
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
-from . import budget, defaults
+from .. import runtime_environment as var
+from . import budget, defaults, users
 from .ca_bundle import trust_rds_ca
 from .construct import (_BudgetValidation, _Connected, budget_consumers, check_capacity, check_resume,
                         validate_db_user)
@@ -47,7 +49,8 @@ class ExpressDatabase(Construct):
     :param accept_unbounded_concurrency: Default: False (synth fails instead).
 
     Attributes: ``topology`` (``"express"``), ``endpoint``, ``cluster_resource_id``, ``port``,
-    ``database_name``, ``app_db_user``, ``admin_user``, ``proxy`` (None), ``consumers``,
+    ``database_name``, ``app_db_user``, ``admin_user``, ``proxy`` (None), ``db_users`` (as
+    :class:`ServerlessDatabase`'s), ``consumers``,
     ``connection_budget``.
     """
 
@@ -76,6 +79,7 @@ class ExpressDatabase(Construct):
         check_capacity("ExpressDatabase", self.min_capacity, self.max_capacity)
         self.accept_unbounded_concurrency = accept_unbounded_concurrency
         self._connected: list[_Connected] = []
+        self.db_users: dict[str, users.Privileges | None] = {}
         # 3. wire -----------------------------------------------------------------------
         self.node.add_validation(_BudgetValidation(self))  # type: ignore[arg-type]
 
@@ -91,14 +95,17 @@ class ExpressDatabase(Construct):
 
     def grant_connect(self, function: ServerlessFunction, *, db_user: str | None = None,
                       max_concurrency: int | None = None, connections_per_container: int | None = None,
-                      on_pause: str | None = None) -> None:
+                      on_pause: str | None = None, privileges: Mapping[str, Sequence[str]] | None = None) -> None:
         """Let ``function`` (outside any VPC) log in to the cluster as ``db_user`` with IAM, and count it in the budget.
 
         Grants ``rds-db:connect`` on exactly ``dbuser:<cluster resource id>/<db_user>``, ships the RDS CA
         bundle (``DB_SSL_ROOT_CERT``) and sets ``DB_HOST``, ``DB_PORT``, ``DB_NAME``, ``DB_USER``, and
-        ``DB_ON_PAUSE`` when ``min_capacity`` is 0. Props as :meth:`ServerlessDatabase.grant_connect`.
+        ``DB_ON_PAUSE`` when ``min_capacity`` is 0. Props (``privileges`` too) as
+        :meth:`ServerlessDatabase.grant_connect`.
         """
         user = validate_db_user("db_user", db_user if db_user is not None else self.app_db_user)
+        users.declare("ExpressDatabase.grant_connect", self.db_users, user,
+                      users.check_privileges("ExpressDatabase.grant_connect", privileges))
         per_container = connections_per_container if connections_per_container is not None else defaults.CONNECTIONS_PER_CONTAINER
         if per_container < 1:
             raise InvalidPropError("ExpressDatabase.grant_connect", "connections_per_container", per_container, ">= 1")
@@ -107,12 +114,12 @@ class ExpressDatabase(Construct):
         function.role.add_to_principal_policy(iam.PolicyStatement(actions=["rds-db:connect"],
                                                                   resources=[self.cluster_user_arn(user)]))
         trust_rds_ca(function)
-        function.add_environment("DB_HOST", self.endpoint)
-        function.add_environment("DB_PORT", str(self.port))
-        function.add_environment("DB_NAME", self.database_name)
-        function.add_environment("DB_USER", user)
+        function.add_environment(var.DB_HOST, self.endpoint)
+        function.add_environment(var.DB_PORT, str(self.port))
+        function.add_environment(var.DB_NAME, self.database_name)
+        function.add_environment(var.DB_USER, user)
         if self.min_capacity == 0:
-            function.add_environment("DB_ON_PAUSE", on_pause)
+            function.add_environment(var.DB_ON_PAUSE, on_pause)
         self._connected.append(_Connected(function, max_concurrency, per_container))
 
     def grant_admin(self, function: ServerlessFunction, *, ssl_root_cert: str) -> None:
@@ -129,13 +136,13 @@ class ExpressDatabase(Construct):
         self._outside_vpc("ExpressDatabase.grant_admin", function)
         function.role.add_to_principal_policy(iam.PolicyStatement(actions=["rds-db:connect"],
                                                                   resources=[self.cluster_user_arn(self.admin_user)]))
-        function.add_environment("DB_ADMIN_HOST", self.endpoint)
-        function.add_environment("DB_ADMIN_USER", self.admin_user)
-        function.add_environment("DB_ADMIN_IAM", "true")
-        function.add_environment("DB_ADMIN_SSL_ROOT_CERT", ssl_root_cert)
-        function.add_environment("DB_PORT", str(self.port))
-        function.add_environment("DB_NAME", self.database_name)
-        function.add_environment("DB_USER", self.app_db_user)
+        function.add_environment(var.DB_ADMIN_HOST, self.endpoint)
+        function.add_environment(var.DB_ADMIN_USER, self.admin_user)
+        function.add_environment(var.DB_ADMIN_IAM, "true")
+        function.add_environment(var.DB_ADMIN_SSL_ROOT_CERT, ssl_root_cert)
+        function.add_environment(var.DB_PORT, str(self.port))
+        function.add_environment(var.DB_NAME, self.database_name)
+        function.add_environment(var.DB_USER, self.app_db_user)
         self._connected.append(_Connected(function, None, 1))
 
     @staticmethod

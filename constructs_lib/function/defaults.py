@@ -6,6 +6,8 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
+from .. import runtime_environment
+
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
 MEMORY_SIZE_MB = 512
@@ -21,7 +23,7 @@ ALIAS_NAME = "live"
 #: No gradual deployment: the alias moves to a new version at once.
 DEPLOYMENT = None
 #: The environment variable giving a pre-traffic hook the ARN of the version being deployed.
-HOOK_TARGET_ENV = "DEPLOY_TARGET_VERSION_ARN"
+HOOK_TARGET_ENV = runtime_environment.DEPLOY_TARGET_VERSION_ARN
 FUNCTION_URL_AUTH_TYPE = lambda_.FunctionUrlAuthType.AWS_IAM
 #: HTTPS egress of a function in a VPC when nothing narrower is given (AWS APIs through NAT).
 HTTPS_EGRESS = ec2.Peer.any_ipv4()

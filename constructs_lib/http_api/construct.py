@@ -21,7 +21,7 @@ from ..authorization import check_public
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
 from ..logging_settings import AccessLogSettings, log_group, retention
-from ..node_values import own_path
+from ..node_values import own_path, path_of
 from . import defaults
 
 
@@ -42,14 +42,20 @@ class LambdaHttpApi(Construct):
     :param throttle_rate_limit: steady requests per second on the default route. Default: 100.
     :param throttle_burst_limit: request burst on the default route. Default: 200.
     :param cors: CORS preflight settings. Default: no CORS.
-    :param authorization: ``"IAM"``, ``"JWT"``, ``"LAMBDA"`` or ``"NONE"``. Default: ``"IAM"``.
+    :param authorization: ``"IAM"``, ``"JWT"``, ``"LAMBDA"`` or ``"NONE"``, or an authorizer a team already
+        has (any ``apigwv2.IHttpRouteAuthorizer``: ``HttpJwtAuthorizer``, ``HttpUserPoolAuthorizer``,
+        ``HttpLambdaAuthorizer`` with its own response types and caching, ``HttpIamAuthorizer``), used as
+        given for every route. The attribute ``authorization`` then holds what the route binds to
+        (``AWS_IAM`` → ``"IAM"``, ``JWT`` → ``"JWT"``, ``CUSTOM`` → ``"LAMBDA"``, ``NONE`` → ``"NONE"``): an
+        authorizer that lets everyone in (``HttpNoneAuthorizer``) is ``"NONE"`` and takes ``allow_public``
+        like the string. Default: ``"IAM"``.
     :param allow_public: must be True to use ``"NONE"``, which makes every route public: anyone on the
         internet can call it without signing anything, run the function (and its bill) up to the
         stage's throttle limits, and read whatever it returns. Only with ``"NONE"``. Default: False.
-    :param jwt_issuer: the issuer URL, required for ``"JWT"``.
-    :param jwt_audience: accepted audiences, required (non-empty) for ``"JWT"``.
+    :param jwt_issuer: the issuer URL, required for ``"JWT"``; only with that string.
+    :param jwt_audience: accepted audiences, required (non-empty) for ``"JWT"``; only with that string.
     :param authorizer_function: the function deciding each request, required for ``"LAMBDA"``
-        (simple responses).
+        (simple responses); only with that string.
     :param access_log_retention: days kept (``RetentionDays`` or an allowed day count). Default: 14 days.
     :param access_log_removal_policy: Default: DESTROY.
     :param log_encryption_key: a customer-managed KMS key for the access log group (its policy gets
@@ -78,7 +84,7 @@ class LambdaHttpApi(Construct):
         throttle_rate_limit: float | None = None,
         throttle_burst_limit: int | None = None,
         cors: apigwv2.CorsPreflightOptions | None = None,
-        authorization: str | None = None,
+        authorization: str | apigwv2.IHttpRouteAuthorizer | None = None,
         jwt_issuer: str | None = None,
         jwt_audience: Sequence[str] | None = None,
         authorizer_function: lambda_.IFunction | None = None,
@@ -96,7 +102,17 @@ class LambdaHttpApi(Construct):
         # 1. validate -------------------------------------------------------------------
         check_domain_props("LambdaHttpApi", self, domain_name=domain_name, certificate_arn=certificate_arn,
                            hosted_zone_id=hosted_zone_id, hosted_zone_name=hosted_zone_name, base_path=base_path)
-        authorization = authorization or defaults.AUTHORIZATION
+        given_authorizer: apigwv2.IHttpRouteAuthorizer | None = None
+        if authorization is not None and not isinstance(authorization, str):
+            given_authorizer = authorization
+            for prop, value in (("jwt_issuer", jwt_issuer), ("jwt_audience", jwt_audience),
+                                ("authorizer_function", authorizer_function)):
+                if value is not None:
+                    raise InvalidPropError("LambdaHttpApi", prop, value if isinstance(value, (str, list, tuple))
+                                           else path_of(value), "None when authorization is an authorizer object "
+                                           "(it carries its own settings)")
+        authorization = defaults.AUTHORIZATION if authorization is None or given_authorizer is not None \
+            else authorization
         rate = throttle_rate_limit if throttle_rate_limit is not None else defaults.THROTTLE_RATE_LIMIT
         burst = throttle_burst_limit if throttle_burst_limit is not None else defaults.THROTTLE_BURST_LIMIT
         log_retention_days = retention(
@@ -111,9 +127,11 @@ class LambdaHttpApi(Construct):
         if burst < 0:
             raise InvalidPropError("LambdaHttpApi", "throttle_burst_limit", burst, "an integer >= 0")
         if authorization not in defaults.AUTHORIZATION_TYPES:
-            raise InvalidPropError("LambdaHttpApi", "authorization", authorization, ", ".join(defaults.AUTHORIZATION_TYPES))
-        check_public("LambdaHttpApi", authorization, allow_public, alternatives="IAM, JWT or LAMBDA",
-                     exposes="call every route", verb="call")
+            raise InvalidPropError("LambdaHttpApi", "authorization", authorization,
+                                   ", ".join(defaults.AUTHORIZATION_TYPES) + ", or an IHttpRouteAuthorizer")
+        if given_authorizer is None:  # an authorizer object says what it is once bound to the route: below
+            check_public("LambdaHttpApi", authorization, allow_public, alternatives="IAM, JWT or LAMBDA",
+                         exposes="call every route", verb="call")
         if authorization == "JWT" and not (jwt_issuer and jwt_audience):
             raise InvalidPropError("LambdaHttpApi", "jwt_issuer/jwt_audience", (jwt_issuer, jwt_audience),
                                    "an issuer URL and at least one audience when authorization='JWT'")
@@ -132,9 +150,8 @@ class LambdaHttpApi(Construct):
         # 2. build ----------------------------------------------------------------------
         #: The function serving every request (its deployment group takes the API's rollback alarms).
         self.function = function
-        self.authorization = authorization
-        self.authorizer: apigwv2.IHttpRouteAuthorizer | None = _authorizer(authorization, jwt_issuer, jwt_audience,
-                                                                             authorizer_function)
+        self.authorizer: apigwv2.IHttpRouteAuthorizer | None = given_authorizer or _authorizer(
+            authorization, jwt_issuer, jwt_audience, authorizer_function)
         self.integration = integrations.HttpLambdaIntegration(
             "Integration", function.invoke_target, payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0)
         self.api = apigwv2.HttpApi(
@@ -145,6 +162,14 @@ class LambdaHttpApi(Construct):
             cors_preflight=cors,
             create_default_stage=False,
         )
+        if given_authorizer is not None:
+            # what the default route bound it as, before anything else is built: an object that lets
+            # everyone in is public like "NONE"
+            authorization = _bound_authorization(self.api)
+            check_public("LambdaHttpApi", authorization, allow_public, alternatives="IAM, JWT or LAMBDA",
+                         exposes="call every route", verb="call")
+        #: ``"IAM"``, ``"JWT"``, ``"LAMBDA"`` or ``"NONE"``: what the routes require (see ``authorization``).
+        self.authorization: str = authorization
         self.access_log_group = log_group(self, "AccessLogs", retention=log_retention_days,
                                           removal_policy=access_log_removal_policy, encryption_key=log_encryption_key)
         self.stage = apigwv2.HttpStage(
@@ -201,3 +226,10 @@ def _authorizer(kind: str, issuer: str | None, audience: Sequence[str] | None,
         return authorizers.HttpLambdaAuthorizer("LambdaAuthorizer", function,
                                                 response_types=[authorizers.HttpLambdaResponseType.SIMPLE])
     return None
+
+
+def _bound_authorization(api: apigwv2.HttpApi) -> str:
+    """The authorization type the ``$default`` route was bound with, as :attr:`LambdaHttpApi.authorization` names it."""
+    route = api.node.find_child("DefaultRoute").node.default_child
+    bound = getattr(route, "authorization_type", None) or "NONE"  # CloudFormation's default: NONE
+    return defaults.BOUND_AUTHORIZATION.get(bound, bound)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from aws_cdk import aws_logs as logs
 
+from .. import runtime_environment
+
 THROTTLE_RATE_LIMIT = 100  # steady-state requests per second on the $default route
 THROTTLE_BURST_LIMIT = 200  # concurrent request burst on the $default route
 ACCESS_LOG_RETENTION = logs.RetentionDays.TWO_WEEKS
@@ -16,8 +18,8 @@ ALLOW_PUBLIC = False
 #: No custom domain: the API is reached at its execute-api URL.
 DOMAIN_NAME = None
 #: The function's environment variable listing the base paths (API mapping keys) the handler strips
-#: (``lambda_src.config``: ``BASE_PATHS``).
-BASE_PATH_ENV = "BASE_PATHS"
+#: (the runtime reads it).
+BASE_PATH_ENV = runtime_environment.BASE_PATHS
 #: What :meth:`LambdaHttpApi.grant_invoke` grants without ``method``/``path``: every method and path.
 GRANT_METHOD = "*"
 GRANT_PATH = "/*"
@@ -26,6 +28,8 @@ GRANT_PATH = "/*"
 #: An HTTP API waits at most 30 s for a Lambda integration.
 MAX_INTEGRATION_TIMEOUT_SECONDS = 30
 AUTHORIZATION_TYPES = ("NONE", "IAM", "JWT", "LAMBDA")
+#: A route's ``AuthorizationType`` in the template -> the ``authorization`` it amounts to.
+BOUND_AUTHORIZATION = {"AWS_IAM": "IAM", "JWT": "JWT", "CUSTOM": "LAMBDA", "NONE": "NONE"}
 
 #: Access log lines: one JSON object per request with the HTTP API context variables.
 ACCESS_LOG_FIELDS: dict[str, str] = {

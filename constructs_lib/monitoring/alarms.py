@@ -72,12 +72,15 @@ def http_api_alarms(label: str, found: Mapping[str, cloudwatch.IMetric], latency
 
 
 def queue_alarms(label: str, found: Mapping[str, cloudwatch.IMetric], oldest_message_seconds: int) -> list[AlarmSpec]:
-    """Any visible message in the dead-letter queue (> 0, first minute), oldest message ≥ ``oldest_message_seconds``."""
-    return [
+    """Any visible message in the dead-letter queue (> 0, first minute; when its metric is in ``found``),
+    oldest message ≥ ``oldest_message_seconds``."""
+    dead_letters = [] if "dlq_visible" not in found else [
         AlarmSpec("DeadLetters", found["dlq_visible"], 0,
                   f"{label}: messages reached the dead-letter queue. Read one (its body and the worker's "
                   "logs for its messageId), fix the cause, then redrive it to the source queue.",
-                  comparison=_ABOVE, evaluation_periods=1, datapoints_to_alarm=1),
+                  comparison=_ABOVE, evaluation_periods=1, datapoints_to_alarm=1)]
+    return [
+        *dead_letters,
         AlarmSpec("OldestMessage", found["oldest_age"], oldest_message_seconds,
                   f"{label}: the oldest message is {oldest_message_seconds} s old. Check the worker's "
                   "errors and throttles, and its maximum concurrency against the backlog."),

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import ArnFormat, Duration, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -100,14 +101,24 @@ class ServiceMonitoring(Construct):
                 alarm_email, dead_letter_queue=self.subscription_dead_letter_queue))
 
     # ---- what to monitor -------------------------------------------------------------------
-    def monitor_function(self, function: ServerlessFunction, label: str | None = None) -> list[cloudwatch.Alarm]:
+    def monitor_function(self, function: ServerlessFunction | lambda_.IFunction, label: str | None = None,
+                         timeout: Duration | None = None) -> list[cloudwatch.Alarm]:
         """Errors, throttles, p99 duration ≥ 80% of the timeout, concurrency ≥ 80% of its reservation
-        (only when it has one). ``label`` prefixes ids and titles. Default: the function's construct id."""
+        (only when it has one the app can see). Any function: a :class:`ServerlessFunction`, a
+        ``lambda_.Function`` of the app, or one imported with ``Function.from_function_arn``.
+
+        :param label: prefixes ids and titles. Default: the function's construct id.
+        :param timeout: the function's timeout, which the duration alarm is 80% of. Default: a
+            ServerlessFunction's or a ``lambda_.Function``'s own (Lambda's 3 s when it sets none; given
+            anyway, it must agree); required for an imported function, whose timeout the app cannot see.
+        """
+        check_durations("ServiceMonitoring.monitor_function", timeout=timeout)
+        timeout_seconds, reserved = _timeout_and_reservation(function, timeout)
         label = label or function.node.id
-        found = metrics.function_metrics(function.function)
-        return self._monitor(label, found, alarms.function_alarms(
-            label, found, function.timeout_seconds, function.reserved_concurrent_executions),
-            rollback_of=function.deployment_group)
+        monitored = function.function if isinstance(function, ServerlessFunction) else function
+        found = metrics.function_metrics(monitored)
+        return self._monitor(label, found, alarms.function_alarms(label, found, timeout_seconds, reserved),
+                             rollback_of=function.deployment_group if isinstance(function, ServerlessFunction) else None)
 
     def monitor_http_api(self, api: LambdaHttpApi, label: str = "HttpApi",
                          latency_threshold: Duration | None = None) -> list[cloudwatch.Alarm]:
@@ -126,9 +137,11 @@ class ServiceMonitoring(Construct):
     def monitor_queue_worker(self, worker: QueueWorker, label: str | None = None,
                              oldest_message_age: Duration | None = None) -> list[cloudwatch.Alarm]:
         """Visible messages in the worker's DLQ (> 0) and the age of the oldest message in its queue
-        (≥ ``oldest_message_age``. Default: 5 minutes). ``label`` default: the worker's construct id."""
+        (≥ ``oldest_message_age``. Default: 5 minutes). ``label`` default: the worker's construct id.
+        A worker on an imported queue whose dead-letter queue it was not told (``QueueWorker(dead_letter_queue=…)``)
+        gets the age alarm only."""
         check_durations("ServiceMonitoring.monitor_queue_worker", oldest_message_age=oldest_message_age)
-        return self.monitor_queue(worker.work_queue, label or worker.node.id, oldest_message_age)
+        return self.monitor_queue(worker, label or worker.node.id, oldest_message_age)
 
     def monitor_queue(self, queue: WorkQueue | QueueWorker, label: str = "Queue",
                       oldest_message_age: Duration | None = None) -> list[cloudwatch.Alarm]:
@@ -194,3 +207,29 @@ class ServiceMonitoring(Construct):
         alarm.add_ok_action(self._action)
         self.alarms.append(alarm)
         return alarm
+
+
+def _timeout_and_reservation(function: ServerlessFunction | lambda_.IFunction,
+                             timeout: Duration | None) -> tuple[float, int | None]:
+    """The timeout (seconds) and reserved concurrency the alarms are sized by, from what the app can see."""
+    if isinstance(function, ServerlessFunction):
+        own: float | None = function.timeout_seconds
+        reserved = function.reserved_concurrent_executions
+    elif isinstance(function, lambda_.Function):
+        own = seconds(function.timeout) if function.timeout is not None else defaults.LAMBDA_DEFAULT_TIMEOUT_SECONDS
+        found = getattr(function.node.default_child, "reserved_concurrent_executions", None)
+        reserved = found if isinstance(found, int) and not Token.is_unresolved(found) else None
+    else:
+        own, reserved = None, None
+    if timeout is None:
+        if own is None:
+            raise InvalidPropError("ServiceMonitoring.monitor_function", "timeout", None,
+                                   f"the timeout of {function.node.path}, which the app cannot see (an imported "
+                                   "function): its p99 duration alarm is 80% of it")
+        return own, reserved
+    given = seconds(timeout)
+    if given <= 0 or (own is not None and given != own):
+        raise InvalidPropError("ServiceMonitoring.monitor_function", "timeout", f"{given:g} seconds",
+                               f"the function's own timeout, {own:g} seconds (or leave it unset)" if own is not None
+                               else "a positive duration, the imported function's timeout")
+    return given, reserved

@@ -8,6 +8,8 @@ EVALUATION_PERIODS = 5
 DATAPOINTS_TO_ALARM = 3
 #: p99 duration alarm at this share of the function timeout.
 DURATION_SHARE_OF_TIMEOUT = 0.8
+#: A Lambda function's timeout when none is set (a ``lambda_.Function`` without ``timeout``).
+LAMBDA_DEFAULT_TIMEOUT_SECONDS = 3
 #: Concurrency alarm at this share of the reserved concurrency.
 CONCURRENCY_SHARE = 0.8
 #: HTTP API: any 5xx in a minute for 3 of 5 minutes; p99 latency in milliseconds.

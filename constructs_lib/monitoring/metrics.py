@@ -33,13 +33,15 @@ def http_api_metrics(api: LambdaHttpApi) -> dict[str, cloudwatch.IMetric]:
     }
 
 
-def queue_metrics(queue: sqs.IQueue, dead_letter_queue: sqs.IQueue) -> dict[str, cloudwatch.IMetric]:
-    """Visible messages in the dead-letter queue and the age of the oldest message in the queue (maxima)."""
+def queue_metrics(queue: sqs.IQueue, dead_letter_queue: sqs.IQueue | None) -> dict[str, cloudwatch.IMetric]:
+    """Visible messages in the dead-letter queue (when known) and the age of the oldest message in the
+    queue (maxima)."""
     period = defaults.PERIOD
-    return {
-        "dlq_visible": dead_letter_queue.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum"),
-        "oldest_age": queue.metric_approximate_age_of_oldest_message(period=period, statistic="Maximum"),
-    }
+    found = {"oldest_age": queue.metric_approximate_age_of_oldest_message(period=period, statistic="Maximum")}
+    if dead_letter_queue is not None:
+        found = {"dlq_visible": dead_letter_queue.metric_approximate_number_of_messages_visible(
+            period=period, statistic="Maximum"), **found}
+    return found
 
 
 def dead_letter_metrics(dead_letter_queue: sqs.IQueue) -> dict[str, cloudwatch.IMetric]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Token
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
@@ -14,6 +14,7 @@ from ..errors import InvalidPropError
 from ..function import ServerlessFunction
 from ..node_values import check_durations, path_of, seconds, whole_units
 from ..references import strong_references
+from ..runtime_environment import QUEUE_URL
 from . import defaults
 
 #: Lambda environment variable names, and the prefixes Lambda reserves.
@@ -84,30 +85,39 @@ class WorkQueue(Construct):
                     "This queue is itself the dead-letter queue of its work queue; failed messages stop here "
                     "for 14 days, watched by the monitoring construct's dead-letter alarm, instead of moving again.")
 
-    def grant_send_to(self, producer: ServerlessFunction, env_var: str = "QUEUE_URL") -> None:
+    def grant_send_to(self, producer: ServerlessFunction, env_var: str = QUEUE_URL) -> None:
         """Let ``producer`` send to the queue (and encrypt with its key) and tell it the queue URL.
 
         :param env_var: the environment variable holding the queue URL. Default: ``QUEUE_URL``.
         """
-        if not _ENV_VAR.fullmatch(env_var) or env_var.startswith(_RESERVED_ENV_PREFIXES):
-            raise InvalidPropError("WorkQueue.grant_send_to", "env_var", env_var,
-                                   "a name of letters, digits and '_' starting with a letter, not AWS_/LAMBDA_ reserved")
-        self.queue.grant(producer.role, *defaults.SEND_ACTIONS)
-        if self.encryption_key is not None:
-            # what an SSE-KMS producer needs, without the kms:ReEncrypt*/GenerateDataKey* wildcards of grant_send_messages
-            self.encryption_key.grant(producer.role, *defaults.SEND_KMS_ACTIONS)
-        producer.add_environment(env_var, self.queue.queue_url)
+        grant_send("WorkQueue.grant_send_to", self.queue, producer, env_var)
 
 
 class QueueWorker(Construct):
-    """A :class:`ServerlessFunction` consuming a :class:`WorkQueue` with partial batch responses.
+    """A :class:`ServerlessFunction` consuming an SQS queue with partial batch responses.
 
     ReportBatchItemFailures is always on: one bad message never re-runs its whole batch.
 
     :param function: the worker. Required.
-    :param queue: an existing queue to consume. Default: a new :class:`WorkQueue` sized for
-        ``function`` (then ``fifo``, ``max_receive_count``, ``encryption_key`` and
-        ``visibility_timeout`` apply to it; with an existing queue they must be left unset).
+    :param queue: an existing queue to consume: a :class:`WorkQueue`, or any ``sqs.IQueue`` a team
+        already has (``sqs.Queue(...)`` in the app, or imported with ``sqs.Queue.from_queue_arn`` /
+        ``from_queue_attributes``). Default: a new :class:`WorkQueue` sized for ``function`` (then
+        ``fifo``, ``max_receive_count``, ``encryption_key`` and ``visibility_timeout`` apply to it; with an
+        existing queue they must be left unset, ``fifo`` may only repeat the queue's kind). What is checked
+        of an existing queue is only what the app can see:
+
+        * a :class:`WorkQueue`, or an ``sqs.Queue`` defined in the app: its visibility timeout against 6 ×
+          the function's timeout + the batching window (an ``sqs.Queue`` without one has SQS's 30 s), and
+          that it has a dead-letter queue (an ``sqs.Queue`` without ``dead_letter_queue`` fails synth: a
+          message that always fails would be retried until its retention ends);
+        * an imported queue: its kind (FIFO when its name ends in ``.fifo``) and nothing else. Its
+          visibility timeout and redrive policy live outside the app, so size the timeout by the same rule
+          yourself. Import it with ``from_queue_attributes(key_arn=…)`` when a customer-managed key encrypts
+          it: the worker (and :meth:`grant_send_to`'s producers) are granted that key only when it is known.
+    :param dead_letter_queue: an imported ``queue``'s dead-letter queue, for the monitoring's dead-letter
+        alarm (its redrive policy is the queue's own, not set here). Only with an imported queue. Default:
+        the queue's own (a :class:`WorkQueue`'s, an ``sqs.Queue``'s), or none for an imported queue (then
+        :meth:`ServiceMonitoring.monitor_queue_worker` alarms on the oldest message's age only).
     :param batch_size: 1–10,000 (standard; above 10 needs a batching window of at least 1 s),
         1–10 (FIFO). Default: 10.
     :param max_batching_window: 0–300 s; not allowed on FIFO queues. Default: 0.
@@ -122,12 +132,14 @@ class QueueWorker(Construct):
     :param visibility_timeout: of the created queue. Default: 6 × the function timeout + the
         batching window; a shorter value fails synth.
 
-    Attributes: ``work_queue``, ``queue``, ``dead_letter_queue``, ``event_source``, ``function``,
-    ``batch_size``, ``max_batching_window``, ``max_concurrency``, ``fifo``.
+    Attributes: ``work_queue`` (None for a queue that is not a :class:`WorkQueue`), ``queue``,
+    ``dead_letter_queue`` (or None when not known), ``event_source``, ``function``, ``batch_size``,
+    ``max_batching_window``, ``max_concurrency``, ``fifo``.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, function: ServerlessFunction,
-                 queue: WorkQueue | None = None, batch_size: int | None = None,
+                 queue: WorkQueue | sqs.IQueue | None = None, dead_letter_queue: sqs.IQueue | None = None,
+                 batch_size: int | None = None,
                  max_batching_window: Duration | None = None, max_concurrency: int | None = None,
                  fifo: bool | None = None, max_receive_count: int | None = None, encryption_key: kms.IKey | None = None,
                  visibility_timeout: Duration | None = None) -> None:
@@ -138,6 +150,10 @@ class QueueWorker(Construct):
             _only_without_queue({"fifo": None if fifo is None or fifo == queue.fifo else fifo,
                                  "max_receive_count": max_receive_count, "encryption_key": encryption_key,
                                  "visibility_timeout": visibility_timeout})
+        own_dead_letter_queue = _dead_letter_queue_of(queue)
+        if dead_letter_queue is not None and (queue is None or own_dead_letter_queue is not None):
+            raise InvalidPropError("QueueWorker", "dead_letter_queue", path_of(dead_letter_queue),
+                                   "only with an imported queue (a WorkQueue or an sqs.Queue of this app has its own)")
         fifo = queue.fifo if queue is not None else bool(fifo)
         batch_size = batch_size if batch_size is not None else defaults.BATCH_SIZE
         window = max_batching_window or defaults.MAX_BATCHING_WINDOW
@@ -167,7 +183,9 @@ class QueueWorker(Construct):
                                        f"at most the function's reserved_concurrent_executions={reserved} (above it, "
                                        "Lambda throttles the poller and throttled messages count toward max_receive_count)")
         timeout_of = f"the timeout of {function.path}"
-        if queue is not None:
+        if isinstance(queue, sqs.Queue):
+            _check_app_queue(queue, function, window, timeout_of)
+        elif isinstance(queue, WorkQueue):
             minimum = minimum_visibility_seconds(function.timeout, window)
             check_visibility(
                 "QueueWorker", queue.visibility_timeout, function.timeout, window, prop="queue.visibility_timeout",
@@ -184,11 +202,14 @@ class QueueWorker(Construct):
                              fix_above="lower visibility_timeout")
 
         # 2. build ----------------------------------------------------------------------
-        self.work_queue = queue or WorkQueue(self, "Queue", fifo=fifo, max_receive_count=max_receive_count,
-                                             encryption_key=encryption_key, consumer_timeout=function.timeout,
-                                             max_batching_window=window, visibility_timeout=visibility_timeout)
-        self.queue: sqs.Queue = self.work_queue.queue
-        self.dead_letter_queue: sqs.Queue = self.work_queue.dead_letter_queue
+        if queue is None:
+            queue = WorkQueue(self, "Queue", fifo=fifo, max_receive_count=max_receive_count,
+                              encryption_key=encryption_key, consumer_timeout=function.timeout,
+                              max_batching_window=window, visibility_timeout=visibility_timeout)
+            own_dead_letter_queue = queue.dead_letter_queue
+        self.work_queue: WorkQueue | None = queue if isinstance(queue, WorkQueue) else None
+        self.queue: sqs.IQueue = queue.queue if isinstance(queue, WorkQueue) else queue
+        self.dead_letter_queue: sqs.IQueue | None = own_dead_letter_queue or dead_letter_queue
         self.function = function
         self.fifo = fifo
         self.batch_size = batch_size
@@ -209,16 +230,60 @@ class QueueWorker(Construct):
              "failed messages reach the queue's dead-letter queue through its redrive policy instead."),
         ])
 
-    def grant_send_to(self, producer: ServerlessFunction, env_var: str = "QUEUE_URL") -> None:
-        """Let ``producer`` send to the queue and tell it the queue URL through ``env_var``."""
-        self.work_queue.grant_send_to(producer, env_var)
+    def grant_send_to(self, producer: ServerlessFunction, env_var: str = QUEUE_URL) -> None:
+        """Let ``producer`` send to the queue (and encrypt with its key, when known) and tell it the queue
+        URL through ``env_var``."""
+        grant_send("QueueWorker.grant_send_to", self.queue, producer, env_var)
+
+
+def grant_send(construct: str, queue: sqs.IQueue, producer: ServerlessFunction, env_var: str) -> None:
+    """Let ``producer`` send to ``queue``, and use its key when it has a known customer-managed one; set
+    ``env_var`` to the queue URL. ``construct`` names the method in the error on a bad ``env_var``."""
+    if not _ENV_VAR.fullmatch(env_var) or env_var.startswith(_RESERVED_ENV_PREFIXES):
+        raise InvalidPropError(construct, "env_var", env_var,
+                               "a name of letters, digits and '_' starting with a letter, not AWS_/LAMBDA_ reserved")
+    queue.grant(producer.role, *defaults.SEND_ACTIONS)
+    if queue.encryption_master_key is not None:
+        # what an SSE-KMS producer needs, without the kms:ReEncrypt*/GenerateDataKey* wildcards of grant_send_messages
+        queue.encryption_master_key.grant(producer.role, *defaults.SEND_KMS_ACTIONS)
+    producer.add_environment(env_var, queue.queue_url)
 
 
 def _only_without_queue(props: dict[str, object]) -> None:
     for prop, value in props.items():
         if value is not None:
             raise InvalidPropError("QueueWorker", prop, value,
-                                   "None when an existing queue is given (set it on that WorkQueue instead)")
+                                   "None when an existing queue is given (set it on that queue instead)")
+
+
+def _dead_letter_queue_of(queue: WorkQueue | sqs.IQueue | None) -> sqs.IQueue | None:
+    """The dead-letter queue the app can see on ``queue``: a WorkQueue's or an ``sqs.Queue``'s; None otherwise."""
+    if isinstance(queue, WorkQueue):
+        return queue.dead_letter_queue
+    if isinstance(queue, sqs.Queue) and queue.dead_letter_queue is not None:
+        return queue.dead_letter_queue.queue
+    return None
+
+
+def _check_app_queue(queue: sqs.Queue, function: ServerlessFunction, window: Duration, timeout_of: str) -> None:
+    """What can be checked of an ``sqs.Queue`` defined in the app: a dead-letter queue, and its visibility
+    timeout (read from the queue's template, SQS's 30 s when unset) when it is a number at synth."""
+    if queue.dead_letter_queue is None:
+        raise InvalidPropError("QueueWorker", "queue", path_of(queue),
+                               "a queue with a dead_letter_queue (without one a message that always fails is "
+                               "retried until its retention period ends): give the sqs.Queue dead_letter_queue="
+                               "sqs.DeadLetterQueue(...), or leave queue unset for a WorkQueue")
+    resource = queue.node.default_child
+    given = getattr(resource, "visibility_timeout", None)
+    if given is None:
+        given = defaults.SQS_VISIBILITY_TIMEOUT_SECONDS
+    if isinstance(given, (int, float)) and not Token.is_unresolved(given):
+        minimum = minimum_visibility_seconds(function.timeout, window)
+        check_visibility("QueueWorker", Duration.seconds(given), function.timeout, window,
+                         prop="queue.visibility_timeout", timeout_of=timeout_of,
+                         fix=f"create the sqs.Queue {path_of(queue)} with visibility_timeout=Duration.seconds("
+                             f"{minimum}) or more; or lower the function's timeout",
+                         fix_above=f"lower the visibility_timeout of the sqs.Queue {path_of(queue)}")
 
 
 def minimum_visibility_seconds(consumer_timeout: Duration, max_batching_window: Duration) -> int:

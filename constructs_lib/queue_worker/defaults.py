@@ -20,6 +20,8 @@ SEND_KMS_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 
 # ---- limits ---------------------------------------------------------------------------
 MAX_RECEIVE_COUNT_RANGE = (1, 1000)
+#: An SQS queue's visibility timeout when none is set.
+SQS_VISIBILITY_TIMEOUT_SECONDS = 30
 VISIBILITY_TIMEOUT_MAX_SECONDS = 43_200  # 12 hours
 BATCH_SIZE_MAX_STANDARD = 10_000
 BATCH_SIZE_MAX_FIFO = 10

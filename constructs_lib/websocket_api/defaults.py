@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from aws_cdk import aws_logs as logs
 
+from .. import runtime_environment
+
 STAGE_NAME = "live"
 ROUTE_SELECTION_EXPRESSION = "$request.body.action"
 THROTTLE_RATE_LIMIT = 100
@@ -18,7 +20,8 @@ ALLOW_PUBLIC = False
 TOKEN_QUERY_PARAMETER = "token"
 #: No custom domain: clients connect to the execute-api URL.
 DOMAIN_NAME = None
-CALLBACK_URL_ENV = "WEBSOCKET_CALLBACK_URL"
+#: The function's environment variable holding the stage's Management API URL (the runtime reads it).
+CALLBACK_URL_ENV = runtime_environment.WEBSOCKET_CALLBACK_URL
 
 AUTHORIZATION_TYPES = ("NONE", "IAM", "LAMBDA")
 #: Route keys: $-prefixed ones are reserved by API Gateway; custom ones are plain identifiers.

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import os
 import time
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs milliseconds of cold start
@@ -63,7 +62,7 @@ connections_opened = 0
 
 def on_pause() -> str | None:
     """``DB_ON_PAUSE``: ``wait``, ``unavailable``, or None when the database never pauses."""
-    return os.environ.get("DB_ON_PAUSE") or None
+    return config.load().db_on_pause
 
 
 def retry_after() -> int:

@@ -33,14 +33,16 @@ OS_BUNDLES = (
 _resolved: dict[str | None, str] = {}
 
 
-def find_root_cert(configured: str | None, env: os._Environ[str] | dict[str, str] = os.environ,
+def find_root_cert(configured: str | None, ssl_cert_file: str | None = None,
                    candidates: tuple[str, ...] | None = None) -> str:
-    """The ``sslrootcert`` value to use: a bundle path, or ``system`` when none is found."""
+    """The ``sslrootcert`` value to use: a bundle path, or ``system`` when none is found.
+
+    :param configured: ``DB_SSL_ROOT_CERT``. :param ssl_cert_file: ``SSL_CERT_FILE``.
+    """
     if configured:
         return configured
-    from_env = env.get("SSL_CERT_FILE")
-    if from_env and os.path.isfile(from_env):
-        return from_env
+    if ssl_cert_file and os.path.isfile(ssl_cert_file):
+        return ssl_cert_file
     for path in OS_BUNDLES if candidates is None else candidates:
         if os.path.isfile(path):
             return path
@@ -51,7 +53,9 @@ def root_cert(configured: str | None) -> str:
     """:func:`find_root_cert`, resolved once per container (the file system does not change)."""
     found = _resolved.get(configured)
     if found is None:
-        found = _resolved[configured] = find_root_cert(configured)
+        from .. import config
+
+        found = _resolved[configured] = find_root_cert(configured, config.load().ssl_cert_file)
     return found
 
 

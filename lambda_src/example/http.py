@@ -1,4 +1,4 @@
-"""The example's HTTP entry point: ``lambda_src.example.http.handler`` (the users service)."""
+"""The example's HTTP entry point: ``example.http.handler`` (the users service)."""
 from __future__ import annotations
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs milliseconds of cold start
@@ -10,6 +10,8 @@ from lambda_src.web.router import HttpApp
 
 from . import users
 
+#: The authorization of the HTTP API in front of these routes (``StatelessStack``'s ``LambdaHttpApi``).
+API_AUTHORIZATION = "IAM"
 _settings = config.load()
 app = HttpApp(max_body_bytes=_settings.max_body_bytes, strip_prefixes=_settings.strip_prefixes)
 users.register(app)
@@ -20,9 +22,11 @@ def openapi() -> dict[str, Any]:
     ``make synth`` writes it to ``cdk.out/openapi.json``. Built on demand, never on the request path."""
     from lambda_src.web.openapi import document
 
-    return document(app, title="Users API", version="1.0.0", description=(
-        "Users of the example service. Every /users route serves IAM callers (SigV4) only; /health is public. "
-        "Errors share one shape: {\"error\": {\"code\", \"message\", \"details\"?, \"requestId\"}}."))
+    return document(app, title="Users API", version="1.0.0", gateway=API_AUTHORIZATION, description=(
+        "Users of the example service. API Gateway lets in SigV4-signed requests only (IAM authorization) and "
+        "refuses others with 403 {\"message\": \"Forbidden\"}; every /users route serves IAM callers only, "
+        "/health any caller. The handler's errors share one shape: "
+        "{\"error\": {\"code\", \"message\", \"details\"?, \"requestId\"}}."))
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -1,5 +1,7 @@
-"""The example's migrations: ``lambda_src.example.migrate.handler`` at deploy time, and
-``python -m lambda_src.example.migrate`` locally (``DATABASE_URL``)."""
+"""The example's migrations locally: ``python -m example.migrate`` from the bundle, or
+``python -m lambda_src.example.migrate`` in this checkout (``DATABASE_URL``). At deploy time the stack
+runs the runtime's ``lambda_src.migrate.handler`` with these migrations (``DB_MIGRATIONS_DIR``); this
+module's ``handler`` does the same with the migrations beside it."""
 from __future__ import annotations
 
 import os

@@ -1,4 +1,4 @@
-"""The example's scheduled entry point: ``lambda_src.example.schedule.handler`` (EventBridge Scheduler or a rule).
+"""The example's scheduled entry point: ``example.schedule.handler`` (EventBridge Scheduler or a rule).
 
 The example job, once per scheduled time: compute the day's user statistics, purge idempotency
 records older than the DLQ retention, and send any outbox events the API could not. A row in

@@ -28,14 +28,15 @@ DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 #: What the routes answer, as the API document shows it (JSON schema).
 TIMESTAMP = {"type": "string", "format": "date-time", "example": "2026-11-22T09:30:00.000000Z"}
 USER = {"type": "object", "required": ["id", "email", "name", "bio", "createdAt", "updatedAt"],
+        "additionalProperties": False,
         "properties": {"id": {"type": "integer", "minimum": 1}, "email": {"type": "string", "format": "email"},
                        "name": {"type": "string"}, "bio": {"type": "string"},
                        "createdAt": TIMESTAMP, "updatedAt": TIMESTAMP}}
-USER_PAGE = {"type": "object", "required": ["items", "nextCursor"],
+USER_PAGE = {"type": "object", "required": ["items", "nextCursor"], "additionalProperties": False,
              "properties": {"items": {"type": "array", "items": USER},
                             "nextCursor": {"type": "string", "nullable": True,
                                            "description": "pass as cursor for the next page; null on the last"}}}
-HEALTH = {"type": "object", "required": ["status", "database"],
+HEALTH = {"type": "object", "required": ["status", "database"], "additionalProperties": False,
           "properties": {"status": {"type": "string", "enum": ["ok"]}, "database": {"type": "string", "enum": ["ok"]}}}
 USER_ID = {"id": Param("the user's id", integer=True, minimum=1)}
 #: Every route reads or writes the database: it may answer 503 when the database does not.

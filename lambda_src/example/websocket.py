@@ -1,4 +1,4 @@
-"""The example's WebSocket entry point: ``lambda_src.example.websocket.handler``.
+"""The example's WebSocket entry point: ``example.websocket.handler``.
 
 The runtime's :class:`~lambda_src.websocket.WebSocketApp` with its channel actions (``subscribe``,
 ``unsubscribe``, ``ping``); the worker announces created users on the ``users`` channel.

@@ -1,4 +1,4 @@
-"""The example's SQS entry point: ``lambda_src.example.worker.handler``.
+"""The example's SQS entry point: ``example.worker.handler``.
 
 The runtime's :class:`~lambda_src.batch.BatchProcessor` does the batch (partial failures, FIFO,
 idempotency in ``processed_messages``, time left); this module says what one message means.

@@ -38,18 +38,45 @@ ERROR_SCHEMA: dict[str, Any] = {
                 "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
             "requestId": {"type": "string", "nullable": True}}}},
 }
+#: What API Gateway itself answers when it refuses a request before any function runs (its
+#: authorizer, e.g. ``{"message": "Forbidden"}`` for a request without a valid SigV4 signature).
+GATEWAY_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["message"],
+    "properties": {"message": {"type": "string", "description": "API Gateway's, e.g. Forbidden"}},
+}
+#: The API Gateway authorization types in front of the routes (the constructs' ``authorization``):
+#: the security scheme the gateway demands of every request, and the statuses of its refusals.
+GATEWAYS: dict[str, tuple[str, tuple[int, ...]]] = {"IAM": ("iam", (403,)), "JWT": ("jwt", (401,)),
+                                                     "LAMBDA": ("lambda", (401, 403))}
 _METHODS = ("GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE")
 _PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def document(app: HttpApp, *, title: str, version: str, description: str | None = None) -> dict[str, Any]:
-    """The OpenAPI 3.0 document of every route registered on ``app``."""
+def document(app: HttpApp, *, title: str, version: str, description: str | None = None,
+             gateway: str = "NONE") -> dict[str, Any]:
+    """The OpenAPI 3.0 document of every route registered on ``app``.
+
+    :param gateway: the authorization of the API Gateway API in front of ``app`` (``"IAM"``, ``"JWT"``,
+        ``"LAMBDA"``), which refuses a request before any route runs: every operation then requires
+        the gateway's scheme, public routes included, and documents its refusals
+        (:data:`GATEWAY_ERROR_SCHEMA`). Default: ``"NONE"`` (each route's own callers decide).
+    """
+    if gateway != "NONE" and gateway not in GATEWAYS:
+        raise ValueError(f"gateway must be one of NONE, {', '.join(GATEWAYS)}, not {gateway!r}")
     paths: dict[str, dict[str, Any]] = {}
     used: set[str] = set()
+    gateway_errors = False
     for path, method, route in app.router.routes():
         if not isinstance(route, Endpoint) or method not in _METHODS:
             continue
         operation = _operation(path, method, route)
+        if gateway in GATEWAYS:
+            scheme, statuses = GATEWAYS[gateway]
+            operation["security"] = [{scheme: []}]
+            for status in statuses:
+                _add_gateway_refusal(operation["responses"], status)
+            operation["responses"] = dict(sorted(operation["responses"].items()))
+            gateway_errors = True
         for requirement in operation.get("security", []):
             used.update(requirement)
         paths.setdefault(path, {})[method.lower()] = operation
@@ -58,7 +85,8 @@ def document(app: HttpApp, *, title: str, version: str, description: str | None 
         "openapi": OPENAPI_VERSION,
         "info": info,
         "paths": {path: paths[path] for path in sorted(paths)},
-        "components": {"schemas": {"Error": ERROR_SCHEMA},
+        "components": {"schemas": {"Error": ERROR_SCHEMA, **({"GatewayError": GATEWAY_ERROR_SCHEMA}
+                                                            if gateway_errors else {})},
                        "securitySchemes": {kind: SECURITY_SCHEMES[kind] for kind in sorted(used)}},
     }
 
@@ -159,3 +187,17 @@ def _errors(route: Endpoint) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}, "example": {
                 "error": {"code": first.code, "message": first.default_message, "requestId": "c0ffee00-1234"}}}}}
     return responses
+
+
+def _add_gateway_refusal(responses: dict[str, Any], status: int) -> None:
+    """``status`` may also come from API Gateway's authorizer, in its own shape."""
+    gateway = {"$ref": "#/components/schemas/GatewayError"}
+    refusal = "refused by API Gateway before any function runs ({\"message\": …})"
+    found = responses.get(str(status))
+    if found is None:
+        responses[str(status)] = {"description": refusal.capitalize(), "content": {"application/json": {
+            "schema": gateway, "example": {"message": "Forbidden" if status == 403 else "Unauthorized"}}}}
+    else:
+        found["description"] += f"; or {refusal}"
+        content = found["content"]["application/json"]
+        content["schema"] = {"oneOf": [content["schema"], gateway]}

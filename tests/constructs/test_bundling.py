@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk.assertions import Template
 
 from constructs_lib import InvalidPropError, PythonBundle, ServerlessFunction
-from constructs_lib.bundling import NO_BYTECODE_WARNING
+from constructs_lib.bundling import (NO_BYTECODE_WARNING, installed_distributions, marker_environment,
+                                     remove_distribution, runtime_provided_closure)
 from constructs_lib.bytecode import (COMPILER_RELEASES, MAGIC_NUMBERS, UNCHECKED_HASH_FLAGS, BytecodeError, add_bytecode,
                                      find_compiler, pyc_path, python_sources, read_header, sources_without_bytecode)
 from tests.cdk_helpers import PROJECT, new_stack
@@ -108,13 +110,140 @@ class TestContents:
         assert elf_machines(result.path) == {"x86_64"}
         assert result.asset_hash != bundle(package, cache).build().asset_hash
 
-    def test_runtime_provided_packages_are_stripped(self, package: Path, tmp_path: Path) -> None:
-        requirements = tmp_path / "requirements.txt"
-        requirements.write_text("boto3==1.44.5\n")
-        result = PythonBundle(source_dir=package, requirements_file=requirements, cache_dir=tmp_path / "cache",
-                              bytecode=False, log=lambda _line: None).build()  # what is installed, not compiled
-        leftovers = {path.name.split("-")[0].lower() for path in result.path.iterdir()}
-        assert not {"boto3", "botocore", "s3transfer", "jmespath"} & leftovers
+
+#: boto3 and what it requires on Python 3.13, as installed files: the Lambda runtime provides all of them.
+BOTO3_CLOSURE_FILES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six.py", "urllib3", "bin/jp.py")
+
+
+def build_requirements(tmp_path_factory: pytest.TempPathFactory, package: Path, text: str,
+                       lines: list[str] | None = None) -> Path:
+    """The installed bundle of ``text`` as requirements (a real pip install; no bytecode: what is installed counts)."""
+    directory = tmp_path_factory.mktemp("requirements")
+    (directory / "requirements.txt").write_text(text)
+    log = lines.append if lines is not None else (lambda _line: None)
+    return PythonBundle(source_dir=package, requirements_file=directory / "requirements.txt",
+                        cache_dir=directory / "cache", bytecode=False, log=log).build().path
+
+
+def distributions_in(root: Path) -> set[str]:
+    return {path.name.split("-")[0].lower() for path in root.glob("*.dist-info")}
+
+
+@pytest.mark.slow
+class TestRuntimeProvided:
+    """Only boto3's own dependency closure leaves the bundle, and all of it (files, scripts, metadata)."""
+
+    def test_boto3s_whole_closure_is_left_out_and_an_unrelated_requirement_ships(
+            self, package: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+        # GIVEN requirements with boto3 and an unrelated package WHEN bundled
+        boto3_and_attrs = build_requirements(tmp_path_factory, package, "boto3==1.44.5\nattrs==26.1.0\n")
+        # THEN nothing of boto3's closure is left: no urllib3 to shadow the runtime's, no six, no dateutil, no jp.py
+        assert [name for name in BOTO3_CLOSURE_FILES if (boto3_and_attrs / name).exists()] == []
+        assert not (boto3_and_attrs / "bin").exists()
+        # AND the unrelated package ships whole, with its metadata
+        assert distributions_in(boto3_and_attrs) == {"attrs"}
+        assert (boto3_and_attrs / "attr" / "__init__.py").is_file() and (boto3_and_attrs / "attrs" / "__init__.py").is_file()
+
+    def test_a_closure_member_another_requirement_needs_is_left_out_too_and_the_log_says_so(
+            self, package: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+        # GIVEN boto3 and requests, which needs urllib3 too
+        lines: list[str] = []
+        root = build_requirements(tmp_path_factory, package, "boto3==1.44.5\nrequests==2.34.2\n", lines)
+        # THEN urllib3 is left out all the same (the runtime's copy serves both), and the log names the choice
+        assert not (root / "urllib3").exists() and not (root / "bin" / "jp.py").exists()
+        assert distributions_in(root) == {"requests", "idna", "certifi", "charset_normalizer"}
+        assert (root / "bin" / "normalizer").is_file()  # the kept distributions keep their scripts
+        assert any("left out what the Lambda runtime provides: boto3, botocore, jmespath, python-dateutil, "
+                   "s3transfer, six, urllib3" in line for line in lines)
+        assert any("requests will import the runtime's urllib3" in line for line in lines)
+
+    def test_without_boto3_a_package_the_runtime_also_has_is_the_users_and_ships(
+            self, package: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+        # GIVEN jmespath asked for on its own (nothing pulls boto3 or botocore in)
+        root = build_requirements(tmp_path_factory, package, "jmespath==1.1.0\n")
+        # THEN it ships, with its script: only boto3's closure is the runtime's to provide
+        assert distributions_in(root) == {"jmespath"}
+        assert (root / "jmespath" / "__init__.py").is_file() and (root / "bin" / "jp.py").is_file()
+
+
+def fake_distribution(target: Path, name: str, requires: list[str], files: dict[str, str]) -> None:
+    """A real ``.dist-info`` as pip writes it (METADATA, RECORD), and the files RECORD lists."""
+    dist_info = target / f"{name.replace('-', '_')}-1.0.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: " + name + "\nVersion: 1.0\n"
+                                        + "".join(f"Requires-Dist: {line}\n" for line in requires)
+                                        + "\nRequires-Dist: users-pkg\n")  # in the description: no requirement
+    for recorded, installed in files.items():
+        (target / installed).parent.mkdir(parents=True, exist_ok=True)
+        (target / installed).write_text("# " + recorded + "\n")
+    rows = [*files, f"{dist_info.name}/METADATA", f"{dist_info.name}/RECORD"]
+    (dist_info / "RECORD").write_text("".join(f"{row},,\n" for row in rows))
+
+
+class TestRuntimeProvidedClosure:
+    """How the closure is read from the installed metadata (without pip: what each rule decides)."""
+
+    @pytest.fixture()
+    def installed(self, tmp_path: Path) -> Path:
+        fake_distribution(tmp_path, "boto3", ["botocore>=1", "awscrt ; extra == 'crt'"], {"boto3/__init__.py": "boto3/__init__.py"})
+        fake_distribution(tmp_path, "botocore", ["urllib3", "legacy-shim ; python_version < '3.12'",
+                                                 "arm-helper ; platform_machine == 'aarch64'"],
+                          {"botocore/__init__.py": "botocore/__init__.py", "botocore/data/x.json": "botocore/data/x.json"})
+        fake_distribution(tmp_path, "urllib3", [], {"urllib3/__init__.py": "urllib3/__init__.py",
+                                                    "../../bin/urllib3-tool": "bin/urllib3-tool"})
+        fake_distribution(tmp_path, "legacy-shim", [], {"legacy_shim.py": "legacy_shim.py"})
+        fake_distribution(tmp_path, "arm-helper", [], {"arm_helper.py": "arm_helper.py"})
+        fake_distribution(tmp_path, "awscrt", [], {"awscrt/__init__.py": "awscrt/__init__.py"})
+        fake_distribution(tmp_path, "users-pkg", ["boto3[crt]", "Legacy_Shim"], {"users_pkg.py": "users_pkg.py",
+                                                                               "../../bin/users-tool": "bin/users-tool"})
+        return tmp_path
+
+    def closure(self, installed: Path, python_version: str = "3.13",
+                architecture: lambda_.Architecture = lambda_.Architecture.ARM_64) -> set[str]:
+        return runtime_provided_closure(installed_distributions(installed), marker_environment(python_version, architecture.name))
+
+    def test_markers_are_evaluated_for_the_target_python_and_architecture(self, installed: Path) -> None:
+        # GIVEN botocore's shim for Pythons before 3.12 and a helper for aarch64 only
+        # THEN a 3.13 arm64 target's closure has the helper and not the shim, a 3.11 x86_64 one the reverse
+        assert self.closure(installed) == {"boto3", "botocore", "urllib3", "arm-helper"}
+        assert self.closure(installed, "3.11", lambda_.Architecture.X86_64) == {"boto3", "botocore", "urllib3", "legacy-shim"}
+
+    def test_an_extra_the_user_asks_for_is_not_the_runtimes(self, installed: Path) -> None:
+        # GIVEN the user's package asks for boto3[crt], which brings awscrt
+        # THEN awscrt stays out of the closure: the runtime's boto3 comes without extras
+        assert "awscrt" not in self.closure(installed)
+
+    def test_an_extra_asked_for_inside_the_closure_is_followed(self, tmp_path: Path) -> None:
+        # GIVEN botocore itself requires urllib3 with an extra
+        fake_distribution(tmp_path, "botocore", ["urllib3[socks]"], {"botocore/__init__.py": "botocore/__init__.py"})
+        fake_distribution(tmp_path, "urllib3", ["pysocks ; extra == 'socks'"], {"urllib3/__init__.py": "urllib3/__init__.py"})
+        fake_distribution(tmp_path, "pysocks", [], {"socks.py": "socks.py"})
+        # THEN what the extra brings is in the closure
+        assert self.closure(tmp_path) == {"botocore", "urllib3", "pysocks"}
+
+    def test_removal_takes_every_recorded_file_scripts_included_and_leaves_the_rest(self, installed: Path) -> None:
+        distributions = installed_distributions(installed)
+        # WHEN botocore and urllib3 are removed
+        remove_distribution(installed, distributions["botocore"])
+        remove_distribution(installed, distributions["urllib3"])
+        # THEN their files, their script in bin/, their metadata and the folders left empty are gone
+        for gone in ("botocore", "urllib3", "bin/urllib3-tool", "botocore-1.0.dist-info", "urllib3-1.0.dist-info"):
+            assert not (installed / gone).exists(), gone
+        # AND another distribution's files and script stay
+        assert (installed / "users_pkg.py").is_file() and (installed / "bin" / "users-tool").is_file()
+        assert set(installed_distributions(installed)) == {"boto3", "legacy-shim", "arm-helper", "awscrt", "users-pkg"}
+
+    def test_a_recorded_path_outside_the_target_is_never_removed(self, tmp_path: Path) -> None:
+        # GIVEN a RECORD naming a file beside the target, not in it
+        outside = tmp_path / "keep.txt"
+        outside.write_text("not the bundle's")
+        target = tmp_path / "target"
+        fake_distribution(target, "urllib3", [], {"urllib3/__init__.py": "urllib3/__init__.py"})
+        record = next(target.glob("*.dist-info")) / "RECORD"
+        record.write_text(record.read_text() + "../../../keep.txt,,\n" + f"{outside},,\n")
+        # WHEN removed THEN the file outside stays
+        remove_distribution(target, installed_distributions(target)["urllib3"])
+        assert outside.is_file() and not (target / "urllib3").exists()
 
 
 class TestBytecode:
@@ -313,3 +442,167 @@ class TestInvalidProps:
             PythonBundle(source_dir=package, requirements_file=requirements, cache_dir=tmp_path / "cache",
                          log=lambda _line: None).build()
         assert not list((tmp_path / "cache" / "deps").glob("*")), "a failed install leaves no cache entry"
+
+
+class TestBuildInBackground:
+    """start(): the bundle builds on its own thread while the app constructs other stacks."""
+
+    @staticmethod
+    def package_in(root: Path, body: str) -> Path:
+        package = root / "bg"
+        package.mkdir()
+        (package / "__init__.py").write_text("")
+        (package / "app.py").write_text(body)
+        return package
+
+    def test_started_bundle_builds_on_another_thread_and_code_waits_for_it(self, tmp_path: Path, cache: Path) -> None:
+        # GIVEN a package never built before, whose bundle is started
+        package = self.package_in(tmp_path, "def handler(event, context):\n    return 2\n")
+        threads: list[str] = []
+        started = PythonBundle(source_dir=package, requirements_file=None, cache_dir=cache, npm_root=PROJECT,
+                               log=lambda _line: threads.append(threading.current_thread().name))
+        assert started.start() is started
+        # WHEN a function uses it
+        stack = new_stack()
+        ServerlessFunction(stack, "Fn", code=started, handler="bg.app.handler")
+        # THEN the build (its progress lines) ran off the main thread, and the asset is that build's
+        assert threads and threading.main_thread().name not in threads
+        built = started.code()
+        assert isinstance(built, lambda_.AssetCode)
+        assert started._built is not None and (started._built.path / "bg" / "app.py").read_text().endswith("return 2\n")
+        assert pyc_path(started._built.path / "bg" / "app.py", "3.13").is_file()
+
+    def test_a_failed_background_build_fails_where_the_code_is_used(self, tmp_path: Path, cache: Path) -> None:
+        # GIVEN a started bundle with a module that does not compile on 3.13 (not the handler's)
+        package = self.package_in(tmp_path, "def handler(event, context):\n    return 1\n")
+        (package / "other.py").write_text("def helper(:\n    pass\n")
+        broken = PythonBundle(source_dir=package, requirements_file=None, cache_dir=cache, npm_root=PROJECT,
+                              log=lambda _line: None).start()
+        # WHEN a function takes its code THEN the build's error surfaces there, naming the file
+        with pytest.raises(BytecodeError, match=r"bg/other.py does not compile on Python 3.13"):
+            ServerlessFunction(new_stack(), "Fn", code=broken, handler="bg.app.handler")
+
+    def test_start_twice_builds_once(self, tmp_path: Path, cache: Path) -> None:
+        # GIVEN a started bundle WHEN started again THEN no second build thread begins
+        package = self.package_in(tmp_path, "def handler(event, context):\n    return 3\n")
+        lines: list[str] = []
+        once = PythonBundle(source_dir=package, requirements_file=None, cache_dir=cache, npm_root=PROJECT,
+                            log=lines.append).start()
+        first = once._background
+        assert once.start()._background is first
+        once.code()
+        assert sum("copying" in line for line in lines) == 1
+
+
+def local_project(root: Path) -> tuple[Path, Path]:
+    """A monorepo as a team has it: a library project (``tinylib``, its pyproject mapping the folder onto the
+    package, as the runtime's does) holding the handler package ``app`` whose requirements.txt names the
+    library by a path relative to itself. Returns (the library project, the handler package)."""
+    project = root / "tinylib"
+    (project / "app").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "tinylib"\nversion = "1.0"\n'
+        '[tool.setuptools]\npackage-dir = { "tinylib" = "." }\npackages = ["tinylib"]\n')
+    (project / "__init__.py").write_text("VALUE = 1\n")
+    (project / "app" / "__init__.py").write_text("")
+    (project / "app" / "handler.py").write_text("from tinylib import VALUE\n\ndef handler(event, context):\n    return VALUE\n")
+    (project / "app" / "requirements.txt").write_text("# the library, by a path relative to this file\n..\n")
+    return project, project / "app"
+
+
+def tree(root: Path) -> set[str]:
+    return {path.relative_to(root).as_posix() for path in root.rglob("*")}
+
+
+@pytest.mark.slow
+class TestLocalRequirements:
+    """A requirement naming a local project (a path relative to requirements.txt, or a file:// URL) installs
+    the project's current source, and building it leaves the project as it was."""
+
+    @pytest.fixture()
+    def monorepo(self, tmp_path: Path) -> tuple[Path, Path]:
+        return local_project(tmp_path / "repo")
+
+    @staticmethod
+    def build(package: Path, cache: Path, **props):  # type: ignore[no-untyped-def]
+        return PythonBundle(source_dir=package, cache_dir=cache, bytecode=False, log=lambda _line: None, **props).build()
+
+    def test_a_relative_path_is_relative_to_the_requirements_file(self, monorepo: tuple[Path, Path],
+                                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        # GIVEN requirements.txt naming the library as ".." and a synth run from elsewhere
+        project, package = monorepo
+        monkeypatch.chdir(tmp_path)
+        # WHEN bundled THEN the library is installed as a distribution, beside the handler package
+        built = self.build(package, tmp_path / "cache")
+        assert (built.path / "tinylib" / "__init__.py").read_text() == "VALUE = 1\n"
+        assert list(built.path.glob("tinylib-1.0.dist-info")) and (built.path / "app" / "handler.py").is_file()
+
+    @pytest.mark.parametrize("form", ["relative path", "file URL"])
+    def test_a_change_to_the_local_project_is_installed(self, monorepo: tuple[Path, Path], tmp_path: Path,
+                                                        form: str) -> None:
+        # GIVEN a bundle built from the library's source, named by a path or a URL
+        project, package = monorepo
+        if form == "file URL":
+            (package / "requirements.txt").write_text(f"tinylib @ {project.as_uri()}\n")
+        before = self.build(package, tmp_path / "cache")
+        # WHEN a file of the library changes (requirements.txt is unchanged)
+        (project / "__init__.py").write_text("VALUE = 2\n")
+        after = self.build(package, tmp_path / "cache")
+        # THEN pip runs again and the bundle ships the change
+        assert after.pip_ran and after.asset_hash != before.asset_hash
+        assert (after.path / "tinylib" / "__init__.py").read_text() == "VALUE = 2\n"
+
+    def test_a_change_to_the_handler_package_inside_the_project_reuses_the_dependencies(
+            self, monorepo: tuple[Path, Path], tmp_path: Path) -> None:
+        # GIVEN the handler package inside the library's folder (as lambda_src/example is in lambda_src)
+        project, package = monorepo
+        cache = tmp_path / "cache"
+        before = PythonBundle(source_dir=package, cache_dir=cache).dependencies_hash()
+        self.build(package, cache)
+        # WHEN only the handler package changes THEN the dependencies are the same: no pip
+        (package / "handler.py").write_text("def handler(event, context):\n    return 3\n")
+        assert PythonBundle(source_dir=package, cache_dir=cache).dependencies_hash() == before
+        assert not self.build(package, cache).pip_ran
+
+    def test_building_leaves_the_local_project_as_it_was(self, monorepo: tuple[Path, Path], tmp_path: Path) -> None:
+        # GIVEN the library's files WHEN bundled (pip builds a local project in place: build/, *.egg-info)
+        project, package = monorepo
+        files = tree(project)
+        self.build(package, tmp_path / "cache")
+        # THEN the project holds exactly what it held
+        assert tree(project) == files
+
+    def test_a_file_url_requirement_is_hashed_and_copied_too(self, monorepo: tuple[Path, Path], tmp_path: Path) -> None:
+        # GIVEN the library named by an absolute file:// URL with its name (PEP 508), as tests/consumer does
+        project, package = monorepo
+        (package / "requirements.txt").write_text(f"tinylib @ {project.as_uri()}\n")
+        files = tree(project)
+        before = PythonBundle(source_dir=package, cache_dir=tmp_path / "cache").dependencies_hash()
+        self.build(package, tmp_path / "cache")
+        # WHEN the library changes THEN the dependencies hash follows, and the project was left as it was
+        assert tree(project) == files
+        (project / "__init__.py").write_text("VALUE = 4\n")
+        assert PythonBundle(source_dir=package, cache_dir=tmp_path / "cache").dependencies_hash() != before
+
+
+class TestLocalRequirementLines:
+    """Which lines of a requirements file name a local project, and how each is pointed at its copy."""
+
+    def test_paths_urls_extras_and_markers(self, tmp_path: Path) -> None:
+        from constructs_lib.bundling import local_requirements
+
+        # GIVEN a project beside the file's folder and lines naming it in each form pip reads, and lines that don't
+        project, package = local_project(tmp_path)
+        text = "\n".join([
+            "psycopg[binary]==3.3.9  # from the index", "..[postgres] ; python_version >= '3.11'", "../",
+            f"tinylib[postgres] @ {project.as_uri()} ; sys_platform == 'linux'", "-r other.txt", "./missing-dir",
+            "other @ https://example.com/other.whl", "# ../commented-out"])
+        # WHEN read against the file's folder
+        found = local_requirements(text, package)
+        # THEN the three lines naming the project are found, each keeping its extras and markers
+        assert [(local.line, local.path) for local in found] == [(1, project), (2, project), (3, project)]
+        copy = tmp_path / "copy"
+        assert [local.line_for(copy) for local in found] == [
+            f"{copy}[postgres] ; python_version >= '3.11'", str(copy),
+            f"tinylib[postgres] @ {copy.as_uri()} ; sys_platform == 'linux'"]

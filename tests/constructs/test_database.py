@@ -383,7 +383,7 @@ class TestMigrations:
         template = Template.from_stack(stack)
         variables = template.find_resources("AWS::Lambda::Function")[stack.get_logical_id(migrate.function.node.default_child)]["Properties"]["Environment"]["Variables"]
         assert set(variables) == {"DB_ADMIN_SECRET_ARN", "DB_ADMIN_HOST", "DB_PORT", "DB_NAME", "DB_USER",
-                                  "DB_ADMIN_SSL_ROOT_CERT"}
+                                  "DB_ADMIN_SSL_ROOT_CERT", "DB_MIGRATION_USERS"}
         assert "Ref" in variables["DB_ADMIN_SECRET_ARN"]  # the ARN, never the value
         template.has_resource_properties("AWS::IAM::Policy", {"PolicyDocument": {"Statement": Match.array_with([
             Match.object_like({"Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]})])}})

@@ -48,7 +48,8 @@ def _monitoring(method: str) -> Callable[[dict[str, Any]], Any]:
         stack = new_stack()
         monitoring = ServiceMonitoring(stack, "Monitoring", service_name="svc")
         function = _function(stack, timeout=Duration.seconds(10))
-        target = {"monitor_http_api": lambda: LambdaHttpApi(stack, "Http", function=function),
+        target = {"monitor_function": lambda: function,
+                  "monitor_http_api": lambda: LambdaHttpApi(stack, "Http", function=function),
                   "monitor_queue": lambda: WorkQueue(stack, "Queue"),
                   "monitor_queue_worker": lambda: QueueWorker(stack, "Worker", function=function)}[method]()
         return getattr(monitoring, method)(target, **props)
@@ -70,6 +71,7 @@ CALLS: dict[tuple[str, str], tuple[str, Callable[[dict[str, Any]], Any]]] = {
         stack, "Worker", function=_function(stack), **props))(new_stack())),
     ("ScheduledTask", "__init__"): ("ScheduledTask", lambda props: (lambda stack: ScheduledTask(
         stack, "Task", function=_function(stack), schedule="rate(1 day)", **props))(new_stack())),
+    ("ServiceMonitoring", "monitor_function"): ("ServiceMonitoring.monitor_function", _monitoring("monitor_function")),
     ("ServiceMonitoring", "monitor_http_api"): ("ServiceMonitoring.monitor_http_api", _monitoring("monitor_http_api")),
     ("ServiceMonitoring", "monitor_queue"): ("ServiceMonitoring.monitor_queue", _monitoring("monitor_queue")),
     ("ServiceMonitoring", "monitor_queue_worker"): ("ServiceMonitoring.monitor_queue_worker",

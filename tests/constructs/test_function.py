@@ -10,7 +10,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Match, Template
 
 from constructs_lib import InvalidPropError, PythonBundle, ServerlessFunction
-from tests.cdk_helpers import new_stack
+from tests.cdk_helpers import PROJECT, new_stack
 from tests.policy_eval import ACCOUNT, REGION, CfnValues, allows
 
 INLINE = lambda_.Code.from_inline("def handler(event, context):\n    return {}\n")
@@ -348,7 +348,7 @@ class TestHandlerAgainstTheBundle:
     @pytest.mark.parametrize(("handler", "says"), [
         ("orders.htpp.handler", "no module orders.htpp"),
         ("orders.http.handle", "defines no 'handle'"),
-        ("lambda_src.http.handler", "the bundle's package is 'orders'"),
+        ("lambda_src.http.handler", "no requirement installs a package 'lambda_src'"),
         ("handler", "the bundle's package is 'orders'"),
     ])
     def test_a_typo_fails_at_synth_naming_the_prop(self, bundle, handler: str, says: str) -> None:  # type: ignore[no-untyped-def]
@@ -356,3 +356,37 @@ class TestHandlerAgainstTheBundle:
             ServerlessFunction(new_stack(), "Fn", code=bundle, handler=handler)
         assert (raised.value.prop, raised.value.value) == ("handler", handler)
         assert says in raised.value.allowed
+
+
+@pytest.fixture(scope="module")
+def consumer_bundle(tmp_path_factory: pytest.TempPathFactory) -> PythonBundle:
+    from tests.consumer.runtime import copy_runtime, requirement
+
+    root = tmp_path_factory.mktemp("consumer")
+    package = root / "orders"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "requirements.txt").write_text(requirement(copy_runtime(root / "runtime")).replace("[postgres]", "") + "\n")
+    return PythonBundle(source_dir=package, cache_dir=root / "cache", npm_root=PROJECT, log=lambda _line: None)
+
+
+class TestHandlerOfAnInstalledRequirement:
+    """A consumer's migrations run the runtime's entry point, ``lambda_src.migrate.handler``: a handler
+    outside the bundle's own package was refused though the requirements install it."""
+
+    def test_an_entry_point_of_an_installed_requirement_is_accepted(self, consumer_bundle: PythonBundle) -> None:
+        # GIVEN orders/requirements.txt installs the handler runtime WHEN a function runs its migrations entry
+        function = ServerlessFunction(new_stack(), "Migrate", code=consumer_bundle, handler="lambda_src.migrate.handler")
+        # THEN synth accepts it, and the module is in the bundle it ships
+        assert function.function is not None
+        assert (consumer_bundle.result().path / "lambda_src" / "migrate.py").is_file()
+
+    @pytest.mark.parametrize(("handler", "says"), [
+        ("lambda_src.migrat.handler", "no module lambda_src.migrat"),
+        ("lambda_src.migrate.handle", "defines no 'handle'"),
+    ])
+    def test_a_typo_in_an_installed_entry_point_fails_at_synth(self, consumer_bundle: PythonBundle, handler: str,
+                                                                says: str) -> None:
+        with pytest.raises(InvalidPropError) as raised:
+            ServerlessFunction(new_stack(), "Migrate", code=consumer_bundle, handler=handler)
+        assert raised.value.prop == "handler" and says in raised.value.allowed

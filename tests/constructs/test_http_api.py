@@ -2,18 +2,23 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Match, Template
 
-from constructs_lib import InvalidPropError, LambdaHttpApi, ServerlessFunction
+from constructs_lib import InvalidPropError, LambdaHttpApi, QueueWorker, ServerlessFunction, ServiceMonitoring
+from constructs_lib.compliance import acknowledge, add_checks
 from constructs_lib.contract import Policies, Principal, Request, Templates, decide
-from tests.cdk_helpers import new_stack
+from tests.cdk_helpers import cdk_context, new_stack
 from tests.policy_eval import logs_may_use_key
 
 INLINE = lambda_.Code.from_inline("def handler(event, context):\n    return {}\n")
@@ -220,3 +225,108 @@ class TestInvalidProps:
         function = ServerlessFunction(stack, "Fn", code=INLINE, handler="index.handler")
         with pytest.raises(InvalidPropError, match="invalid authorizer_function=None; allowed: a function"):
             LambdaHttpApi(stack, "Http", function=function, authorization="LAMBDA")
+
+
+class TestAuthorizerObject:
+    """An IHttpRouteAuthorizer a team already has, used as given; what it binds to decides who may call."""
+
+    def build_with(self, make_authorizer, **props):  # type: ignore[no-untyped-def]
+        stack = new_stack()
+        function = ServerlessFunction(stack, "Fn", code=INLINE, handler="index.handler")
+        api = LambdaHttpApi(stack, "Http", function=function, authorization=make_authorizer(stack), **props)
+        return stack, api, Template.from_stack(stack)
+
+    def route_and_authorizer(self, template: Template) -> tuple[dict, dict]:
+        (route,) = template.find_resources("AWS::ApiGatewayV2::Route").values()
+        (authorizer_id, authorizer), = template.find_resources("AWS::ApiGatewayV2::Authorizer").items()
+        assert route["Properties"]["AuthorizerId"] == {"Ref": authorizer_id}
+        return route["Properties"], authorizer["Properties"]
+
+    def test_a_jwt_authorizer_object_guards_the_route(self) -> None:
+        # GIVEN the team's own JWT authorizer (a Cognito-style issuer and its own identity source)
+        stack, api, template = self.build_with(lambda _stack: authorizers.HttpJwtAuthorizer(
+            "TeamJwt", "https://issuer.example.com", jwt_audience=["orders"],
+            identity_source=["$request.header.X-Token"]))
+        # THEN the route is JWT-authorized by exactly that authorizer
+        route, authorizer = self.route_and_authorizer(template)
+        assert route["AuthorizationType"] == "JWT"
+        assert (authorizer["AuthorizerType"], authorizer["IdentitySource"], authorizer["JwtConfiguration"]) == (
+            "JWT", ["$request.header.X-Token"], {"Issuer": "https://issuer.example.com", "Audience": ["orders"]})
+        assert api.authorization == "JWT" and isinstance(api.authorizer, authorizers.HttpJwtAuthorizer)
+        # AND an unsigned caller without a token is refused; IAM grants make no sense on it
+        assert not may_invoke(stack, api, ANONYMOUS)
+        with pytest.raises(InvalidPropError):
+            api.grant_invoke(iam.AccountRootPrincipal())
+
+    def test_a_lambda_authorizer_object_keeps_its_own_settings(self) -> None:
+        def make(stack):  # type: ignore[no-untyped-def]
+            decider = ServerlessFunction(stack, "Decider", code=INLINE, handler="index.handler").function
+            return authorizers.HttpLambdaAuthorizer("TeamLambda", decider, results_cache_ttl=Duration.minutes(2),
+                                                    response_types=[authorizers.HttpLambdaResponseType.IAM])
+        stack, api, template = self.build_with(make)
+        route, authorizer = self.route_and_authorizer(template)
+        assert route["AuthorizationType"] == "CUSTOM"
+        assert (authorizer["AuthorizerType"], authorizer["AuthorizerResultTtlInSeconds"]) == ("REQUEST", 120)
+        assert "EnableSimpleResponses" not in authorizer  # the team's IAM-policy responses, not our simple ones
+        assert api.authorization == "LAMBDA" and not may_invoke(stack, api, ANONYMOUS)
+
+    def test_an_iam_authorizer_object_is_iam_and_grants_work(self) -> None:
+        stack = new_stack()
+        api = LambdaHttpApi(stack, "Http", function=ServerlessFunction(stack, "Fn", code=INLINE, handler="index.handler"),
+                            authorization=authorizers.HttpIamAuthorizer())
+        client = iam.Role(stack, "Client", assumed_by=iam.AccountRootPrincipal())
+        api.grant_invoke(client)
+        Template.from_stack(stack).has_resource_properties("AWS::ApiGatewayV2::Route", {"AuthorizationType": "AWS_IAM"})
+        assert api.authorization == "IAM" and may_invoke(stack, api, role_principal(stack, client))
+        assert not may_invoke(stack, api, ANONYMOUS)
+
+    def test_an_authorizer_that_lets_everyone_in_is_public_and_needs_allow_public(self) -> None:
+        # GIVEN HttpNoneAuthorizer, an object that is as public as "NONE"
+        with pytest.raises(InvalidPropError) as raised:
+            self.build_with(lambda _stack: apigwv2.HttpNoneAuthorizer())
+        assert (raised.value.prop, raised.value.value) == ("authorization", "NONE")
+        # WHEN allow_public is given THEN anyone gets through, as with the string
+        stack, api, _ = self.build_with(lambda _stack: apigwv2.HttpNoneAuthorizer(), allow_public=True)
+        assert api.authorization == "NONE" and may_invoke(stack, api, ANONYMOUS)
+
+    def test_allow_public_beside_a_guarding_authorizer_object_fails(self) -> None:
+        with pytest.raises(InvalidPropError) as raised:
+            self.build_with(lambda _stack: authorizers.HttpIamAuthorizer(), allow_public=True)
+        assert raised.value.prop == "allow_public"
+
+    @pytest.mark.parametrize(("props", "prop"), [({"jwt_issuer": "https://issuer.example.com"}, "jwt_issuer"),
+                                                 ({"jwt_audience": ["orders"]}, "jwt_audience")])
+    def test_string_settings_beside_an_authorizer_object_fail(self, props, prop) -> None:  # type: ignore[no-untyped-def]
+        with pytest.raises(InvalidPropError) as raised:
+            self.build_with(lambda _stack: authorizers.HttpIamAuthorizer(), **props)
+        assert raised.value.prop == prop and "authorizer object" in raised.value.allowed
+
+    def test_an_authorizer_function_beside_an_authorizer_object_fails(self) -> None:
+        stack = new_stack()
+        function = ServerlessFunction(stack, "Fn", code=INLINE, handler="index.handler")
+        with pytest.raises(InvalidPropError) as raised:
+            LambdaHttpApi(stack, "Http", function=function, authorization=authorizers.HttpIamAuthorizer(),
+                          authorizer_function=function.function)
+        assert raised.value.prop == "authorizer_function"
+
+
+def test_a_teams_own_resources_pass_cdk_nag(tmp_path: Path) -> None:
+    """An imported queue's worker, a plain function under monitoring, a JWT authorizer object: no new findings."""
+    app = cdk.App(context=cdk_context(), outdir=str(tmp_path))
+    stack = cdk.Stack(app, "Own", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    api_fn = ServerlessFunction(stack, "ApiFn", code=INLINE, handler="index.handler")
+    worker_fn = ServerlessFunction(stack, "WorkerFn", code=INLINE, handler="index.handler")
+    api = LambdaHttpApi(stack, "Http", function=api_fn, authorization=authorizers.HttpJwtAuthorizer(
+        "TeamJwt", "https://issuer.example.com", jwt_audience=["orders"]))
+    worker = QueueWorker(stack, "Worker", function=worker_fn,
+                         queue=sqs.Queue.from_queue_arn(stack, "Orders", f"arn:aws:sqs:{REGION}:{ACCOUNT}:orders"))
+    monitoring = ServiceMonitoring(stack, "Monitoring", service_name="own")
+    monitoring.monitor_function(lambda_.Function.from_function_arn(
+        stack, "Legacy", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:legacy"), timeout=Duration.seconds(20))
+    monitoring.monitor_http_api(api)
+    monitoring.monitor_queue_worker(worker)
+    for function in (api_fn, worker_fn):  # this test's inline code: findings about the code, not the resources
+        acknowledge(function.function, ("Serverless-LambdaDLQ", "AwsSolutions-L1", "Serverless-LambdaLatestVersion"),
+                    "This test's inline code stands in for a real bundle; only the team's own resources are under test.")
+    add_checks(app)
+    app.synth()  # raises on any finding not acknowledged

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Template
 
 from constructs_lib import (InvalidPropError, LambdaHttpApi, QueueWorker, ScheduledTask, ServerlessDatabase,
@@ -227,3 +228,77 @@ class TestMoreOptions:
         with pytest.raises(InvalidPropError) as raised:
             call()
         assert raised.value.prop == prop
+
+
+class TestAnyFunctionAndQueue:
+    """Functions and queues a team already has: a plain lambda_.Function, an imported one, an imported queue."""
+
+    def alarms_of(self, build) -> tuple[dict, object]:  # type: ignore[no-untyped-def]
+        stack = new_stack()
+        monitoring = ServiceMonitoring(stack, "Monitoring", service_name="s")
+        subject = build(stack, monitoring)
+        return Template.from_stack(stack).find_resources("AWS::CloudWatch::Alarm"), (stack, subject)
+
+    def test_a_plain_function_gets_alarms_sized_by_its_own_timeout_and_reservation(self) -> None:
+        def build(stack, monitoring):  # type: ignore[no-untyped-def]
+            function = lambda_.Function(stack, "Plain", runtime=lambda_.Runtime.PYTHON_3_13, handler="index.handler",
+                                        code=INLINE, timeout=Duration.seconds(10), reserved_concurrent_executions=5)
+            monitoring.monitor_function(function)
+            return function
+        by_id, (stack, function) = self.alarms_of(build)
+        # THEN errors, throttles, duration (80% of 10 s) and concurrency (80% of 5) on that function
+        assert alarm(by_id, "MonitoringPlainDurationP99")["Threshold"] == 8000
+        assert alarm(by_id, "MonitoringPlainConcurrency")["Threshold"] == 4
+        assert alarm(by_id, "MonitoringPlainErrors")["Dimensions"] == [
+            {"Name": "FunctionName", "Value": {"Ref": stack.get_logical_id(function.node.default_child)}}]
+
+    def test_a_plain_function_without_a_timeout_has_lambdas_3_seconds(self) -> None:
+        def build(stack, monitoring):  # type: ignore[no-untyped-def]
+            monitoring.monitor_function(lambda_.Function(stack, "Plain", runtime=lambda_.Runtime.PYTHON_3_13,
+                                                         handler="index.handler", code=INLINE))
+        by_id, _ = self.alarms_of(build)
+        assert alarm(by_id, "MonitoringPlainDurationP99")["Threshold"] == 2400
+        assert not [i for i in by_id if "Concurrency" in i]
+
+    def test_an_imported_function_takes_its_timeout_as_a_prop(self) -> None:
+        arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders"
+
+        def build(stack, monitoring):  # type: ignore[no-untyped-def]
+            function = lambda_.Function.from_function_arn(stack, "Orders", arn)
+            with pytest.raises(InvalidPropError) as raised:
+                monitoring.monitor_function(function)
+            assert raised.value.prop == "timeout" and "imported" in raised.value.allowed
+            monitoring.monitor_function(function, timeout=Duration.seconds(20))
+        by_id, _ = self.alarms_of(build)
+        duration = alarm(by_id, "MonitoringOrdersDurationP99")
+        assert duration["Threshold"] == 16000 and duration["Dimensions"] == [{"Name": "FunctionName", "Value": "orders"}]
+
+    @pytest.mark.parametrize("kind", ["serverless", "plain"])
+    def test_a_timeout_that_disagrees_with_the_functions_own_fails(self, kind: str) -> None:
+        stack = new_stack()
+        monitoring = ServiceMonitoring(stack, "Monitoring", service_name="s")
+        function = (ServerlessFunction(stack, "Fn", code=INLINE, handler="index.handler", timeout=Duration.seconds(10))
+                    if kind == "serverless" else
+                    lambda_.Function(stack, "Fn", runtime=lambda_.Runtime.PYTHON_3_13, handler="index.handler", code=INLINE,
+                                     timeout=Duration.seconds(10)))
+        with pytest.raises(InvalidPropError) as raised:
+            monitoring.monitor_function(function, timeout=Duration.seconds(12))
+        assert (raised.value.prop, raised.value.value) == ("timeout", "12 seconds") and "10 seconds" in raised.value.allowed
+
+    def test_a_worker_on_an_imported_queue_alarms_on_age_and_on_a_dead_letter_queue_it_was_told(self) -> None:
+        queue_arn = "arn:aws:sqs:eu-west-1:123456789012:orders"
+
+        def build(stack, monitoring):  # type: ignore[no-untyped-def]
+            function = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler")
+            bare = QueueWorker(stack, "Bare", function=function, queue=sqs.Queue.from_queue_arn(stack, "Q", queue_arn))
+            told = QueueWorker(stack, "Told", function=function,
+                               queue=sqs.Queue.from_queue_arn(stack, "Q2", queue_arn + "-2"),
+                               dead_letter_queue=sqs.Queue.from_queue_arn(stack, "D2", queue_arn + "-2-dlq"))
+            monitoring.monitor_queue_worker(bare)
+            monitoring.monitor_queue_worker(told)
+        by_id, _ = self.alarms_of(build)
+        # THEN the bare worker gets the age alarm only; the told one a dead-letter alarm on the queue it named
+        assert sorted(i for i in by_id if i.startswith("MonitoringBare")) == [
+            i for i in by_id if i.startswith("MonitoringBareOldestMessage")]
+        assert alarm(by_id, "MonitoringBareOldestMessage")["Dimensions"] == [{"Name": "QueueName", "Value": "orders"}]
+        assert alarm(by_id, "MonitoringToldDeadLetters")["Dimensions"] == [{"Name": "QueueName", "Value": "orders-2-dlq"}]

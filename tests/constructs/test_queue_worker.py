@@ -5,6 +5,7 @@ import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Match, Template
 
 from constructs_lib import InvalidPropError, QueueWorker, ServerlessFunction, WorkQueue
@@ -354,3 +355,135 @@ class TestMaxConcurrencyFromReservation:
         function = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler",
                                       reserved_concurrent_executions=1)
         assert QueueWorker(stack, "Jobs", function=function).max_concurrency is None
+
+
+QUEUE_ARN = "arn:aws:sqs:eu-west-1:123456789012:orders"
+KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+
+
+def statements(template: Template, role: str = "") -> list[dict]:
+    return [statement for policy in template.find_resources("AWS::IAM::Policy").values()
+            if any(role in str(ref) for ref in policy["Properties"]["Roles"])
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def actions_on(template: Template, resource: str, role: str = "") -> set[str]:
+    """The actions the policies (of roles whose logical id contains ``role``) allow on ``resource``."""
+    found: set[str] = set()
+    for statement in statements(template, role):
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if resource in resources:
+            found.update([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    return found
+
+
+class TestExistingSqsQueue:
+    """A team's own queue: an imported one (nothing about it is visible) or an sqs.Queue of the app."""
+
+    def test_an_imported_queue_is_consumed_by_arn_and_nothing_is_created(self) -> None:
+        # GIVEN a queue imported by ARN
+        stack = new_stack()
+        function = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler")
+        queue = sqs.Queue.from_queue_arn(stack, "Orders", QUEUE_ARN)
+        worker = QueueWorker(stack, "Jobs", function=function, queue=queue, max_concurrency=3)
+        template = Template.from_stack(stack)
+        # THEN the event source mapping reads that ARN, with the worker's settings, and no queue is created
+        template.has_resource_properties("AWS::Lambda::EventSourceMapping", {
+            "EventSourceArn": QUEUE_ARN, "FunctionResponseTypes": ["ReportBatchItemFailures"], "BatchSize": 10,
+            "ScalingConfig": {"MaximumConcurrency": 3}})
+        template.resource_count_is("AWS::SQS::Queue", 0)
+        # AND the worker may consume it
+        assert {"sqs:ReceiveMessage", "sqs:DeleteMessage"} <= actions_on(template, QUEUE_ARN)
+        assert worker.queue is queue and worker.work_queue is None and worker.dead_letter_queue is None
+        assert worker.fifo is False
+
+    def test_an_imported_fifo_queue_sets_the_kind_and_its_limits(self) -> None:
+        stack = new_stack()
+        function = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler")
+        queue = sqs.Queue.from_queue_arn(stack, "Orders", QUEUE_ARN + ".fifo")
+        with pytest.raises(InvalidPropError) as raised:
+            QueueWorker(stack, "Jobs", function=function, queue=queue, batch_size=11)
+        assert (raised.value.prop, raised.value.value) == ("batch_size", 11)
+        assert QueueWorker(stack, "Ok", function=function, queue=queue).fifo is True
+
+    def test_an_imported_queue_with_its_key_grants_the_key_to_worker_and_producer(self) -> None:
+        # GIVEN a queue imported with its customer-managed key, and a producer
+        stack = new_stack()
+        function = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler")
+        producer = ServerlessFunction(stack, "Producer", code=INLINE, handler="index.handler")
+        queue = sqs.Queue.from_queue_attributes(stack, "Orders", queue_arn=QUEUE_ARN, key_arn=KEY_ARN)
+        worker = QueueWorker(stack, "Jobs", function=function, queue=queue)
+        worker.grant_send_to(producer)
+        template = Template.from_stack(stack)
+        # THEN the worker may decrypt and the producer may send and encrypt, and knows the queue URL
+        assert "kms:Decrypt" in actions_on(template, KEY_ARN, "Worker")
+        assert "sqs:SendMessage" in actions_on(template, QUEUE_ARN, "Producer")
+        assert {"kms:GenerateDataKey", "kms:Decrypt"} <= actions_on(template, KEY_ARN, "Producer")
+        variables = template.find_resources("AWS::Lambda::Function")
+        assert any("QUEUE_URL" in f["Properties"].get("Environment", {}).get("Variables", {}) for f in variables.values())
+
+    def test_an_imported_queue_takes_its_dead_letter_queue_for_monitoring(self) -> None:
+        stack = new_stack()
+        function = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler")
+        dead = sqs.Queue.from_queue_arn(stack, "OrdersDlq", QUEUE_ARN + "-dlq")
+        worker = QueueWorker(stack, "Jobs", function=function, queue=sqs.Queue.from_queue_arn(stack, "Orders", QUEUE_ARN),
+                             dead_letter_queue=dead)
+        assert worker.dead_letter_queue is dead
+
+    def test_an_app_queue_with_a_dead_letter_queue_and_enough_visibility(self) -> None:
+        # GIVEN an sqs.Queue of the app, with a DLQ and 6 x 30 s visibility
+        stack = new_stack()
+        function = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler", timeout=Duration.seconds(30))
+        dead = sqs.Queue(stack, "Dead", enforce_ssl=True)
+        queue = sqs.Queue(stack, "Orders", visibility_timeout=Duration.seconds(180), enforce_ssl=True,
+                          dead_letter_queue=sqs.DeadLetterQueue(queue=dead, max_receive_count=3))
+        worker = QueueWorker(stack, "Jobs", function=function, queue=queue)
+        # THEN it is consumed, and its DLQ is the worker's
+        assert worker.queue is queue and worker.dead_letter_queue is dead and worker.work_queue is None
+        Template.from_stack(stack).has_resource_properties("AWS::Lambda::EventSourceMapping", {
+            "EventSourceArn": {"Fn::GetAtt": [Match.string_like_regexp("Orders"), "Arn"]}})
+
+    @pytest.mark.parametrize(("visibility", "shown"), [(None, "30 seconds"), (Duration.seconds(60), "60 seconds")])
+    def test_an_app_queue_too_short_for_the_function_fails_naming_it(self, visibility, shown) -> None:  # type: ignore[no-untyped-def]
+        # GIVEN an sqs.Queue with SQS's 30 s default (or 60 s) and a 30 s worker
+        stack = new_stack()
+        function = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler", timeout=Duration.seconds(30))
+        queue = sqs.Queue(stack, "Orders", visibility_timeout=visibility,
+                          dead_letter_queue=sqs.DeadLetterQueue(queue=sqs.Queue(stack, "Dead"), max_receive_count=3))
+        with pytest.raises(InvalidPropError) as raised:
+            QueueWorker(stack, "Jobs", function=function, queue=queue)
+        # THEN the error names the queue's visibility timeout and the value that fixes it
+        assert (raised.value.prop, raised.value.value) == ("queue.visibility_timeout", shown)
+        assert "at least 180 seconds" in raised.value.allowed and "visibility_timeout=Duration.seconds(180)" in raised.value.allowed
+
+    def test_an_app_queue_without_a_dead_letter_queue_fails(self) -> None:
+        stack = new_stack()
+        function = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler")
+        queue = sqs.Queue(stack, "Orders", visibility_timeout=Duration.seconds(180))
+        with pytest.raises(InvalidPropError) as raised:
+            QueueWorker(stack, "Jobs", function=function, queue=queue)
+        assert raised.value.prop == "queue" and "dead_letter_queue" in raised.value.allowed
+
+    @pytest.mark.parametrize("own", ["work_queue", "app_queue", "none"])
+    def test_dead_letter_queue_only_with_an_imported_queue(self, own: str) -> None:
+        stack = new_stack()
+        function = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler")
+        queue = {"work_queue": lambda: WorkQueue(stack, "Work"),
+                 "app_queue": lambda: sqs.Queue(stack, "Orders", visibility_timeout=Duration.seconds(180),
+                                                dead_letter_queue=sqs.DeadLetterQueue(queue=sqs.Queue(stack, "D"),
+                                                                                      max_receive_count=3)),
+                 "none": lambda: None}[own]()
+        with pytest.raises(InvalidPropError) as raised:
+            QueueWorker(stack, "Jobs", function=function, queue=queue,
+                        dead_letter_queue=sqs.Queue.from_queue_arn(stack, "Other", QUEUE_ARN))
+        assert raised.value.prop == "dead_letter_queue"
+
+    @pytest.mark.parametrize(("props", "prop"), [({"visibility_timeout": Duration.seconds(200)}, "visibility_timeout"),
+                                                 ({"max_receive_count": 3}, "max_receive_count"),
+                                                 ({"fifo": True}, "fifo")])
+    def test_queue_props_with_an_imported_queue(self, props, prop) -> None:  # type: ignore[no-untyped-def]
+        stack = new_stack()
+        function = ServerlessFunction(stack, "Worker", code=INLINE, handler="index.handler")
+        with pytest.raises(InvalidPropError) as raised:
+            QueueWorker(stack, "Jobs", function=function, queue=sqs.Queue.from_queue_arn(stack, "Orders", QUEUE_ARN), **props)
+        assert raised.value.prop == prop

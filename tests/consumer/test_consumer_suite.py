@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.cdk_helpers import PROJECT
+from tests.consumer.runtime import install_from_checkout
 from tests.stacks.scanners import cfn_lint_findings, load_skips
 
 CDK = PROJECT / "node_modules" / ".bin" / "cdk"
@@ -44,8 +45,7 @@ def synth(directory: Path, site: Path, *context: str) -> subprocess.CompletedPro
     (directory / "node_modules").symlink_to(PROJECT / "node_modules")  # the team's npm install (CLI, CA bundle)
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "PYTEST_"))}
     env.update(PYTHONPATH=str(site), HOME=str(directory), CDK_DISABLE_VERSION_CHECK="1",
-               CDK_DISABLE_CLI_TELEMETRY="true", JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
-               JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION="20", AWS_EC2_METADATA_DISABLED="true",
+               CDK_DISABLE_CLI_TELEMETRY="true", AWS_EC2_METADATA_DISABLED="true",
                CDK_VALIDATION="false")
     args = [str(CDK), "synth", "--quiet", "--no-notices", "--output", "cdk.out"]
     for item in context:
@@ -80,9 +80,13 @@ def test_the_readme_consumer_section_works_in_an_empty_directory(site: Path, tmp
     for path, body in re.findall(r"<!-- file: (\S+) -->\s*```\w*\n(.*?)```", section, re.S):
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text(body)
+    install_from_checkout(tmp_path / "orders" / "requirements.txt", tmp_path / "runtime")
     app, = re.findall(r"<!-- example: minimal -->\s*```python\n(.*?)```", section, re.S)
     (tmp_path / "app.py").write_text(app)
     # WHEN it runs cdk synth THEN it synthesizes
     result = synth(tmp_path, site)
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
     assert list((tmp_path / "cdk.out").glob("*.template.json"))
+    # AND the function's asset holds the handler runtime, installed from the package's requirements.txt
+    [asset] = (tmp_path / ".bundle-cache" / "bundles").iterdir()
+    assert (asset / "lambda_src" / "web" / "router.py").is_file() and (asset / "orders" / "http.py").is_file()

@@ -38,6 +38,7 @@ FORBIDDEN = [
     "TRUNCATE users",
     "UPDATE ws_connections SET connected_at = now()",
     "SELECT * FROM schema_migrations",
+    "SELECT * FROM runtime_schema_migrations",
     "CREATE TABLE app_user_table (x int)",
 ]
 

@@ -14,7 +14,7 @@ import pytest
 
 from lambda_src.example import http, users
 from lambda_src.errors import NotFound
-from lambda_src.web.openapi import ERROR_SCHEMA, body_schema, document
+from lambda_src.web.openapi import ERROR_SCHEMA, GATEWAY_ERROR_SCHEMA, body_schema, document
 from lambda_src.web.router import HttpApp
 from lambda_src.web.validation import Field
 from tests.lambda_src.conftest import FakeContext
@@ -72,7 +72,7 @@ def test_responses_list_every_error_the_route_can_answer(doc: dict[str, Any]) ->
                 for method, op in methods.items()}
     assert statuses["post /users"] == ["201", "400", "401", "403", "409", "413", "415", "422", "500", "503"]
     assert statuses["delete /users/{id}"] == ["204", "401", "403", "404", "500", "503"]
-    assert statuses["get /health"] == ["200", "500", "503"]
+    assert statuses["get /health"] == ["200", "403", "500", "503"]  # 403: API Gateway's IAM authorization
     conflict = operation(doc, "POST", "/users")["responses"]["409"]
     assert "`conflict`" in conflict["description"]
     assert conflict["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
@@ -80,10 +80,19 @@ def test_responses_list_every_error_the_route_can_answer(doc: dict[str, Any]) ->
 
 
 def test_who_may_call_is_the_security_of_each_operation(doc: dict[str, Any]) -> None:
-    assert operation(doc, "GET", "/health")["security"] == []
+    # GIVEN the example's API, IAM-authorized by API Gateway: every request is signed, /health's too
+    assert http.API_AUTHORIZATION == "IAM"
+    assert operation(doc, "GET", "/health")["security"] == [{"iam": []}]
     assert operation(doc, "DELETE", "/users/{id}")["security"] == [{"iam": []}]
     assert set(doc["components"]["securitySchemes"]) == {"iam"}
     assert doc["components"]["securitySchemes"]["iam"]["x-amazon-apigateway-authtype"] == "awsSigv4"
+    # AND the gateway's refusal is documented in its own shape, beside the handler's 403
+    refused = operation(doc, "GET", "/health")["responses"]["403"]["content"]["application/json"]
+    assert refused["schema"] == {"$ref": "#/components/schemas/GatewayError"}
+    assert conforms({"message": "Forbidden"}, GATEWAY_ERROR_SCHEMA)
+    assert not conforms({"error": {}}, GATEWAY_ERROR_SCHEMA)
+    either = operation(doc, "GET", "/users/{id}")["responses"]["403"]["content"]["application/json"]["schema"]
+    assert either == {"oneOf": [{"$ref": "#/components/schemas/Error"}, {"$ref": "#/components/schemas/GatewayError"}]}
 
 
 def test_every_reference_resolves(doc: dict[str, Any]) -> None:
@@ -171,6 +180,24 @@ class TestTheRouterDescribesAnyApp:
         # AND the router enforces that same spec: the route gets the cleaned fields
         event = v2("POST", "/notes/a", {"title": "  hi  "}, caller="jwt")
         assert body_of(app(event, FakeContext())) == {"saved": {"title": "hi"}}
+
+    def test_without_a_gateway_each_route_decides_and_a_gateway_decides_first(self) -> None:
+        app = HttpApp()
+        app.route("GET", "/ping", public=True)(lambda request: {})
+        app.route("GET", "/mine", callers=("jwt",))(lambda request: {})
+        # WHEN nothing stands in front  THEN a public route needs no scheme and no gateway shape is declared
+        alone = document(app, title="Ping", version="1")
+        assert alone["paths"]["/ping"]["get"]["security"] == [] and "GatewayError" not in alone["components"]["schemas"]
+        # WHEN a JWT authorizer stands in front  THEN every operation needs a token, and its 401 is documented
+        behind = document(app, title="Ping", version="1", gateway="JWT")
+        ping, mine = behind["paths"]["/ping"]["get"], behind["paths"]["/mine"]["get"]
+        assert ping["security"] == mine["security"] == [{"jwt": []}]
+        assert ping["responses"]["401"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/GatewayError"}
+        assert list(mine["responses"]) == ["200", "401", "403", "500"]
+        assert "oneOf" in mine["responses"]["401"]["content"]["application/json"]["schema"]
+        with pytest.raises(ValueError, match="gateway must be one of NONE, IAM, JWT, LAMBDA, not 'AWS_IAM'"):
+            document(app, title="Ping", version="1", gateway="AWS_IAM")
 
     def test_partial_needs_a_body_spec(self) -> None:
         with pytest.raises(ValueError, match="partial"):

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from lambda_src import realtime
+from lambda_src import config, realtime
 from lambda_src.example import websocket
 from lambda_src.example.announce import announce_user_created
 from lambda_src.aws import Credentials, sign_headers
@@ -81,6 +81,15 @@ def ws_event(connection_id: str, event_type: str, body: Any = None, *, signed: b
     return event
 
 
+def set_callback_url(monkeypatch: pytest.MonkeyPatch, url: str | None) -> None:
+    """``WEBSOCKET_CALLBACK_URL`` as the WebSocket construct sets it (None: no WebSocket API), read afresh."""
+    if url is None:
+        monkeypatch.delenv("WEBSOCKET_CALLBACK_URL", raising=False)
+    else:
+        monkeypatch.setenv("WEBSOCKET_CALLBACK_URL", url)
+    config.reload()
+
+
 def rows(dsn: str, sql: str) -> list[tuple]:
     with psycopg.connect(dsn) as conn:
         return conn.execute(sql).fetchall()
@@ -89,7 +98,7 @@ def rows(dsn: str, sql: str) -> list[tuple]:
 class TestBookkeeping:
     def test_connect_subscribe_disconnect(self, db: str, credentials, monkeypatch) -> None:  # type: ignore[no-untyped-def]
         api = FakeManagementApi()
-        monkeypatch.setenv("WEBSOCKET_CALLBACK_URL", api.url)
+        set_callback_url(monkeypatch, api.url)
         assert websocket.handler(ws_event("c1=", "CONNECT"), FakeContext()) == {"statusCode": 200}
         websocket.handler(ws_event("c1=", "MESSAGE", json.dumps({"action": "subscribe", "channel": "users"})), FakeContext())
         assert rows(db, "SELECT connection_id, channel FROM ws_subscriptions") == [("c1=", "users")]
@@ -101,7 +110,7 @@ class TestBookkeeping:
     def test_a_message_of_several_frames_up_to_128_kb_is_served(self, db: str, credentials, monkeypatch) -> None:  # type: ignore[no-untyped-def]
         # GIVEN a connected client (API Gateway joins frames of 32 KB into messages of up to 128 KB)
         api = FakeManagementApi()
-        monkeypatch.setenv("WEBSOCKET_CALLBACK_URL", api.url)
+        set_callback_url(monkeypatch, api.url)
         websocket.handler(ws_event("big", "CONNECT"), FakeContext())
         # WHEN it sends a 100 KB message THEN it is served like any other (it was refused at 32 KB)
         frame = json.dumps({"action": "ping", "pad": "x" * 100_000})
@@ -111,11 +120,10 @@ class TestBookkeeping:
     def test_an_unavailable_database_is_a_503_handshake_and_an_error_message(self, db: str, credentials,  # type: ignore[no-untyped-def]
                                                                               monkeypatch) -> None:
         # GIVEN a connected client, then a database nobody answers for (a closed port)
-        from lambda_src import config
         from lambda_src.db import connection
 
         api = FakeManagementApi()
-        monkeypatch.setenv("WEBSOCKET_CALLBACK_URL", api.url)
+        set_callback_url(monkeypatch, api.url)
         websocket.handler(ws_event("early", "CONNECT"), FakeContext())
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -140,7 +148,7 @@ class TestBookkeeping:
     ])
     def test_bad_frames_get_an_error_to_that_client_only(self, db: str, credentials, monkeypatch, frame, code) -> None:  # type: ignore[no-untyped-def]
         api = FakeManagementApi()
-        monkeypatch.setenv("WEBSOCKET_CALLBACK_URL", api.url)
+        set_callback_url(monkeypatch, api.url)
         for connection_id in ("sender", "bystander"):
             websocket.handler(ws_event(connection_id, "CONNECT"), FakeContext())
         assert websocket.handler(ws_event("sender", "MESSAGE", frame), FakeContext()) == {"statusCode": 200}
@@ -202,7 +210,7 @@ class TestBroadcast:
             conn.execute("INSERT INTO ws_connections VALUES ('sub=')")
             conn.execute("INSERT INTO ws_subscriptions (connection_id, channel) VALUES ('sub=', 'users')")
         api = FakeManagementApi()
-        monkeypatch.setenv("WEBSOCKET_CALLBACK_URL", api.url)
+        set_callback_url(monkeypatch, api.url)
         user = {"id": 7, "email": "ada@example.com", "name": "Ada", "bio": "Analyst", "createdAt": "x", "updatedAt": "x"}
         # WHEN a created user is announced, directly and by the worker from the outbox's event (the full record)
         announce_user_created(user)
@@ -214,7 +222,7 @@ class TestBroadcast:
         assert not any(secret in json.dumps(api.posts) for secret in ("ada@example.com", "Ada", "Analyst"))
 
     def test_no_websocket_api_configured_is_a_no_op(self, db: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-        monkeypatch.delenv("WEBSOCKET_CALLBACK_URL", raising=False)
+        set_callback_url(monkeypatch, None)
         assert realtime.broadcast("users", {})["skipped"]
 
 
@@ -389,6 +397,10 @@ def test_the_local_management_api_refuses_a_post_over_128_kb(local_gateway) -> N
 
     async def post_sizes() -> list[int]:
         async with connect(address, additional_headers=LocalIamAuthorizer().sign("GET", address), max_size=None):
+            for _ in range(100):  # the gateway registers the connection once $connect has answered
+                if gateway.connections:
+                    break
+                await asyncio.sleep(0.05)
             connection_id = next(iter(gateway.connections))
             url = f"{gateway.callback_url}/@connections/{connection_id}"
 

@@ -96,6 +96,7 @@ def resuming_database(db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None
 def test_a_waiting_function_connects_once_the_database_resumed(resuming_database, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # GIVEN a worker of an auto-paused database (DB_ON_PAUSE=wait), 10 s left, a 2 s connect timeout
     monkeypatch.setenv("DB_ON_PAUSE", "wait")
+    config.reload()
     started = time.monotonic()
     # WHEN it runs a transaction while the database takes 3 s to resume
     result = connection.transaction(lambda tx: tx.one("SELECT 1")[0], remaining_ms=10_000)
@@ -106,6 +107,7 @@ def test_a_waiting_function_connects_once_the_database_resumed(resuming_database
 
 def test_a_waiting_function_still_stops_before_its_own_timeout(resuming_database, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("DB_ON_PAUSE", "wait")
+    config.reload()
     started = time.monotonic()
     with pytest.raises(DatabaseUnavailable):  # the database layer's error (the HTTP app answers it with a 503)
         connection.transaction(lambda tx: tx.one("SELECT 1"), remaining_ms=3_000)
@@ -115,6 +117,7 @@ def test_a_waiting_function_still_stops_before_its_own_timeout(resuming_database
 def test_http_answers_503_with_a_retry_after_long_enough_for_the_resume(resuming_database, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # GIVEN the API function of an auto-paused database (DB_ON_PAUSE=unavailable)
     monkeypatch.setenv("DB_ON_PAUSE", "unavailable")
+    config.reload()
     started = time.monotonic()
     # WHEN a request arrives while it resumes
     response = http.handler({"version": "2.0", "rawPath": "/health", "requestContext": {"http": {"method": "GET"}}},

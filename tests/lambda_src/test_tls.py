@@ -99,21 +99,21 @@ class TestProxyConnection:
 
 class TestRootCertificateChoice:
     def test_configured_bundle_wins(self, tmp_path: Path) -> None:
-        assert tls.find_root_cert("/opt/certs/bundle.pem", env={"SSL_CERT_FILE": __file__}) == "/opt/certs/bundle.pem"
+        assert tls.find_root_cert("/opt/certs/bundle.pem", ssl_cert_file=__file__) == "/opt/certs/bundle.pem"
 
     def test_openssl_variable_before_os_bundles(self, tmp_path: Path) -> None:
         os_bundle = tmp_path / "ca-bundle.crt"
         os_bundle.write_text("x")
-        assert tls.find_root_cert(None, env={"SSL_CERT_FILE": __file__}, candidates=(str(os_bundle),)) == __file__
+        assert tls.find_root_cert(None, ssl_cert_file=__file__, candidates=(str(os_bundle),)) == __file__
 
     def test_first_existing_os_bundle_and_amazon_linux_first(self, tmp_path: Path) -> None:
         present = tmp_path / "ca-certificates.crt"
         present.write_text("x")
-        assert tls.find_root_cert(None, env={}, candidates=(str(tmp_path / "missing"), str(present))) == str(present)
+        assert tls.find_root_cert(None, candidates=(str(tmp_path / "missing"), str(present))) == str(present)
         assert tls.OS_BUNDLES[0] == "/etc/pki/tls/certs/ca-bundle.crt"  # the Lambda Python 3.12+ runtimes
 
     def test_libpq_default_when_no_bundle_exists(self, tmp_path: Path) -> None:
-        assert tls.find_root_cert(None, env={"SSL_CERT_FILE": str(tmp_path / "gone")},
+        assert tls.find_root_cert(None, ssl_cert_file=str(tmp_path / "gone"),
                                   candidates=(str(tmp_path / "missing"),)) == "system"
 
 

@@ -88,20 +88,72 @@ def test_default_service_has_no_websocket_api_and_no_nat(service: SynthesizedSer
     service.template(service.stacks.stateful).resource_count_is("AWS::EC2::NatGateway", 0)
 
 
-def test_the_deployed_asset_holds_the_handler_package_and_aarch64_dependencies_without_boto(service: SynthesizedService) -> None:
-    from tests.constructs.test_bundling import elf_machines
-
+def api_asset(service: SynthesizedService) -> Path:
+    """The synthesized asset directory of the API function's code."""
     stateless = service.stacks.stateless
     code = service.template_json(stateless)["Resources"][
         stateless.get_logical_id(stateless.api_function.function.node.default_child)]["Properties"]["Code"]
-    asset_hash = code["S3Key"].removesuffix(".zip")
-    asset = service.outdir / f"asset.{asset_hash}"
+    return service.outdir / f"asset.{code['S3Key'].removesuffix('.zip')}"
+
+
+def test_the_deployed_asset_holds_the_handler_package_and_aarch64_dependencies_without_boto(service: SynthesizedService) -> None:
+    from tests.constructs.test_bundling import elf_machines
+
+    asset = api_asset(service)
     names = {path.name for path in asset.iterdir()}
-    assert {"lambda_src", "psycopg", "psycopg_binary"} <= names
+    assert {"example", "lambda_src", "psycopg", "psycopg_binary"} <= names
     assert not {"boto3", "botocore"} & names and not (asset / "devtools").exists()
-    assert (asset / "lambda_src" / "example" / "http.py").is_file()
-    assert (asset / "lambda_src" / "example" / "migrations" / "0001_schema.sql").is_file()
+    assert (asset / "example" / "http.py").is_file()
+    assert (asset / "example" / "migrations" / "0001_schema.sql").is_file()
     assert elf_machines(asset) == {"aarch64"}
+
+
+def test_the_example_is_bundled_as_a_consumer_package_on_the_installed_runtime(service: SynthesizedService) -> None:
+    # GIVEN the example's asset, as make synth builds it from lambda_src/example and its requirements.txt
+    asset = api_asset(service)
+    stateless = service.stacks.stateless
+    handlers = {function.node.id: service.template(stateless).find_resources("AWS::Lambda::Function")[
+        stateless.get_logical_id(function.function.node.default_child)]["Properties"]["Handler"]
+        for function in (stateless.api_function, stateless.worker_function, stateless.schedule_function,
+                         stateless.migrate_function)}
+    # THEN the handlers are the example package's own, and the runtime's entry point for migrations
+    assert handlers == {"ApiFunction": "example.http.handler", "WorkerFunction": "example.worker.handler",
+                        "ScheduleFunction": "example.schedule.handler", "MigrateFunction": "lambda_src.migrate.handler"}
+    # AND the runtime is an installed distribution (pip built it), not a copy of the checkout's source tree
+    assert [path.name for path in asset.glob("lambda_src-*.dist-info")] == ["lambda_src-0.1.0.dist-info"]
+    assert (asset / "lambda_src" / "migrations" / "0001_runtime_tables.sql").is_file()
+    assert not (asset / "lambda_src" / "example").exists() and not (asset / "lambda_src" / "pyproject.toml").exists()
+    assert not (asset / "example" / "requirements.txt").exists()
+
+
+def test_the_example_handler_runs_from_its_asset_alone(service: SynthesizedService, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from devtools.runtime_api import RicWorker
+    from tests.lambda_src.events import body_of, v2
+
+    asset = api_asset(service)
+    # GIVEN a process whose only import path is the asset (as /var/task): its runtime is the installed one
+    imports = subprocess.run(
+        [sys.executable, "-c", "import importlib.util, example.http, lambda_src\n"
+         "print(lambda_src.__file__, importlib.util.find_spec('lambda_src.example'))"],
+        cwd=asset, env={"PYTHONPATH": str(asset), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60)
+    assert imports.returncode == 0, imports.stderr
+    assert imports.stdout.split() == [str(asset / "lambda_src" / "__init__.py"), "None"]
+    # WHEN the API handler runs under awslambdaric with the asset as its task root and requests needing no
+    # database arrive
+    worker = RicWorker("example.http.handler", {"AWS_LAMBDA_LOG_FORMAT": "JSON"}, task_root=asset,
+                       output=tmp_path / "function.log")
+    try:
+        missing = worker.invoke(v2("GET", "/no-such-route"), 30.0)
+        anonymous = worker.invoke(v2("GET", "/users", caller=None), 30.0)
+    finally:
+        worker.close()
+    # THEN the example's router answers each, as it does deployed
+    assert missing.error is None and anonymous.error is None, (tmp_path / "function.log").read_text()
+    assert (missing.result["statusCode"], body_of(missing.result)["error"]["code"]) == (404, "not_found")
+    assert anonymous.result["statusCode"] == 401  # /users serves IAM callers only
 
 
 def test_domains_and_hosted_zone_context_parse() -> None:

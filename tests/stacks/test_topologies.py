@@ -6,28 +6,25 @@ The default topology (``proxy``) is the one every other test of tests/stacks and
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from constructs_lib.contract import Policies, Templates, check
 from stacks.flows import EXPRESS_CLUSTER_ID, express_cluster_id, service_flows, topology_of
-from tests.cdk_helpers import SynthesizedService, synthesize_service
+from tests.cdk_helpers import SynthesizedService
 from tests.stacks import scanners
 
-EXPRESS_CONTEXT = {"express_endpoint": "users.cluster-abc123.eu-west-1.rds.amazonaws.com",
-                   "express_cluster_resource_id": EXPRESS_CLUSTER_ID}
 TOPOLOGIES = ("direct", "express")
 #: The scanner findings only the express topology has, with their reasons.
 EXPRESS_SKIPS = scanners.SKIPS_FILE.with_name("skips-express.yaml")
 
 
 @pytest.fixture(scope="module", params=TOPOLOGIES)
-def synthesized(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> SynthesizedService:
-    """The service in one topology, synthesized once with cdk-nag on (an unacknowledged finding fails synth)."""
-    extra = EXPRESS_CONTEXT if request.param == "express" else {}
-    return synthesize_service(tmp_path_factory.mktemp(f"cdk.out-{request.param}"), with_checks=True,
-                              topology=request.param, **extra)
+def synthesized(request: pytest.FixtureRequest, topology_service: Callable[[str], SynthesizedService]) -> SynthesizedService:
+    """The service in one topology, synthesized once per session with cdk-nag on (an unacknowledged finding fails synth)."""
+    return topology_service(request.param)
 
 
 def stateful(service: SynthesizedService) -> dict:  # type: ignore[type-arg]

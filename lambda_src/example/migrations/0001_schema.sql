@@ -1,4 +1,5 @@
--- Application tables.
+-- Application tables. The runtime's own (processed_messages, job_runs) come from its migrations,
+-- applied before these (lambda_src/migrations); databases migrated before that have them from here.
 CREATE TABLE users (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     email       text NOT NULL,
@@ -19,12 +20,6 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
 
--- SQS messages whose work committed: the idempotency record, written in the same transaction.
-CREATE TABLE processed_messages (
-    message_id    text PRIMARY KEY,
-    processed_at  timestamptz NOT NULL DEFAULT now()
-);
-
 -- The worker's example work: one audit row per created user.
 CREATE TABLE audit_log (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -32,15 +27,6 @@ CREATE TABLE audit_log (
     user_id     bigint,
     message_id  text NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now()
-);
-
--- Scheduled jobs: one row per (job, scheduled time) makes each run idempotent.
-CREATE TABLE job_runs (
-    job             text NOT NULL,
-    scheduled_time  timestamptz NOT NULL,
-    result          jsonb NOT NULL DEFAULT '{}',
-    finished_at     timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (job, scheduled_time)
 );
 
 CREATE TABLE daily_stats (
