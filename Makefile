@@ -18,7 +18,7 @@ export JSII_NODE := $(NODE_BIN)/node
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: synth test dev invoke bench cost clean
+.PHONY: synth test dev invoke bench cost mutation clean
 
 synth: $(VENV)/.synth-deps node_modules/.installed
 	$(CDK) synth --quiet --no-notices --output cdk.out $(CDK_ARGS)
@@ -39,6 +39,11 @@ cost: synth
 bench: $(VENV)/.dev-deps node_modules/.installed
 	for script in benchmarks/synth.py benchmarks/synth_*.py benchmarks/handler_*.py benchmarks/websocket_*.py; do \
 		echo "== $$script"; $(PY) $$script || exit 1; done
+
+# Mutation testing of the runtime's core modules (scores in benchmarks/README.md); not part of `make test`:
+# it runs each module's tests once per mutant. MUTATION_ARGS="--target router" picks one, "--list" lists them.
+mutation: $(VENV)/.dev-deps
+	$(PY) scripts/mutation.py $(MUTATION_ARGS)
 
 $(VENV)/.created:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'

@@ -102,3 +102,20 @@ def db(database_url: str, function_env: dict[str, str], monkeypatch: pytest.Monk
 @pytest.fixture
 def context() -> FakeContext:
     return FakeContext()
+
+
+@pytest.fixture
+def package_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """The runtime's log records, each once, whatever ran before: the ``lambda_src`` logger stops
+    propagating once configured, so caplog listens on it directly, with propagation off meanwhile."""
+    import logging
+
+    package_logger = logging.getLogger("lambda_src")
+    propagate = package_logger.propagate
+    package_logger.addHandler(caplog.handler)
+    package_logger.propagate = False
+    try:
+        yield caplog
+    finally:
+        package_logger.propagate = propagate
+        package_logger.removeHandler(caplog.handler)

@@ -125,6 +125,11 @@ def test_call_sends_a_request_botocore_would_sign_the_same(role: None, execute_a
     assert sent["body"] == b'{"hello":1}' and sent["path"] == "/live/@connections/L0SM9cOFvHcCIhw%3D"
 
 
+def test_a_url_without_a_path_is_signed_for_the_root(role: None, execute_api: SigningEndpoint) -> None:
+    assert aws.call("execute-api", "eu-west-1", "GET", execute_api.url) == b"{}"
+    assert not execute_api.refused and execute_api.received[0]["path"] == "/"
+
+
 def test_a_wrong_secret_is_refused_by_the_checking_endpoint(execute_api: SigningEndpoint) -> None:
     # GIVEN credentials whose secret the endpoint does not know (the check is not vacuous)
     wrong = Credentials(CREDENTIALS["AWS_ACCESS_KEY_ID"], "not-the-secret", ROLE.token)
@@ -173,3 +178,21 @@ def test_signing_code_loads_only_when_something_is_signed() -> None:
     loaded = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
     # THEN neither the signer nor hmac nor the HTTP client is loaded yet: they cost cold start
     assert json.loads(loaded.stdout.replace("'", '"')) == []
+
+
+def test_a_silent_endpoint_times_out_after_the_default_timeout(role: None) -> None:
+    # GIVEN an endpoint that accepts the connection but never answers
+    import socket
+    import time
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/live/@connections/c1"
+        # WHEN the client calls without naming a timeout
+        started = time.monotonic()
+        with pytest.raises(OSError, match="timed out"):
+            aws.call("execute-api", "eu-west-1", "GET", url)
+        # THEN it gives up after CALL_TIMEOUT_SECONDS (3 s), not later
+        assert aws.CALL_TIMEOUT_SECONDS <= time.monotonic() - started < aws.CALL_TIMEOUT_SECONDS + 0.9
+    assert aws.CALL_TIMEOUT_SECONDS == 3.0
