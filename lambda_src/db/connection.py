@@ -22,12 +22,12 @@
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import time
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs milliseconds of cold start
 
 from .. import config
+from .. import invocation as _invocation
 from .errors import DatabaseUnavailable
 from ..log import logger
 from .iam_token import TokenCache
@@ -187,8 +187,8 @@ def transaction(work: Callable[[Transaction], T], *, remaining_ms: int | None = 
     from .deadline import watchdog
 
     started = time.monotonic()
-    if remaining_ms is None and _invocation.get() is not None:
-        remaining_ms = globals()["remaining_ms"](_invocation.get())
+    if remaining_ms is None and _invocation.current.get() is not None:
+        remaining_ms = globals()["remaining_ms"](_invocation.current.get())
     if remaining_ms is None:
         deadline = started + config.load().transaction_timeout_seconds
     else:
@@ -231,21 +231,12 @@ def remaining_ms(context: Any) -> int | None:
     return int(getter()) if callable(getter) else None
 
 
-#: The invocation being handled, where an app set it (:func:`invocation`): transactions that are not
-#: given a remaining time take the invocation's, instead of ``DB_TRANSACTION_TIMEOUT``.
-_invocation: contextvars.ContextVar[Any] = contextvars.ContextVar("lambda_src_invocation", default=None)
-
-
-@contextlib.contextmanager
-def invocation(context: Any) -> Iterator[None]:
+def invocation(context: Any) -> contextlib.AbstractContextManager[None]:
     """Within the block, every :func:`transaction` without ``remaining_ms`` is bounded by the time
-    ``context`` (the Lambda context) has left at its start. Apps wrap each invocation in it, so code
-    deep inside an action (a subscribe, a broadcast) gets the invocation's deadline too."""
-    token = _invocation.set(context)
-    try:
-        yield
-    finally:
-        _invocation.reset(token)
+    ``context`` (the Lambda context) has left at its start. The runtime's apps wrap each invocation in
+    it (:mod:`lambda_src.invocation`), so code deep inside a route or an action gets the invocation's
+    deadline too."""
+    return _invocation.handling(context)
 
 
 def runner(context: Any) -> Callable[[Callable[[Transaction], T]], T]:

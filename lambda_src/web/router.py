@@ -1,6 +1,7 @@
 """Method + path routing with ``{name}`` path parameters, and the one place errors become responses."""
 from __future__ import annotations
 
+from .. import invocation
 from ..db.errors import DatabaseUnavailable
 from ..errors import Forbidden, HTTPError, MethodNotAllowed, NotFound, ServiceUnavailable, Unauthorized, excerpt
 from ..log import logger
@@ -183,6 +184,7 @@ class HttpApp:
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         v1 = isinstance(event, dict) and events.is_v1(event)
         request: Request | None = None
+        handling = invocation.current.set(context)  # a route's transactions end before the invocation does
         try:
             request = events.parse(event, context, max_body_bytes=self.max_body_bytes, strip_prefixes=self.strip_prefixes)
             route, request.path_params = self.router.match(request.method, request.path)
@@ -211,4 +213,6 @@ class HttpApp:
             logger.exception("unhandled error", extra={"requestId": request_id,
                                                        "path": request.path if request else None})
             response = Response(500, HTTPError().body(request_id))
+        finally:
+            invocation.current.reset(handling)
         return events.render(response, v1=v1)

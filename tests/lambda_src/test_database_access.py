@@ -154,3 +154,40 @@ class TestNoPinning:
             assert connection.transaction(lambda tx: tx.one("SELECT %s::int + 1", (n,)))[0] == n + 1
         # THEN the session holds no server-side prepared statement
         assert connection.transaction(lambda tx: tx.one("SELECT count(*) FROM pg_prepared_statements"))[0] == 0
+
+
+class TestInvocationDeadlineInRoutes:
+    """A route that runs a transaction without passing its remaining time got DB_TRANSACTION_TIMEOUT (5 s),
+    whatever the invocation had left: the HTTP app now bounds it by the invocation, as the batch and
+    WebSocket apps do."""
+
+    @staticmethod
+    def app():  # type: ignore[no-untyped-def]
+        from lambda_src.web.router import HttpApp
+
+        app = HttpApp()
+
+        @app.route("GET", "/slow", public=True)
+        def slow(request):  # type: ignore[no-untyped-def]
+            return {"slept": connection.transaction(lambda tx: tx.one("SELECT pg_sleep(4)::text")[0])}
+
+        return app
+
+    def test_a_route_without_remaining_ms_ends_before_the_invocation_does(self, db: str) -> None:
+        # GIVEN an invocation with 2 s left and a route whose query takes 4 s, giving no remaining time
+        connection.reset()
+        started = time.monotonic()
+        # WHEN it runs
+        response = self.app()(v2("GET", "/slow"), FakeContext(remaining_ms=2_000))
+        # THEN it answers 503 with Retry-After before the invocation's 2 s are up (not after the 4 s query)
+        elapsed = time.monotonic() - started
+        assert response["statusCode"] == 503 and "retry-after" in response["headers"], response
+        assert elapsed < 2.0, elapsed
+
+    def test_no_invocation_is_left_set_after_the_request(self, db: str) -> None:
+        # GIVEN a request handled (WHEN the app has answered)
+        from lambda_src import invocation
+
+        self.app()(v2("GET", "/nothing"), FakeContext(remaining_ms=2_000))
+        # THEN its invocation is no longer current: later transactions get the configured timeout again
+        assert invocation.current.get() is None
