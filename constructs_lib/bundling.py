@@ -23,7 +23,8 @@ synth runs. Each local project it names (a directory path, or a ``name @ file://
 without caches and build leftovers, to a scratch directory and installed from there: pip builds a
 local project in place, and its ``build/`` and ``*.egg-info`` never land in the user's checkout.
 The copied files are what the dependency hash covers, so a change to the project's source installs
-again. Local paths in a nested ``-r`` file are pip's alone: neither copied nor hashed.
+again. A nested ``-r``/``-c`` file's text counts in the hash too (a pin changed in ``base.txt``
+installs again); local project paths inside a nested file are pip's alone: neither copied nor hashed.
 
 boto3 and botocore are never bundled: the Lambda Python runtime provides them with their own
 dependencies, and a requirement that pulls them in has that whole closure removed from the bundle
@@ -217,6 +218,9 @@ class PythonBundle:
         digest.update(" ".join(self._pip_args()).encode())
         if self.requirements_file is not None:
             digest.update(self.requirements_file.read_bytes())
+            for nested in nested_files(self.requirements_file):  # -r base.txt, -c constraints.txt: what they say counts
+                where = os.path.relpath(nested, self.requirements_file.parent)  # the same in every checkout
+                digest.update(f"\0nested:{where}\0".encode() + nested.read_bytes())
             for local in self._local_requirements():
                 digest.update(f"\0local:{local.line}:{'dir' if local.path.is_dir() else 'file'}\0".encode())
                 for relative in self._local_files(local.path):
@@ -477,6 +481,24 @@ def local_requirements(text: str, base: Path) -> list[LocalRequirement]:
         if (path.is_dir() and ((path / "pyproject.toml").is_file() or (path / "setup.py").is_file())) or (
                 path.is_file() and path.name.endswith(_ARCHIVES)):
             found.append(LocalRequirement(line=index, path=path, before=before, after=after, url=url))
+    return found
+
+
+def nested_files(requirements: Path) -> list[Path]:
+    """The requirements and constraints files ``requirements`` names (``-r``, ``-c``), and theirs, in the
+    order pip reads them; a path is relative to the file naming it, a URL is left to pip."""
+    found: list[Path] = []
+    pending = [requirements.resolve()]
+    while pending:
+        current = pending.pop(0)
+        for raw in current.read_text().splitlines():
+            match = _NESTED_FILE.match(re.sub(r"(^|\s)#.*$", "", raw).strip())
+            if match is None or "://" in match.group(3):
+                continue
+            nested = (current.parent / match.group(3)).resolve()
+            if nested.is_file() and nested not in found and nested != requirements.resolve():
+                found.append(nested)
+                pending.append(nested)
     return found
 
 

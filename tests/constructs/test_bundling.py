@@ -606,3 +606,45 @@ class TestLocalRequirementLines:
         assert [local.line_for(copy) for local in found] == [
             f"{copy}[postgres] ; python_version >= '3.11'", str(copy),
             f"tinylib[postgres] @ {copy.as_uri()} ; sys_platform == 'linux'"]
+
+
+class TestNestedRequirementFiles:
+    """``-r base.txt`` in requirements.txt: a pin changed in base.txt kept the old install, since only the
+    top file's text was hashed."""
+
+    @staticmethod
+    def package_with(root: Path, base: str) -> PythonBundle:
+        package = root / "svc"
+        (package / "reqs").mkdir(parents=True, exist_ok=True)
+        (package / "__init__.py").write_text("")
+        (package / "reqs" / "base.txt").write_text(base)
+        (package / "reqs" / "pins.txt").write_text("-c ../constraints.txt\n")
+        if not (package / "constraints.txt").exists():
+            (package / "constraints.txt").write_text("")
+        (package / "requirements.txt").write_text("-r reqs/base.txt\n-r reqs/pins.txt\n")
+        return PythonBundle(source_dir=package, cache_dir=root / "cache", npm_root=PROJECT, bytecode=False,
+                            log=lambda _line: None)
+
+    def test_a_change_in_a_nested_file_changes_the_dependency_hash(self, tmp_path: Path) -> None:
+        # GIVEN a requirements.txt that only names other files
+        first = self.package_with(tmp_path, "six==1.16.0\n").dependencies_hash()
+        # WHEN the nested file's pin changes THEN the dependencies are installed again (another hash)
+        second = self.package_with(tmp_path, "six==1.17.0\n").dependencies_hash()
+        assert second != first
+        # AND so does a change two files down (a constraints file named by a nested file)
+        (tmp_path / "svc" / "constraints.txt").write_text("six<2\n")
+        assert self.package_with(tmp_path, "six==1.17.0\n").dependencies_hash() not in (first, second)
+
+    def test_nested_files_are_found_relative_to_the_file_naming_them(self, tmp_path: Path) -> None:
+        from constructs_lib.bundling import nested_files
+
+        bundle = self.package_with(tmp_path, "# nothing\n")
+        package = tmp_path / "svc"
+        assert nested_files(bundle.requirements_file) == [
+            (package / "reqs" / "base.txt").resolve(), (package / "reqs" / "pins.txt").resolve(),
+            (package / "constraints.txt").resolve()]
+
+    def test_the_same_files_in_another_checkout_give_the_same_hash(self, tmp_path: Path) -> None:
+        # GIVEN the same package in two places (a developer's clone, CI's) THEN one dependency hash: no new asset
+        assert (self.package_with(tmp_path / "one", "six==1.17.0\n").dependencies_hash()
+                == self.package_with(tmp_path / "two", "six==1.17.0\n").dependencies_hash())
