@@ -118,7 +118,7 @@ class TestBookkeeping:
         assert api.posts == [("big", {"pong": True})]
 
     def test_an_unavailable_database_is_a_503_handshake_and_an_error_message(self, db: str, credentials,  # type: ignore[no-untyped-def]
-                                                                              monkeypatch) -> None:
+                                                                              monkeypatch, package_log) -> None:
         # GIVEN a connected client, then a database nobody answers for (a closed port)
         from lambda_src.db import connection
 
@@ -140,6 +140,11 @@ class TestBookkeeping:
         [(target, reply)] = api.posts
         assert target == "early" and reply["error"]["code"] == "service_unavailable"
         assert reply["error"]["retryAfter"] == 5
+        # WHEN the client goes away THEN the disconnect ends normally (API Gateway does not retry it; an
+        # exception only failed the invocation), and says what it left behind
+        package_log.clear()
+        assert websocket.handler(ws_event("early", "DISCONNECT"), FakeContext()) == {"statusCode": 200}
+        assert [r.getMessage() for r in package_log.records][-1] == "disconnect not recorded: database unavailable"
 
     @pytest.mark.parametrize(("frame", "code"), [
         ("{bad", "bad_request"), ('"just a string"', "bad_request"), ('{"no_action": 1}', "bad_request"),
