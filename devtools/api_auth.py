@@ -43,7 +43,8 @@ CLOCK_SKEW_SECONDS = 300
 SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"
 _AUTHORIZATION = re.compile(
     r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/,\s]+)/(?P<day>\d{8})/(?P<region>[^/,\s]+)/(?P<service>[^/,\s]+)/aws4_request,"
-    r"\s*SignedHeaders=(?P<signed>[a-z0-9;-]+),\s*Signature=(?P<signature>[0-9a-f]{64})")
+    # header names are HTTP tokens (RFC 9110: letters, digits and !#$%&'*+-.^_`|~), lower-cased, ';'-separated
+    r"\s*SignedHeaders=(?P<signed>[a-z0-9!#$%&'*+.^_`|~;-]+),\s*Signature=(?P<signature>[0-9a-f]{64})")
 
 
 @dataclass(frozen=True)

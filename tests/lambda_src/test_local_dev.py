@@ -184,6 +184,16 @@ class TestLocalIamAuthorization:
         assert LocalIamAuthorizer().verify(method="POST", target="/users?x=1", headers=[*good.items(), ("Host", "127.0.0.1:3000")],
                                            body=b'{"a":1}', client_ip="127.0.0.1")["userArn"] == LOCAL_CALLER.user_arn
 
+    def test_a_signed_header_with_any_token_character_is_let_in(self) -> None:
+        # GIVEN a request that signs a header whose name has characters HTTP allows in a token (API Gateway
+        # takes it; the local check refused anything beyond [a-z0-9-] in SignedHeaders, with a 403)
+        headers = {"content-type": "application/json", "x_custom": "1", "x.trace+id": "2"}
+        signed = LocalIamAuthorizer().sign("POST", "http://127.0.0.1:3000/users", body=b'{"a":1}', headers=headers)
+        assert "x_custom" in signed["Authorization"] and "x.trace+id" in signed["Authorization"]
+        # WHEN it is checked THEN it is let in
+        assert LocalIamAuthorizer().verify(method="POST", target="/users", headers=[*signed.items(), ("Host", "127.0.0.1:3000")],
+                                           body=b'{"a":1}', client_ip="127.0.0.1")["userArn"] == LOCAL_CALLER.user_arn
+
     @pytest.mark.parametrize(("client_ip", "let_in"), [("127.0.0.1", True), ("::1", True), ("::ffff:127.0.0.1", True),
                                                       ("192.0.2.7", False), ("10.0.0.5", False), ("not-an-ip", False)])
     def test_signed_requests_are_let_in_from_this_machine_only(self, client_ip: str, let_in: bool) -> None:
