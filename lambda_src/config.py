@@ -1,7 +1,9 @@
 """Configuration, read from the environment once per container.
 
 Every variable, with its meaning and default, is named in :mod:`lambda_src.environment`, the
-contract the constructs write to; this is the only module of the runtime that reads them.
+contract the constructs write to; this is the only module of the runtime that reads them (the
+execution role's credentials aside: :mod:`lambda_src.aws` reads those at each signature, so no
+secret is held in a cached object).
 """
 from __future__ import annotations
 
@@ -19,30 +21,6 @@ class Config:
 
     ``database_url`` (password auth: local development and tests) overrides IAM auth, which uses
     ``db_host``/``db_port``/``db_name``/``db_user`` and the function's role credentials.
-    variable                    meaning                                                  default
-    ==========================  =======================================================  ===========
-    ``DATABASE_URL``            password DSN; overrides IAM auth (local, tests)          unset
-    ``DB_HOST``/``DB_PORT``     RDS Proxy endpoint                                       -, 5432
-    ``DB_NAME``/``DB_USER``     database, and the IAM-authenticated application user     app, app_user
-    ``AWS_REGION``              signing region of the IAM token (set by Lambda)          us-east-1
-    ``DB_CONNECT_TIMEOUT``      seconds, further capped by the invocation's time left    3
-    ``DB_TRANSACTION_TIMEOUT``  seconds for a transaction whose caller gives no time     5
-                                left (with it: that time less a margin for the response)
-    ``DB_SSL_ROOT_CERT``        CA bundle for the proxy's certificate                    OS bundle
-    ``MAX_BODY_BYTES``          larger request bodies get a 413                          1 MiB
-    ``QUEUE_URL``               where user events are published; unset: not published    unset
-    ``BASE_PATHS``              comma-separated custom-domain base paths to strip        none
-    ``LOG_LEVEL``               level of the ``lambda_src`` logger                       INFO
-    ``DB_ADMIN_SECRET_ARN``     migrations: admin secret (Secrets Manager)               -
-    ``DB_ADMIN_HOST``           migrations: cluster endpoint                             secret host
-    ``DB_ADMIN_SSL_ROOT_CERT``  migrations: RDS CA bundle; required with the secret      -
-    ``DB_ADMIN_IAM``/``_USER``  migrations: the admin logs in with an IAM token (express)  false / -
-    ``DB_MIGRATIONS_DIR``       migrations: the app's migrations (``migrate.handler``)     -
-    ``DB_MIGRATION_USERS``      migrations: JSON, each user to ensure → its privileges     none
-    ==========================  =======================================================  ===========
-
-    Lambda also sets ``AWS_LAMBDA_INITIALIZATION_TYPE``; ``snap-start`` registers the SnapStart hook.
-=======
     """
 
     __slots__ = ("database_url", "db_host", "db_port", "db_name", "db_user", "db_on_pause", "region",
