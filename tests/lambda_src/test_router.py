@@ -236,3 +236,28 @@ class TestErrors:
         rest = app(v1("GET", "/nope"), FakeContext())
         assert rest["statusCode"] == 404 and rest["headers"] == {"content-type": "application/json"}
         assert body_of(rest)["error"]["code"] == "not_found"
+
+
+class TestInvocation:
+    """Each request is handled as the invocation of its Lambda context, and only while it is handled."""
+
+    def test_a_route_runs_as_its_invocation_which_ends_with_the_response(self) -> None:
+        from lambda_src import invocation
+
+        # GIVEN a route that notes which invocation it runs in
+        app = HttpApp()
+        seen: list[Any] = []
+
+        @app.route("GET", "/now", public=True)
+        def now(request: Request) -> dict[str, Any]:
+            seen.append(invocation.current.get())
+            return {}
+
+        context = FakeContext(remaining_ms=1_234)
+        # WHEN a request is handled THEN the route saw its own context (what its transactions are bounded by)
+        assert app(v2("GET", "/now"), context)["statusCode"] == 200
+        assert seen == [context]
+        # AND once answered, no invocation is current; also after a route that failed
+        assert invocation.current.get() is None
+        assert app(v2("GET", "/missing"), context)["statusCode"] == 404
+        assert invocation.current.get() is None
