@@ -104,6 +104,9 @@ class LambdaHttpApi(Construct):
                            hosted_zone_id=hosted_zone_id, hosted_zone_name=hosted_zone_name, base_path=base_path)
         given_authorizer: apigwv2.IHttpRouteAuthorizer | None = None
         if authorization is not None and not isinstance(authorization, str):
+            if not callable(getattr(authorization, "bind", None)):  # an IHttpRouteAuthorizer binds to its routes
+                raise InvalidPropError("LambdaHttpApi", "authorization", repr(authorization),
+                                       ", ".join(defaults.AUTHORIZATION_TYPES) + ", or an IHttpRouteAuthorizer")
             given_authorizer = authorization
             for prop, value in (("jwt_issuer", jwt_issuer), ("jwt_audience", jwt_audience),
                                 ("authorizer_function", authorizer_function)):

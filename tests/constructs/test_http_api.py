@@ -242,6 +242,17 @@ class TestAuthorizerObject:
         assert route["Properties"]["AuthorizerId"] == {"Ref": authorizer_id}
         return route["Properties"], authorizer["Properties"]
 
+    @pytest.mark.parametrize("value", [5, ["IAM"], {"type": "IAM"}, object()])
+    def test_anything_but_a_name_or_an_authorizer_fails_naming_the_prop(self, value: object) -> None:
+        # GIVEN a value that is neither an authorization name nor an authorizer (it reached CDK, which failed
+        # with "Unable to deserialize value" from inside jsii)
+        stack = new_stack()
+        function = ServerlessFunction(stack, "Fn", code=INLINE, handler="index.handler")
+        # WHEN it is given THEN synth stops naming the prop and what it takes
+        with pytest.raises(InvalidPropError, match="allowed: NONE, IAM, JWT, LAMBDA, or an IHttpRouteAuthorizer") as raised:
+            LambdaHttpApi(stack, "Http", function=function, authorization=value)  # type: ignore[arg-type]
+        assert raised.value.prop == "authorization"
+
     def test_a_jwt_authorizer_object_guards_the_route(self) -> None:
         # GIVEN the team's own JWT authorizer (a Cognito-style issuer and its own identity source)
         stack, api, template = self.build_with(lambda _stack: authorizers.HttpJwtAuthorizer(
