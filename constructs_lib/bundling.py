@@ -76,9 +76,9 @@ RUNTIME_SDK = ("boto3", "botocore")
 #: older rule is rebuilt. 2: boto3's whole dependency closure removed, with its files and scripts.
 DEPENDENCY_LAYOUT = "2"
 #: Folders and files of a local project (a requirement naming a directory) that are neither copied for pip
-#: nor hashed: caches and what a build leaves behind. ``build`` and ``dist`` only at the project's top.
-LOCAL_PROJECT_EXCLUDES: tuple[str, ...] = ("__pycache__", "*.pyc", "*.egg-info", ".git", ".venv", "node_modules",
-                                           ".pytest_cache", ".mypy_cache", ".bundle-cache")
+#: nor hashed: caches, what a build or a synth leaves behind, and (by the rule beside it) every hidden folder
+#: (``.git``, ``.venv*``, ``.bundle-cache``, a database's data…). ``build`` and ``dist`` only at the top.
+LOCAL_PROJECT_EXCLUDES: tuple[str, ...] = ("__pycache__", "*.pyc", "*.egg-info", "node_modules", "cdk.out")
 LOCAL_PROJECT_TOP_EXCLUDES: tuple[str, ...] = ("build", "dist")
 #: Source paths (relative to the package) that never go into the bundle. A folder of the user's package
 #: named ``local`` is code like any other and ships (the project's dev server lives in ``devtools/``).
@@ -242,7 +242,7 @@ class PythonBundle:
         for root, dirs, names in os.walk(path):
             here = Path(root)
             top = here == path
-            dirs[:] = sorted(name for name in dirs if here / name not in skipped
+            dirs[:] = sorted(name for name in dirs if here / name not in skipped and not name.startswith(".")
                              and not any(fnmatch(name, pattern) for pattern in LOCAL_PROJECT_EXCLUDES)
                              and not (top and name in LOCAL_PROJECT_TOP_EXCLUDES))
             files.extend((here / name).relative_to(path) for name in sorted(names)

@@ -553,6 +553,25 @@ class TestLocalRequirements:
         assert after.pip_ran and after.asset_hash != before.asset_hash
         assert (after.path / "tinylib" / "__init__.py").read_text() == "VALUE = 2\n"
 
+    def test_what_a_synth_or_a_tool_writes_into_the_project_is_neither_hashed_nor_copied(
+            self, monorepo: tuple[Path, Path], tmp_path: Path) -> None:
+        # GIVEN the library's folder also holding the app's cdk.out, a second venv and a database's data
+        # (a monorepo whose requirements.txt names its root), which change at every synth or test run
+        project, package = monorepo
+        for leftover in ("cdk.out/manifest.json", ".venv-floor/lib/x.py", ".pgdata/PG_VERSION", "sub/.cache/x"):
+            (project / leftover).parent.mkdir(parents=True, exist_ok=True)
+            (project / leftover).write_text("1")
+        before = PythonBundle(source_dir=package, cache_dir=tmp_path / "cache").dependencies_hash()
+        # WHEN they change THEN the dependencies are the same (no pip, no new asset)
+        for leftover in ("cdk.out/manifest.json", ".venv-floor/lib/x.py", ".pgdata/PG_VERSION", "sub/.cache/x"):
+            (project / leftover).write_text("2")
+        assert PythonBundle(source_dir=package, cache_dir=tmp_path / "cache").dependencies_hash() == before
+        # AND they are not copied for pip, while the library's own files are
+        bundle = PythonBundle(source_dir=package, cache_dir=tmp_path / "cache")
+        files = {path.as_posix() for path in bundle._local_files(project)}
+        assert "__init__.py" in files and not [f for f in files if f.startswith(("cdk.out", ".venv", ".pgdata"))
+                                                 or "/.cache/" in f]
+
     def test_a_change_to_the_handler_package_inside_the_project_reuses_the_dependencies(
             self, monorepo: tuple[Path, Path], tmp_path: Path) -> None:
         # GIVEN the handler package inside the library's folder (as lambda_src/example is in lambda_src)
