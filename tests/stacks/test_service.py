@@ -190,15 +190,18 @@ def test_one_hosted_zone_serves_only_the_stages_given_a_domain(tmp_path: Path) -
 
 
 def test_the_api_contract_names_the_authorization_the_deployed_api_has(service: SynthesizedService) -> None:
-    # GIVEN the OpenAPI document of the example's routes, which says what API Gateway refuses before them
+    # GIVEN the synthesized HTTP API's routes, and the authorization they have
     from lambda_src.example.http import API_AUTHORIZATION, openapi
+    from lambda_src.web.openapi import GATEWAYS
 
-    schemes = {name for operations in openapi()["paths"].values() for operation in operations.values()
-               for requirement in operation.get("security", []) for name in requirement}
-    # WHEN the HTTP API is synthesized THEN its routes have that authorization, so the document tells
-    # schemathesis and reviewers what the deployed API does (the stack and the handler say it apart)
     routes = [resource["Properties"] for resource in service.template_json(service.stacks.stateless)["Resources"].values()
               if resource["Type"] == "AWS::ApiGatewayV2::Route"]
     assert routes and {route.get("AuthorizationType") for route in routes} == {
-        {"IAM": "AWS_IAM", "JWT": "JWT", "LAMBDA": "CUSTOM", "NONE": "NONE"}[API_AUTHORIZATION]}
-    assert schemes, "every operation names the gateway's security scheme"
+        {"IAM": "AWS_IAM", "JWT": "JWT", "LAMBDA": "CUSTOM"}[API_AUTHORIZATION]}
+    # WHEN the example's OpenAPI document is built THEN every operation, /health included, requires that
+    # gateway's scheme and documents the gateway's own refusals: the document says what the deployed API
+    # does (the stack and the handler package state the authorization apart)
+    scheme, statuses = GATEWAYS[API_AUTHORIZATION]
+    operations = [operation for operations in openapi()["paths"].values() for operation in operations.values()]
+    assert operations and all(operation["security"] == [{scheme: []}] for operation in operations)
+    assert all(str(status) in operation["responses"] for operation in operations for status in statuses)
