@@ -54,9 +54,9 @@ class DatabaseMigrations(Construct):
     :param function: the function running the migrations: in the VPC for a ServerlessDatabase (admin
         from the secret), outside any VPC for an ExpressDatabase (the master user logs in with IAM:
         ``DB_ADMIN_IAM=true``, no secret). Its code holds the runtime (``lambda_src``). With
-        ``migrations_dir`` its handler is ``lambda_src.migrate.handler`` (in a PythonBundle of another
-        package, a module of it re-exporting that: ``from lambda_src.migrate import handler``);
-        without, a handler of yours, ``handler = lambda_src.migrate.handler_for(directory)``. Required.
+        ``migrations_dir`` its handler is ``lambda_src.migrate.handler``, from the runtime your
+        package's ``requirements.txt`` installs (synth checks it in the built bundle); without, a
+        handler of yours, ``handler = lambda_src.migrate.handler_for(directory)``. Required.
     :param migrations_dir: the app's migrations, ``NNNN_description.sql`` files (checked at synth),
         shipped to the function in a layer at :data:`~.defaults.MIGRATIONS_PATH`, named by
         ``DB_MIGRATIONS_DIR``. Default: none (the function's handler knows its directory).
@@ -140,6 +140,9 @@ class DatabaseMigrations(Construct):
 def check_migrations_dir(migrations_dir: str | Path) -> list[Path]:
     """The migration files of ``migrations_dir`` in order, or InvalidPropError naming ``migrations_dir``:
     a directory whose ``.sql`` files are named ``NNNN_description.sql`` with distinct versions."""
+    if not isinstance(migrations_dir, (str, os.PathLike)):
+        raise InvalidPropError("DatabaseMigrations", "migrations_dir", repr(migrations_dir),
+                               "a path (str or pathlib.Path) of a directory of NNNN_description.sql migrations")
     directory = Path(migrations_dir)
     if not directory.is_dir():
         raise InvalidPropError("DatabaseMigrations", "migrations_dir", str(migrations_dir),

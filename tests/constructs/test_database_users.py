@@ -128,6 +128,15 @@ class TestMigrationsDir:
         assert (raised.value.construct, raised.value.prop) == ("DatabaseMigrations", "migrations_dir")
         assert raised.value.value.endswith("migratons")
 
+    @pytest.mark.parametrize("value", [5, ["migrations"], b"migrations"])
+    def test_a_value_that_is_not_a_path_fails_at_synth_naming_the_prop(self, value: object) -> None:
+        # GIVEN a migrations_dir that is not a path (it raised TypeError from pathlib)
+        stack, _, database, migrate = serverless_world()
+        with pytest.raises(InvalidPropError) as raised:
+            DatabaseMigrations(stack, "Migrations", database=database, function=migrate,
+                               migrations_dir=value)  # type: ignore[arg-type]
+        assert (raised.value.construct, raised.value.prop) == ("DatabaseMigrations", "migrations_dir")
+
     @pytest.mark.parametrize("name", ["create_orders.sql", "1_orders.sql", "0002_Orders.sql", "0002-orders.sql"])
     def test_a_misnamed_migration_fails_at_synth_naming_it(self, migrations_dir: Path, name: str) -> None:
         (migrations_dir / name).write_text("SELECT 1;")
