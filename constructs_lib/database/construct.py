@@ -310,8 +310,7 @@ class ServerlessDatabase(Construct):
             privileges are left to the app's migrations (as the example's ``0004_least_privilege.sql`` does).
         """
         user = validate_db_user("db_user", db_user if db_user is not None else self.app_db_user)
-        users.declare("ServerlessDatabase.grant_connect", self.db_users, user,
-                      users.check_privileges("ServerlessDatabase.grant_connect", privileges))
+        declared = users.check_privileges("ServerlessDatabase.grant_connect", privileges)
         per_container = connections_per_container if connections_per_container is not None else defaults.CONNECTIONS_PER_CONTAINER
         if per_container < 1:
             raise InvalidPropError("ServerlessDatabase.grant_connect", "connections_per_container", per_container, ">= 1")
@@ -326,6 +325,7 @@ class ServerlessDatabase(Construct):
             raise InvalidPropError("ServerlessDatabase.grant_connect", "function", function.path,
                                    "a ServerlessFunction in the database's VPC: create it with vpc= and vpc_subnets= "
                                    "(ServiceNetwork's **network.function_placement)")
+        users.declare("ServerlessDatabase.grant_connect", self.db_users, user, declared)  # recorded once every check has passed
         # allow_to from the function's side keeps the ingress rule in the function's stack, so a
         # stateless stack can connect to a stateful one without a reference back.
         if self.proxy is not None:

@@ -104,13 +104,17 @@ class ExpressDatabase(Construct):
         :meth:`ServerlessDatabase.grant_connect`.
         """
         user = validate_db_user("db_user", db_user if db_user is not None else self.app_db_user)
-        users.declare("ExpressDatabase.grant_connect", self.db_users, user,
-                      users.check_privileges("ExpressDatabase.grant_connect", privileges))
+        declared = users.check_privileges("ExpressDatabase.grant_connect", privileges)
         per_container = connections_per_container if connections_per_container is not None else defaults.CONNECTIONS_PER_CONTAINER
         if per_container < 1:
             raise InvalidPropError("ExpressDatabase.grant_connect", "connections_per_container", per_container, ">= 1")
         on_pause = check_resume("ExpressDatabase.grant_connect", self.min_capacity, function, on_pause)
         self._outside_vpc("ExpressDatabase.grant_connect", function)
+        if user == self.admin_user:  # with privileges, the runner would revoke the tables' owner's own rights
+            raise InvalidPropError("ExpressDatabase.grant_connect", "db_user", user, f"a user other than the cluster's admin_user "
+                                   f"({self.admin_user}), which runs the migrations: the functions log in as an "
+                                   "application user the migrations create")
+        users.declare("ExpressDatabase.grant_connect", self.db_users, user, declared)  # recorded once every check has passed
         function.role.add_to_principal_policy(iam.PolicyStatement(actions=["rds-db:connect"],
                                                                   resources=[self.cluster_user_arn(user)]))
         trust_rds_ca(function)

@@ -224,3 +224,25 @@ def test_the_synthesized_users_are_created_by_the_runner_in_a_real_postgresql(mi
         with psycopg.connect(dsn) as conn:
             assert conn.execute("SELECT has_table_privilege(%s, 'orders', 'INSERT'), "
                                 "has_table_privilege(%s, 'orders', 'UPDATE')", (user, user)).fetchone() == (True, False)
+
+
+class TestAFailedGrantRecordsNothing:
+    def test_a_grant_that_fails_a_check_declares_no_user(self) -> None:
+        # GIVEN a grant_connect that fails a later check (connections_per_container)
+        stack, network, database, _ = serverless_world()
+        with pytest.raises(InvalidPropError):
+            database.grant_connect(connected_function(stack, network, "Orders"), db_user="orders_app",
+                                   privileges={"orders": ["SELECT"]}, connections_per_container=0)
+        # THEN the user it named is not handed to the runner (it was recorded before the check)
+        assert "orders_app" not in database.db_users
+
+    def test_an_express_function_may_not_log_in_as_the_admin(self) -> None:
+        # GIVEN an express cluster whose admin runs the migrations (and owns the tables)
+        stack, database = express(admin_user="owner")
+        # WHEN a function is granted as that admin THEN synth stops: with privileges the runner would
+        # revoke the owner's rights, and without, the functions would run as the owner
+        with pytest.raises(InvalidPropError) as raised:
+            database.grant_connect(outside_function(stack, "Api", timeout=Duration.minutes(1)), db_user="owner",
+                                   privileges={"orders": ["SELECT"]})
+        assert (raised.value.construct, raised.value.prop) == ("ExpressDatabase.grant_connect", "db_user")
+        assert "owner" not in database.db_users
