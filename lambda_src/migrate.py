@@ -101,8 +101,8 @@ def parse_users(declared: str | Mapping[str, Mapping[str, Sequence[str]] | None]
             if not isinstance(table, str) or not _IDENTIFIER.match(table) or table in (APP_TABLE, RUNTIME_TABLE):
                 raise ValueError(f"privileges of {user!r}: table {table!r} is not a lowercase PostgreSQL identifier "
                                  f"of the app's (the migration records {APP_TABLE}, {RUNTIME_TABLE} are not)")
-            if isinstance(granted, str) or not isinstance(granted, Sequence):
-                raise ValueError(f"privileges of {user!r} on {table!r} must be a list")
+            if isinstance(granted, str) or not isinstance(granted, Sequence) or not granted:
+                raise ValueError(f"privileges of {user!r} on {table!r} must be a non-empty list")
             for privilege in granted:
                 if not isinstance(privilege, str) or not _PRIVILEGE.match(privilege):
                     raise ValueError(f"privileges of {user!r} on {table!r}: {privilege!r} is not one of SELECT, "

@@ -3,7 +3,7 @@ runner (``lambda_src.migrate``) ensures before and after the app's migrations.
 
 The declaration travels to the runner as ``DB_MIGRATION_USERS`` (JSON ``{user: {table: [privilege, ...]}
 | null}``). The grammar checked here at synth is the runner's (``lambda_src.migrate.parse_users``), which
-checks it again before any SQL; ``tests/lambda_src/test_migration_contract.py`` holds the two to the same
+checks it again before any SQL; ``tests/constructs/test_database_users.py`` holds the two to the same
 answers. The construct library does not depend on the runtime, so each carries its own copy.
 """
 from __future__ import annotations

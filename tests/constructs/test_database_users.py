@@ -201,6 +201,17 @@ class TestTheRunnerAgrees:
             accepted += construct_ok
         assert accepted == 11  # both accept some and reject others: the comparison is not vacuous
 
+    @pytest.mark.parametrize("granted", [[], (), "SELECT", None, {"SELECT": 1}])
+    def test_a_table_without_a_list_of_privileges(self, granted: object) -> None:
+        # GIVEN a table declared with no privileges, or not with a list (the runner took an empty list)
+        from lambda_src import migrate as runner
+
+        # THEN both sides refuse it (None is a user's "no declaration", never a table's)
+        with pytest.raises(InvalidPropError):
+            users.check_privileges("x", {"t": granted})  # type: ignore[dict-item]
+        with pytest.raises(ValueError):
+            runner.parse_users({"u": {"t": granted}})
+
 
 def test_the_synthesized_users_are_created_by_the_runner_in_a_real_postgresql(migrations_dir: Path) -> None:
     # GIVEN the environment synth gives the migration function for a consumer's user
