@@ -278,7 +278,9 @@ class PythonBundle:
         thread), so it overlaps whatever the app constructs next; the first :meth:`code` waits for it (and raises
         its error, if it failed). Create and start the bundle before the stacks that don't use it (a
         one-file change compiles for about half a second, hidden behind them). Calling it again, or
-        after a build, does nothing.
+        after a build, does nothing. A started build always runs to its end, even when synth fails
+        first (the process waits for it), so the cache never holds half a bundle; its error, if no
+        function ever uses the bundle, is not shown.
         """
         if self._built is None and self._background is None:
             self._background = _Background(self.build)
