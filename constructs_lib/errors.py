@@ -21,6 +21,14 @@ class InvalidPropError(ValueError):
         super().__init__(f"{construct}: invalid {prop}={value!r}; allowed: {allowed}")
 
 
+def check_range(construct: str, prop: str, value: int, bounds: tuple[int, int], unit: str = "") -> None:
+    """InvalidPropError naming ``prop`` unless ``bounds[0] <= value <= bounds[1]`` (``unit``: "seconds", "MB"…)."""
+    low, high = bounds
+    if not low <= value <= high:
+        suffix = f" {unit}" if unit else ""
+        raise InvalidPropError(construct, prop, f"{value}{suffix}", f"{low}–{high}{suffix}")
+
+
 #: The metadata type of an error annotation (the cloud assembly's ``ArtifactMetadataEntryType.ERROR``),
 #: which ``cdk synth`` prints and then fails on.
 _ERROR = "aws:cdk:error"

@@ -14,7 +14,7 @@ from constructs import Construct
 
 from ..acknowledge import acknowledge
 from ..bundling import PythonBundle
-from ..errors import InvalidPropError
+from ..errors import InvalidPropError, check_range
 from ..logging_settings import log_group, retention
 from ..network.egress import inline_peer
 from ..references import strong_references
@@ -141,9 +141,9 @@ class ServerlessFunction(Construct):
         log_retention_days = retention(log_retention if log_retention is not None else defaults.LOG_RETENTION,
                                        construct="ServerlessFunction", prop="log_retention")
         url_auth = function_url_auth_type or defaults.FUNCTION_URL_AUTH_TYPE
-        _check_range("memory_size", memory_size, defaults.MEMORY_SIZE_RANGE_MB, "MB")
+        check_range("ServerlessFunction", "memory_size", memory_size, defaults.MEMORY_SIZE_RANGE_MB, "MB")
         timeout_seconds = whole_units(timeout, construct="ServerlessFunction", prop="timeout")
-        _check_range("timeout", timeout_seconds, defaults.TIMEOUT_RANGE_SECONDS, "seconds")
+        check_range("ServerlessFunction", "timeout", timeout_seconds, defaults.TIMEOUT_RANGE_SECONDS, "seconds")
         if reserved_concurrent_executions is not None and reserved_concurrent_executions < 0:
             raise InvalidPropError("ServerlessFunction", "reserved_concurrent_executions",
                                    reserved_concurrent_executions, "an integer >= 0 (or None for unreserved)")
@@ -306,9 +306,3 @@ class ServerlessFunction(Construct):
 
 #: CloudFormation's names for the X-Ray tracing modes.
 _TRACING_MODES = {lambda_.Tracing.ACTIVE.name: "Active", lambda_.Tracing.PASS_THROUGH.name: "PassThrough"}
-
-
-def _check_range(prop: str, value: int, bounds: tuple[int, int], unit: str) -> None:
-    low, high = bounds
-    if not low <= value <= high:
-        raise InvalidPropError("ServerlessFunction", prop, value, f"{low}–{high} {unit}")

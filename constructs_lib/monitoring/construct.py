@@ -16,7 +16,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ..acknowledge import acknowledge
+from ..dead_letters import dead_letter_queue
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
 from ..http_api import LambdaHttpApi
@@ -91,12 +91,10 @@ class ServiceMonitoring(Construct):
         self.subscription_dead_letter_queue: sqs.Queue | None = None
         if alarm_email:
             # notifications SNS cannot deliver to the address are kept, not dropped
-            self.subscription_dead_letter_queue = sqs.Queue(
-                self, "EmailDeadLetterQueue", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
-                retention_period=defaults.SUBSCRIPTION_DLQ_RETENTION)
-            acknowledge(self.subscription_dead_letter_queue, ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"),
-                        "This queue is itself the dead-letter queue of the alarm email subscription; undelivered "
-                        "notifications stop here for 14 days instead of moving again.")
+            self.subscription_dead_letter_queue = dead_letter_queue(
+                self, "EmailDeadLetterQueue", retention=defaults.SUBSCRIPTION_DLQ_RETENTION,
+                why_last="This queue is itself the dead-letter queue of the alarm email subscription; undelivered "
+                         "notifications stop here for 14 days instead of moving again.")
             self.topic.add_subscription(subscriptions.EmailSubscription(
                 alarm_email, dead_letter_queue=self.subscription_dead_letter_queue))
 

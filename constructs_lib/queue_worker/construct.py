@@ -9,7 +9,8 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ..acknowledge import acknowledge, acknowledge_each
+from ..acknowledge import acknowledge_each
+from ..dead_letters import dead_letter_queue
 from ..errors import InvalidPropError
 from ..function import ServerlessFunction
 from ..node_values import check_durations, path_of, seconds, whole_units
@@ -71,9 +72,11 @@ class WorkQueue(Construct):
         encryption = {"encryption": sqs.QueueEncryption.KMS, "encryption_master_key": encryption_key} if encryption_key \
             else {"encryption": sqs.QueueEncryption.SQS_MANAGED}
         fifo_props = {"fifo": True} if fifo else {}
-        self.dead_letter_queue = sqs.Queue(self, "DeadLetterQueue", retention_period=defaults.DLQ_RETENTION,
-                                           enforce_ssl=True, removal_policy=dead_letter_removal_policy,
-                                           **encryption, **fifo_props)
+        self.dead_letter_queue = dead_letter_queue(
+            self, "DeadLetterQueue", retention=defaults.DLQ_RETENTION, encryption_key=encryption_key, fifo=fifo,
+            removal_policy=dead_letter_removal_policy,
+            why_last="This queue is itself the dead-letter queue of its work queue; failed messages stop here "
+                     "for 14 days, watched by the monitoring construct's dead-letter alarm, instead of moving again.")
         self.queue = sqs.Queue(
             self, "Queue", enforce_ssl=True, visibility_timeout=self.visibility_timeout,
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=self.max_receive_count),
@@ -81,9 +84,6 @@ class WorkQueue(Construct):
 
         # 3. wire -----------------------------------------------------------------------
         strong_references(self.queue, self.dead_letter_queue)
-        acknowledge(self.dead_letter_queue, ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"),
-                    "This queue is itself the dead-letter queue of its work queue; failed messages stop here "
-                    "for 14 days, watched by the monitoring construct's dead-letter alarm, instead of moving again.")
 
     def grant_send_to(self, producer: ServerlessFunction, env_var: str = QUEUE_URL) -> None:
         """Let ``producer`` send to the queue (and encrypt with its key) and tell it the queue URL.

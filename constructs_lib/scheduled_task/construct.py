@@ -13,7 +13,8 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ..acknowledge import acknowledge
-from ..errors import InvalidPropError
+from ..dead_letters import dead_letter_queue
+from ..errors import InvalidPropError, check_range
 from ..function import ServerlessFunction
 from ..node_values import check_durations, seconds, whole_units
 from ..references import strong_references
@@ -61,22 +62,26 @@ class ScheduledTask(Construct):
         async_retries = async_retry_attempts if async_retry_attempts is not None else defaults.ASYNC_RETRY_ATTEMPTS
         async_age = async_max_event_age or defaults.ASYNC_MAX_EVENT_AGE
         window = flexible_window or defaults.FLEXIBLE_WINDOW
-        _check("retry_attempts", retries, defaults.RETRY_ATTEMPTS_RANGE)
-        _check("max_event_age", int(seconds(age)), defaults.MAX_EVENT_AGE_RANGE_SECONDS, " seconds")
-        _check("async_retry_attempts", async_retries, defaults.ASYNC_RETRY_ATTEMPTS_RANGE)
-        _check("async_max_event_age", int(seconds(async_age)), defaults.ASYNC_MAX_EVENT_AGE_RANGE_SECONDS, " seconds")
+        check_range("ScheduledTask", "retry_attempts", retries, defaults.RETRY_ATTEMPTS_RANGE)
+        check_range("ScheduledTask", "max_event_age", int(seconds(age)), defaults.MAX_EVENT_AGE_RANGE_SECONDS, "seconds")
+        check_range("ScheduledTask", "async_retry_attempts", async_retries, defaults.ASYNC_RETRY_ATTEMPTS_RANGE)
+        check_range("ScheduledTask", "async_max_event_age", int(seconds(async_age)),
+                    defaults.ASYNC_MAX_EVENT_AGE_RANGE_SECONDS, "seconds")
         window_minutes = whole_units(window, construct="ScheduledTask", prop="flexible_window", unit_seconds=60,
                                      unit="minutes")
-        _check("flexible_window", window_minutes, (0, defaults.FLEXIBLE_WINDOW_MAX_MINUTES), " minutes")
+        check_range("ScheduledTask", "flexible_window", window_minutes, (0, defaults.FLEXIBLE_WINDOW_MAX_MINUTES),
+                    "minutes")
 
         # 2. build ----------------------------------------------------------------------
         self.function = function
         self.expression = schedule
         self.time_zone = zone_name
-        queue_props = {"retention_period": defaults.DLQ_RETENTION, "enforce_ssl": True,
-                       "encryption": sqs.QueueEncryption.SQS_MANAGED, "removal_policy": RemovalPolicy.RETAIN}
-        self.dead_letter_queue = sqs.Queue(self, "DeliveryDeadLetterQueue", **queue_props)
-        self.failure_queue = sqs.Queue(self, "FailureQueue", **queue_props)
+        why_last = ("This queue is a dead-letter destination itself (failed deliveries/runs); it is watched "
+                    "by an alarm rather than redriven to another queue.")
+        self.dead_letter_queue = dead_letter_queue(self, "DeliveryDeadLetterQueue", retention=defaults.DLQ_RETENTION,
+                                                   why_last=why_last, removal_policy=RemovalPolicy.RETAIN)
+        self.failure_queue = dead_letter_queue(self, "FailureQueue", retention=defaults.DLQ_RETENTION,
+                                               why_last=why_last, removal_policy=RemovalPolicy.RETAIN)
         zone = TimeZone.of(zone_name)
         self.role = iam.Role(self, "SchedulerRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
                              description=f"EventBridge Scheduler invoking {function.path}")
@@ -95,10 +100,6 @@ class ScheduledTask(Construct):
         strong_references(self.schedule, self.dead_letter_queue, self.failure_queue, self.role)
         function.invoke_target.configure_async_invoke(
             on_failure=destinations.SqsDestination(self.failure_queue), retry_attempts=async_retries, max_event_age=async_age)
-        for queue in (self.dead_letter_queue, self.failure_queue):
-            acknowledge(queue, ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"),
-                        "This queue is a dead-letter destination itself (failed deliveries/runs); it is watched "
-                        "by an alarm rather than redriven to another queue.")
         acknowledge(function.function, "Serverless-LambdaDLQ",
                     "Failed asynchronous runs go to the on-failure destination (failure_queue) of the function's "
                     "event invoke config, which supersedes a dead-letter queue and keeps the full context.")
@@ -118,8 +119,3 @@ def _is_time_zone(name: str) -> bool:
 def _cdk_time_zones() -> frozenset[str]:
     return frozenset(getattr(TimeZone, attr).timezone_name for attr in dir(TimeZone) if attr.isupper())
 
-
-def _check(prop: str, value: int, bounds: tuple[int, int], unit: str = "") -> None:
-    low, high = bounds
-    if not low <= value <= high:
-        raise InvalidPropError("ScheduledTask", prop, f"{value}{unit}", f"{low}–{high}{unit}")
