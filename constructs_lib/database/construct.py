@@ -309,12 +309,10 @@ class ServerlessDatabase(Construct):
             functions is declared once (or the same way each time). Default: None, the user's table
             privileges are left to the app's migrations (as the example's ``0004_least_privilege.sql`` does).
         """
-        user = validate_db_user("db_user", db_user if db_user is not None else self.app_db_user)
-        declared = users.check_privileges("ServerlessDatabase.grant_connect", privileges)
-        per_container = connections_per_container if connections_per_container is not None else defaults.CONNECTIONS_PER_CONTAINER
-        if per_container < 1:
-            raise InvalidPropError("ServerlessDatabase.grant_connect", "connections_per_container", per_container, ">= 1")
-        on_pause = check_resume("ServerlessDatabase.grant_connect", self.min_capacity, function, on_pause)
+        user, declared, per_container, on_pause = check_grant(
+            "ServerlessDatabase.grant_connect", self.min_capacity, function,
+            db_user=db_user if db_user is not None else self.app_db_user, privileges=privileges,
+            connections_per_container=connections_per_container, on_pause=on_pause)
         if self.proxy is not None and self.borrow_timeout_seconds >= function.timeout_seconds:
             raise InvalidPropError(
                 "ServerlessDatabase", "proxy_borrow_timeout", f"{self.borrow_timeout_seconds:g} seconds",
@@ -435,6 +433,19 @@ def validate_db_user(prop: str, name: str) -> str:
                                f"not reserved ({', '.join(defaults.RESERVED_DB_USERS)}) and not starting with "
                                f"{' or '.join(defaults.RESERVED_DB_USER_PREFIXES)}")
     return name
+
+
+def check_grant(where: str, min_capacity: float, function: ServerlessFunction, *, db_user: str,
+                privileges: Mapping[str, Sequence[str]] | None, connections_per_container: int | None,
+                on_pause: str | None) -> tuple[str, users.Privileges | None, int, str]:
+    """The checks both databases' ``grant_connect`` start with: the user, its declared privileges, the
+    connections per container (or the default) and ``on_pause`` (or the default), each valid, in that order."""
+    user = validate_db_user("db_user", db_user)
+    declared = users.check_privileges(where, privileges)
+    per_container = connections_per_container if connections_per_container is not None else defaults.CONNECTIONS_PER_CONTAINER
+    if per_container < 1:
+        raise InvalidPropError(where, "connections_per_container", per_container, ">= 1")
+    return user, declared, per_container, check_resume(where, min_capacity, function, on_pause)
 
 
 def check_resume(where: str, min_capacity: float, function: ServerlessFunction, on_pause: str | None) -> str:

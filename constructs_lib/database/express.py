@@ -14,7 +14,7 @@ from ..function import ServerlessFunction
 from .. import runtime_environment as var
 from . import budget, defaults, users
 from .ca_bundle import trust_rds_ca
-from .construct import (_BudgetValidation, _Connected, budget_consumers, check_capacity, check_resume,
+from .construct import (_BudgetValidation, _Connected, budget_consumers, check_capacity, check_grant,
                         validate_db_user)
 
 #: A cluster's resource id, as ``DescribeDBClusters`` gives it (``DbClusterResourceId``).
@@ -103,12 +103,10 @@ class ExpressDatabase(Construct):
         ``DB_ON_PAUSE`` when ``min_capacity`` is 0. Props (``privileges`` too) as
         :meth:`ServerlessDatabase.grant_connect`.
         """
-        user = validate_db_user("db_user", db_user if db_user is not None else self.app_db_user)
-        declared = users.check_privileges("ExpressDatabase.grant_connect", privileges)
-        per_container = connections_per_container if connections_per_container is not None else defaults.CONNECTIONS_PER_CONTAINER
-        if per_container < 1:
-            raise InvalidPropError("ExpressDatabase.grant_connect", "connections_per_container", per_container, ">= 1")
-        on_pause = check_resume("ExpressDatabase.grant_connect", self.min_capacity, function, on_pause)
+        user, declared, per_container, on_pause = check_grant(
+            "ExpressDatabase.grant_connect", self.min_capacity, function,
+            db_user=db_user if db_user is not None else self.app_db_user, privileges=privileges,
+            connections_per_container=connections_per_container, on_pause=on_pause)
         self._outside_vpc("ExpressDatabase.grant_connect", function)
         if user == self.admin_user:  # with privileges, the runner would revoke the tables' owner's own rights
             raise InvalidPropError("ExpressDatabase.grant_connect", "db_user", user, f"a user other than the cluster's admin_user "
