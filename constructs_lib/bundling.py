@@ -421,6 +421,7 @@ class PythonBundle:
 #: pip's extras after a path: ``..[postgres]``.
 _PATH_EXTRAS = re.compile(r"^(.+?)(\[[^\]]+\])?$")
 #: A nested requirements or constraints file: ``-r x``, ``-rx``, ``--requirement=x``, ``-c x``…
+_COMMENT = re.compile(r"(^|\s)#.*$")
 _NESTED_FILE = re.compile(r"^(-r|-c|--requirement|--constraint)(\s*=?\s*)(\S+)(.*)$")
 _ARCHIVES = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar")
 
@@ -450,7 +451,7 @@ def local_requirements(text: str, base: Path) -> list[LocalRequirement]:
     ``pyproject.toml`` or ``setup.py`` or to an archive, or a ``file:`` URL, bare or after ``name @``."""
     found: list[LocalRequirement] = []
     for index, raw in enumerate(text.splitlines()):
-        line = re.sub(r"(^|\s)#.*$", "", raw).strip()
+        line = _without_comment(raw)
         if not line or line.startswith("-"):
             continue
         before, location, after, url = "", line, "", False
@@ -494,7 +495,7 @@ def nested_files(requirements: Path) -> list[Path]:
     while pending:
         current = pending.pop(0)
         for raw in current.read_text().splitlines():
-            match = _NESTED_FILE.match(re.sub(r"(^|\s)#.*$", "", raw).strip())
+            match = _NESTED_FILE.match(_without_comment(raw))
             if match is None or "://" in match.group(3):
                 continue
             nested = (current.parent / match.group(3)).resolve()
@@ -502,6 +503,11 @@ def nested_files(requirements: Path) -> list[Path]:
                 found.append(nested)
                 pending.append(nested)
     return found
+
+
+def _without_comment(line: str) -> str:
+    """A requirements file's ``line`` without its comment (``#`` at the start or after a space), stripped."""
+    return _COMMENT.sub("", line).strip()
 
 
 def _absolute_nested_file(line: str, base: Path) -> str:
