@@ -420,8 +420,9 @@ class PythonBundle:
 
 #: pip's extras after a path: ``..[postgres]``.
 _PATH_EXTRAS = re.compile(r"^(.+?)(\[[^\]]+\])?$")
-#: A nested requirements or constraints file: ``-r x``, ``-rx``, ``--requirement=x``, ``-c x``…
+#: A comment in a requirements file: ``#`` at the start of a line or after a space.
 _COMMENT = re.compile(r"(^|\s)#.*$")
+#: A nested requirements or constraints file: ``-r x``, ``-rx``, ``--requirement=x``, ``-c x``…
 _NESTED_FILE = re.compile(r"^(-r|-c|--requirement|--constraint)(\s*=?\s*)(\S+)(.*)$")
 _ARCHIVES = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar")
 
