@@ -21,7 +21,6 @@
 """
 from __future__ import annotations
 
-import contextlib
 import time
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs milliseconds of cold start
@@ -33,7 +32,8 @@ from ..log import logger
 from .iam_token import TokenCache
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
+    from contextlib import AbstractContextManager
     from typing import Any, TypeVar
 
     import psycopg
@@ -231,7 +231,7 @@ def remaining_ms(context: Any) -> int | None:
     return int(getter()) if callable(getter) else None
 
 
-def invocation(context: Any) -> contextlib.AbstractContextManager[None]:
+def invocation(context: Any) -> AbstractContextManager[None]:
     """Within the block, every :func:`transaction` without ``remaining_ms`` is bounded by the time
     ``context`` (the Lambda context) has left at its start. The runtime's apps wrap each invocation in
     it (:mod:`lambda_src.invocation`), so code deep inside a route or an action gets the invocation's

@@ -18,7 +18,7 @@ from lambda_src.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from lambda_src.json_codec import encode
 from lambda_src.web.messages import Request, Response
 from lambda_src.web.router import HttpApp
-from lambda_src.web.validation import Field, Param, ascii_int, validate
+from lambda_src.web.validation import Field, Param, ascii_int
 
 from . import events_out
 
