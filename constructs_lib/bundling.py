@@ -260,10 +260,10 @@ class PythonBundle:
     def _excluded(self, relative: Path) -> bool:
         return any(fnmatch(part, pattern) for part in relative.parts for pattern in self.exclude)
 
-    def bundle_hash(self, source_files: list[Path] | None = None) -> str:
-        """Hash of the whole bundle: the dependency hash, the bytecode compiler (or none), and every
-        source file's path and bytes."""
-        digest = hashlib.sha256(self.dependencies_hash().encode())
+    def bundle_hash(self, source_files: list[Path] | None = None, dependencies_hash: str | None = None) -> str:
+        """Hash of the whole bundle: the dependency hash (computed unless given), the bytecode compiler (or
+        none), and every source file's path and bytes."""
+        digest = hashlib.sha256((dependencies_hash or self.dependencies_hash()).encode())
         digest.update(b"bytecode:" + (self.compiler.key.encode() if self.compiler else b"none") + b"\0")
         for relative in source_files if source_files is not None else self._source_files():
             digest.update(relative.as_posix().encode() + b"\0")
@@ -296,11 +296,12 @@ class PythonBundle:
         """Build (or reuse) the bundle directory and report what was done."""
         started = time.perf_counter()
         source_files = self._source_files()
-        asset_hash = self.bundle_hash(source_files)
+        dependencies_hash = self.dependencies_hash()  # reads every local requirement's files: once per build
+        asset_hash = self.bundle_hash(source_files, dependencies_hash)
         bundle_dir = self.cache_dir / "bundles" / asset_hash
         if bundle_dir.is_dir():
             return BundleResult(path=bundle_dir, asset_hash=asset_hash, bytecode=self._shipped_bytecode(bundle_dir))
-        deps_dir, pip_ran = self._dependencies()
+        deps_dir, pip_ran = self._dependencies(dependencies_hash)
         self.log(f"bundling {self.source_dir.name}: copying {len(source_files)} source files")
         staging = Path(tempfile.mkdtemp(prefix="bundle-", dir=self.cache_dir))
         try:
@@ -324,8 +325,8 @@ class PythonBundle:
         self.log(f"bundling {self.source_dir.name}: done in {result.seconds:.1f}s -> {bundle_dir}")
         return result
 
-    def _dependencies(self) -> tuple[Path, bool]:
-        deps_dir = self.cache_dir / "deps" / self.dependencies_hash()
+    def _dependencies(self, dependencies_hash: str) -> tuple[Path, bool]:
+        deps_dir = self.cache_dir / "deps" / dependencies_hash
         if deps_dir.is_dir():
             return deps_dir, False
         (self.cache_dir / "deps").mkdir(parents=True, exist_ok=True)
