@@ -111,13 +111,15 @@ class LocalWebSocketGateway:
         if status != 200:
             return connection.respond(HTTPStatus.FORBIDDEN, "Forbidden\n")
         connection.local_id = connection_id
+        # the connection exists once $connect said 200, as on API Gateway: before the handshake's answer reaches
+        # the client, so a Management API call right after connecting finds it
+        self.connections[connection_id] = Connection(connection_id, connection, source_ip)
         return None
 
     async def _session(self, websocket: Any) -> None:
         connection_id = websocket.local_id
-        source_ip = websocket.remote_address[0] if websocket.remote_address else "127.0.0.1"
-        state = Connection(connection_id, websocket, source_ip)
-        self.connections[connection_id] = state
+        state = self.connections[connection_id]  # registered by _connect
+        source_ip = state.source_ip
         domain = websocket.request.headers.get("Host", "localhost")
         code, reason = 1000, "Client closed"
         try:

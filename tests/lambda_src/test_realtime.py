@@ -402,11 +402,7 @@ def test_the_local_management_api_refuses_a_post_over_128_kb(local_gateway) -> N
 
     async def post_sizes() -> list[int]:
         async with connect(address, additional_headers=LocalIamAuthorizer().sign("GET", address), max_size=None):
-            for _ in range(100):  # the gateway registers the connection once $connect has answered
-                if gateway.connections:
-                    break
-                await asyncio.sleep(0.05)
-            connection_id = next(iter(gateway.connections))
+            connection_id = next(iter(gateway.connections))  # registered before the handshake answered
             url = f"{gateway.callback_url}/@connections/{connection_id}"
 
             def post(size: int) -> int:
