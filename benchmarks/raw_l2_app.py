@@ -11,6 +11,7 @@ both apps synthesize the same resource types with the same property names.
 """
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import tempfile
@@ -67,8 +68,11 @@ class _AccessLogs:
         return apigw.AccessLogFormat.custom(json.dumps({"requestId": "$context.requestId", "status": "$context.status"}))
 
 
+@functools.cache
 def migrations_layer_dir() -> str:
-    """A layer directory holding the example's migrations at ``/opt/cdk-serverless-postgres/migrations``."""
+    """A layer directory holding the example's migrations at ``/opt/cdk-serverless-postgres/migrations``, made
+    once per process (the benchmark synthesizes the anchor again and again: a copy each time would leave a
+    directory per synth and time work our constructs' cached layer does not do)."""
     layer = Path(tempfile.mkdtemp(prefix="raw-migrations-"))
     shutil.copytree(MIGRATIONS, layer / "cdk-serverless-postgres" / "migrations")
     return str(layer)
